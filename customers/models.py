@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partnerhub.accounts.models import Organization
+
+from .choices import ActivityKind, DeletionReason
+
+
+class ActivityEvent(models.Model):
+    """One user activity (D5). The org's ``last_activity_at`` keeps the latest for the sweeps;
+    these rows are the evidence."""
+
+    org = models.ForeignKey(Organization, related_name="activity", on_delete=models.CASCADE)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        related_name="activity",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=ActivityKind.choices)
+    at = models.DateTimeField(_("happened at"))
+    source = models.CharField(_("reported by"), max_length=64, default="partnerhub")
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("activity event")
+        verbose_name_plural = _("activity events")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["org", "-at"], name="activity_org_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class DeletionTombstone(models.Model):
+    """D10: all that is left of a deleted org: its id, name, when and why. No user content."""
+
+    org_id_value = models.BigIntegerField(_("org id"), unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16)
+    reason = models.CharField(_("reason"), max_length=32, choices=DeletionReason.choices)
+    deleted_at = models.DateTimeField(_("deleted at"), db_index=True)
+    marked_at = models.DateTimeField(_("marked at"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
+    deleted_by = models.CharField(_("deleted by"), max_length=255, default="system")
+
+    class Meta:
+        verbose_name = _("deletion tombstone")
+        verbose_name_plural = _("deletion tombstones")
+        ordering = ["-deleted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.org_id_value})"
+
+
+class DeletionHold(models.Model):
+    """Safety valve: a tick that would delete more orgs than the limit deletes none and files a
+    hold. Support staff release it in the Django admin; the next tick then goes ahead."""
+
+    created_at = models.DateTimeField(_("held at"), default=timezone.now)
+    tick_at = models.DateTimeField(_("tick instant"))
+    due_count = models.PositiveIntegerField(_("orgs due"))
+    limit = models.PositiveIntegerField(_("limit"))
+    org_ids = models.JSONField(_("org ids"), default=list)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("held deletion batch")
+        verbose_name_plural = _("held deletion batches")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.due_count} orgs held at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,326 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partnerhub.accounts.models import Organization
+
+from .choices import (
+    MeetingsEdition,
+    OrderPurpose,
+    OrderStatus,
+    ProvisioningStatus,
+    ServiceType,
+    SubscriptionKind,
+    SubscriptionState,
+)
+
+
+class Subscription(models.Model):
+    """A paid subscription or a trial of one customer org, managed by one partner (or bought
+    directly when ``partner`` is empty). Carries one or more services."""
+
+    customer = models.ForeignKey(
+        Organization, related_name="subscriptions", on_delete=models.CASCADE
+    )
+    partner = models.ForeignKey(
+        Organization,
+        related_name="managed_subscriptions",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("managing partner"),
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=SubscriptionKind.choices)
+    state = models.CharField(
+        _("state"),
+        max_length=16,
+        choices=SubscriptionState.choices,
+        default=SubscriptionState.ACTIVE,
+    )
+    reference = models.CharField(_("reference"), max_length=64, blank=True)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    # S1: set when the subscription is suspended; the day the renewal/grace period ends.
+    period_end_date = models.DateField(_("renewal/grace period ends"), null=True, blank=True)
+    # S2 / T12: when licenses were removed and Meetings data deleted.
+    ended_at = models.DateTimeField(_("licenses removed at"), null=True, blank=True)
+    # T13: calling stopped at the end of grace; numbers released 15 days later.
+    calling_stopped_at = models.DateTimeField(_("calling stopped at"), null=True, blank=True)
+    numbers_released_at = models.DateTimeField(_("numbers released at"), null=True, blank=True)
+    # T9: the trial this paid subscription was converted from (usage data kept).
+    converted_from = models.OneToOneField(
+        "self",
+        related_name="converted_to",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    created = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        ordering = ["customer_id", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                name="subscription_end_after_start", condition=Q(end_date__gte=F("start_date"))
+            ),
+            models.CheckConstraint(
+                name="subscription_period_after_end",
+                condition=Q(period_end_date__isnull=True) | Q(period_end_date__gte=F("end_date")),
+            ),
+        ]
+        indexes = [
+            # Due-sweeps: "state X and date <= cutoff".
+            models.Index(fields=["state", "end_date"], name="sub_state_end_idx"),
+            models.Index(fields=["state", "period_end_date"], name="sub_state_period_idx"),
+            models.Index(fields=["customer", "state"], name="sub_customer_state_idx"),
+            models.Index(fields=["partner", "customer"], name="sub_partner_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.reference or self.pk} · {self.customer}"
+
+    @property
+    def is_trial(self) -> bool:
+        return self.kind == SubscriptionKind.TRIAL
+
+
+class Service(models.Model):
+    """One service of a subscription, with its licenses and provisioning status (P1)."""
+
+    subscription = models.ForeignKey(
+        Subscription, related_name="services", on_delete=models.CASCADE
+    )
+    type = models.CharField(_("service"), max_length=16, choices=ServiceType.choices)
+    quantity = models.PositiveIntegerField(_("licenses"), default=0)
+    provisioning_status = models.CharField(
+        _("provisioning status"),
+        max_length=24,
+        choices=ProvisioningStatus.choices,
+        default=ProvisioningStatus.PROVISIONING,
+    )
+    provisioned_at = models.DateTimeField(_("provisioned at"), null=True, blank=True)
+    # Meetings only (T2).
+    edition = models.CharField(
+        _("edition"), max_length=16, choices=MeetingsEdition.choices, blank=True
+    )
+    site_url = models.CharField(_("Meetings site URL"), max_length=200, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "type"], name="service_once_per_sub"),
+            # T2: a Meetings site URL belongs to one site only.
+            models.UniqueConstraint(
+                fields=["site_url"], condition=~Q(site_url=""), name="service_site_url_unique"
+            ),
+            models.CheckConstraint(
+                name="service_enterprise_needs_site",
+                condition=~Q(edition=MeetingsEdition.ENTERPRISE)
+                | (~Q(site_url="") & ~Q(time_zone="")),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["provisioning_status"], name="service_prov_status_idx"),
+            models.Index(fields=["type", "subscription"], name="service_type_sub_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} · {self.subscription}"
+
+
+class License(models.Model):
+    """A user holds a license of one service of one subscription.
+
+    A Calling license does not hold the calling data (CallingProfile does, C1), so moving it to
+    another subscription is one UPDATE of ``service``: no moment without Calling (C6).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="licenses", on_delete=models.CASCADE
+    )
+    service = models.ForeignKey(Service, related_name="licenses", on_delete=models.CASCADE)
+    # Copied from the service so the database can enforce one Calling license per user.
+    service_type = models.CharField(_("service"), max_length=16, choices=ServiceType.choices)
+    assigned_at = models.DateTimeField(_("assigned at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("license")
+        verbose_name_plural = _("licenses")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "service"], name="license_once_per_service"),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(service_type=ServiceType.CALLING),
+                name="license_one_calling_per_user",
+            ),
+        ]
+        indexes = [models.Index(fields=["service", "user"], name="license_service_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.service}"
+
+
+class CallingProfile(models.Model):
+    """A user's calling data (C1): it belongs to the user, not to a subscription, and survives a
+    move of the Calling license. Deleted only when Calling is removed for good (C2)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, related_name="calling_profile", on_delete=models.CASCADE
+    )
+    extension = models.CharField(_("extension"), max_length=16, blank=True)
+    voicemail_enabled = models.BooleanField(_("voicemail"), default=True)
+    voicemail_pin = models.CharField(_("voicemail PIN"), max_length=12, blank=True)
+    call_settings = models.JSONField(_("call settings"), default=dict, blank=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calling profile")
+        verbose_name_plural = _("calling profiles")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.extension}"
+
+
+class PhoneNumber(models.Model):
+    """A phone number of an org, assigned to a user or not. A number provided by a Calling trial
+    is released 15 days after the trial's grace ends (T13)."""
+
+    org = models.ForeignKey(Organization, related_name="phone_numbers", on_delete=models.CASCADE)
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        related_name="phone_numbers",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    subscription = models.ForeignKey(
+        Subscription,
+        related_name="phone_numbers",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class AutoLicenseTemplate(models.Model):
+    """The org's template of licenses for new users; applied to existing users it can move them
+    between subscriptions (C5)."""
+
+    org = models.OneToOneField(
+        Organization, related_name="auto_license_template", on_delete=models.CASCADE
+    )
+    services = models.ManyToManyField(Service, related_name="+", blank=True)
+    keep_existing_licenses = models.BooleanField(_("keep existing users' licenses"), default=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("auto-license template")
+        verbose_name_plural = _("auto-license templates")
+
+    def __str__(self) -> str:
+        return f"{self.org}"
+
+
+class Order(models.Model):
+    """An order for services; placing it sends the provisioning contact a single-use setup link
+    (W1). The wizard maps it to an org (W2–W5); a conversion order names its trial (T9)."""
+
+    number = models.CharField(_("order number"), max_length=32, unique=True)
+    purpose = models.CharField(
+        _("provisioned by"),
+        max_length=32,
+        choices=OrderPurpose.choices,
+        default=OrderPurpose.PARTNER_FOR_CUSTOMER,
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED
+    )
+    partner = models.ForeignKey(
+        Organization,
+        related_name="orders_placed",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("partner"),
+    )
+    trial = models.ForeignKey(
+        Subscription,
+        related_name="conversion_orders",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("trial to convert"),
+    )
+    provisioning_contact_email = models.EmailField(_("provisioning contact email"))
+    term_months = models.PositiveSmallIntegerField(_("term (months)"), default=12)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    link_expires_at = models.DateTimeField(_("setup link expires at"), null=True, blank=True)
+    link_used_at = models.DateTimeField(_("setup link used at"), null=True, blank=True)
+    # What the wizard decided.
+    company_name = models.CharField(_("company name"), max_length=200, blank=True)
+    admin_email = models.EmailField(_("admin email"), blank=True)
+    customer = models.ForeignKey(
+        Organization,
+        related_name="orders",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("mapped to org"),
+    )
+    subscription = models.OneToOneField(
+        Subscription,
+        related_name="order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    completed_at = models.DateTimeField(_("set up at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-placed_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, related_name="lines", on_delete=models.CASCADE)
+    service_type = models.CharField(_("service"), max_length=16, choices=ServiceType.choices)
+    quantity = models.PositiveIntegerField(_("licenses"))
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "service_type"], name="orderline_unique"),
+            models.CheckConstraint(name="orderline_quantity_positive", condition=Q(quantity__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_service_type_display()} × {self.quantity}"

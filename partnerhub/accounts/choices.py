@@ -1,0 +1,104 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OrgKind(models.TextChoices):
+    PARTNER = "partner", _("Partner")
+    CUSTOMER = "customer", _("Customer")
+
+
+class PartnerTier(models.IntegerChoices):
+    TIER_1 = 1, _("Tier 1")
+    TIER_2 = 2, _("Tier 2 (through a distributor)")
+
+
+class Role(models.TextChoices):
+    """Roles a person holds in one organization. Partner roles only in partner orgs (T1),
+    customer roles only in customer orgs."""
+
+    PARTNER_FULL_ADMIN = "partner_full_admin", _("Partner full admin")
+    SALES_FULL_ADMIN = "sales_full_admin", _("Sales full admin")
+    SALES_ADMIN = "sales_admin", _("Sales admin")
+    PARTNER_READ_ONLY = "partner_read_only", _("Partner read-only admin")
+    CUSTOMER_FULL_ADMIN = "customer_full_admin", _("Full admin")
+    CUSTOMER_READ_ONLY = "customer_read_only", _("Read-only admin")
+    USER = "user", _("User")
+
+
+PARTNER_ROLES = frozenset(
+    {Role.PARTNER_FULL_ADMIN, Role.SALES_FULL_ADMIN, Role.SALES_ADMIN, Role.PARTNER_READ_ONLY}
+)
+# T1: only these partner roles start or change trials.
+TRIAL_MANAGER_ROLES = frozenset({Role.SALES_FULL_ADMIN, Role.SALES_ADMIN})
+CUSTOMER_ADMIN_ROLES = frozenset({Role.CUSTOMER_FULL_ADMIN, Role.CUSTOMER_READ_ONLY})
+CUSTOMER_ROLES = CUSTOMER_ADMIN_ROLES | {Role.USER}
+
+
+class PartnerAccess(models.TextChoices):
+    """What a managing partner may do inside a customer org (T3 consent)."""
+
+    FULL_ADMIN = "full_admin", _("Full admin")
+    PROVISIONING_ADMIN = "provisioning_admin", _("Provisioning admin")
+
+
+class Vertical(models.TextChoices):
+    """T2: a fixed list; the partner picks the nearest when none fits."""
+
+    EDUCATION = "education", _("Education")
+    FINANCE = "finance", _("Financial services")
+    GOVERNMENT = "government", _("Government")
+    HEALTHCARE = "healthcare", _("Healthcare")
+    HOSPITALITY = "hospitality", _("Hospitality")
+    MANUFACTURING = "manufacturing", _("Manufacturing")
+    MEDIA = "media", _("Media and entertainment")
+    PROFESSIONAL_SERVICES = "professional_services", _("Professional services")
+    RETAIL = "retail", _("Retail")
+    TECHNOLOGY = "technology", _("Technology")
+    TELECOM = "telecom", _("Telecommunications")
+    TRANSPORT = "transport", _("Transport and logistics")
+    OTHER = "other", _("Other")
+
+
+class DataRegion(models.TextChoices):
+    AMERICAS = "amer", _("Americas")
+    EUROPE = "emea", _("Europe")
+    ASIA_PACIFIC = "apac", _("Asia Pacific")
+
+
+class Country(models.TextChoices):
+    """Supported countries (T2). Each maps to the data-location region in lifecycle.py."""
+
+    AU = "AU", _("Australia")
+    AT = "AT", _("Austria")
+    BE = "BE", _("Belgium")
+    BR = "BR", _("Brazil")
+    CA = "CA", _("Canada")
+    DK = "DK", _("Denmark")
+    FI = "FI", _("Finland")
+    FR = "FR", _("France")
+    DE = "DE", _("Germany")
+    HK = "HK", _("Hong Kong")
+    IN = "IN", _("India")
+    IE = "IE", _("Ireland")
+    IT = "IT", _("Italy")
+    JP = "JP", _("Japan")
+    MX = "MX", _("Mexico")
+    NL = "NL", _("Netherlands")
+    NZ = "NZ", _("New Zealand")
+    NO = "NO", _("Norway")
+    SG = "SG", _("Singapore")
+    ES = "ES", _("Spain")
+    SE = "SE", _("Sweden")
+    CH = "CH", _("Switzerland")
+    TW = "TW", _("Taiwan")
+    GB = "GB", _("United Kingdom")
+    US = "US", _("United States")
+
+
+class ContentKind(models.TextChoices):
+    """User-generated content. Kept through a renewal period (S1); recordings go at its end
+    (S2); everything goes when the org is deleted (D4)."""
+
+    MESSAGE = "message", _("Message")
+    FILE = "file", _("File")
+    RECORDING = "recording", _("Meetings recording")

@@ -1,0 +1,135 @@
+"""Writes about organizations and people. Keyword-only, typed, atomic, audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .choices import OrgKind, PartnerAccess
+from .lifecycle import region_for_country
+from .models import AuditEntry, CustomerRelationship, Membership, Organization, User
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: User | None = None,
+    org: Organization | None = None,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Write one audit row. ``actor=None`` means the lifecycle (Celery beat) did it."""
+    return AuditEntry.objects.create(
+        at=at or timezone.now(),
+        actor=actor,
+        actor_label=str(actor) if actor else "system",
+        action=action,
+        org_id_value=org.pk if org else None,
+        org_name=org.name if org else "",
+        target=target,
+        details=details or {},
+    )
+
+
+@transaction.atomic
+def customer_org_create(
+    *,
+    name: str,
+    country: str,
+    vertical: str = "",
+    actor: User | None = None,
+    created: datetime | None = None,
+) -> Organization:
+    """Create a customer org; its data-location region follows from the country (T2)."""
+    org = Organization.objects.create(
+        kind=OrgKind.CUSTOMER,
+        name=" ".join(name.split()),
+        country=country,
+        vertical=vertical,
+        data_region=region_for_country(country),
+        created=created or timezone.now(),
+    )
+    audit_record(action="org.create", actor=actor, org=org)
+    return org
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    org: Organization | None,
+    role: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    password: str | None = None,
+    actor: User | None = None,
+) -> User:
+    """Create a person in an org, optionally with a role there."""
+    user = User.objects.create_user(
+        email=email, password=password, org=org, first_name=first_name, last_name=last_name
+    )
+    if org is not None and role is not None:
+        Membership.objects.create(user=user, org=org, role=role)
+    audit_record(action="user.create", actor=actor, org=org, target=user.email)
+    return user
+
+
+@transaction.atomic
+def relationship_grant(
+    *,
+    partner: Organization,
+    customer: Organization,
+    access: str = PartnerAccess.FULL_ADMIN,
+    actor: User | None = None,
+) -> CustomerRelationship:
+    """Put ``customer`` on ``partner``'s customer list with the given access (T2, T3)."""
+    if partner.kind != OrgKind.PARTNER or customer.kind != OrgKind.CUSTOMER:
+        raise ValueError("A relationship links a partner org to a customer org.")
+    rel, created = CustomerRelationship.objects.update_or_create(
+        partner=partner, customer=customer, defaults={"access": access}
+    )
+    audit_record(
+        action="relationship.grant" if created else "relationship.change",
+        actor=actor,
+        org=customer,
+        target=partner.name,
+        details={"access": access},
+    )
+    return rel
+
+
+@transaction.atomic
+def relationship_revoke(
+    *, partner: Organization, customer: Organization, actor: User | None = None
+) -> bool:
+    """Remove ``customer`` from ``partner``'s list (T3: consent cancelled or expired)."""
+    deleted, _ = CustomerRelationship.objects.filter(partner=partner, customer=customer).delete()
+    if deleted:
+        audit_record(action="relationship.revoke", actor=actor, org=customer, target=partner.name)
+    return bool(deleted)
+
+
+def org_deletion_mark_clear(*, org: Organization, actor: User | None = None) -> bool:
+    """D6: a new trial or subscription removes the deletion mark (and any warning)."""
+    cleared = Organization.objects.filter(pk=org.pk, deletion_marked_at__isnull=False).update(
+        deletion_marked_at=None, deletion_warned_at=None
+    )
+    if cleared:
+        org.deletion_marked_at = org.deletion_warned_at = None
+        audit_record(action="org.deletion_unmark", actor=actor, org=org, details={"rule": "D6"})
+    return bool(cleared)
+
+
+__all__ = [
+    "OrgKind",
+    "audit_record",
+    "customer_org_create",
+    "org_deletion_mark_clear",
+    "relationship_grant",
+    "relationship_revoke",
+    "user_create",
+]

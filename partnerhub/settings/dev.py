@@ -1,0 +1,8 @@
+"""Local development: `make run`. Debug on, console email, embedded SQLite and broker."""
+
+from .base import *  # noqa: F403
+from .base import env_bool
+
+DEBUG = env_bool("DEBUG", True)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,21 @@
+"""Test profile: fast hashing, in-memory email. DATABASE_URL / REDIS_URL still apply, so the
+same suite runs on SQLite and on PostgreSQL + Redis (CI runs both)."""
+
+from .base import *  # noqa: F403
+from .base import DATABASES
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests get their own database file so they never touch the development one.
+    DATABASES["default"]["TEST"] = {"NAME": ""}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": "test_partnerhub"}
+SITE_URL = "http://testserver"
+# Static files come from the finders in tests (live_server serves them); no collectstatic.
+MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405
