@@ -29,7 +29,7 @@ class Subscription(models.Model):
     partner = models.ForeignKey(
         Organization,
         related_name="managed_subscriptions",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         verbose_name=_("managing partner"),
@@ -255,7 +255,7 @@ class Order(models.Model):
     partner = models.ForeignKey(
         Organization,
         related_name="orders_placed",
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         verbose_name=_("partner"),

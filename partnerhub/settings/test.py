@@ -1,6 +1,8 @@
 """Test profile: fast hashing, in-memory email. DATABASE_URL / REDIS_URL still apply, so the
 same suite runs on SQLite and on PostgreSQL + Redis (CI runs both)."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import DATABASES
 
@@ -15,7 +17,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests get their own database file so they never touch the development one.
     DATABASES["default"]["TEST"] = {"NAME": ""}
 else:
-    DATABASES["default"]["TEST"] = {"NAME": "test_partnerhub"}
+    # TEST_DB_NAME lets several checkouts share one PostgreSQL server without clashing.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_partnerhub")}
 SITE_URL = "http://testserver"
 # Static files come from the finders in tests (live_server serves them); no collectstatic.
 MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405
