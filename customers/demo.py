@@ -70,7 +70,6 @@ from .services import activity_record
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_SEED = 2026
-DEMO_URL = "http://127.0.0.1:8000/"
 SUPPORT_EMAIL = "support@partnerhub.example"
 
 NORTHWIND = "Northwind Partners"
@@ -1311,7 +1310,6 @@ def _reset_sequences() -> None:
 
 __all__ = [
     "DEMO_PASSWORD",
-    "DEMO_URL",
     "BulkStats",
     "DemoLogin",
     "DemoWorld",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -178,7 +179,7 @@ def test_seed_demo_command_prints_logins_and_if_empty_does_not_seed_twice(client
     call_command("seed_demo", "--if-empty", stdout=out)
     text = out.getvalue()
     assert DEMO_PASSWORD in text
-    assert "http://127.0.0.1:8000/" in text
+    assert f"{settings.SITE_URL}/" in text
     for email in ("admin@northwind.example", "sales@contoso.example", "admin@litware.example"):
         assert email in text
     count = Organization.objects.count()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from customers.demo import (
     DEMO_PASSWORD,
-    DEMO_URL,
     DemoLogin,
     bulk_customers_build,
     demo_logins,
@@ -85,7 +85,8 @@ class Command(BaseCommand):
         width_email = max(len(login.email) for login in logins)
         width_role = max(len(login.role) for login in logins)
         self.stdout.write("")
-        self.stdout.write(f"Partner Hub: {DEMO_URL}   (support console: {DEMO_URL}admin/)")
+        url = f"{settings.SITE_URL}/"
+        self.stdout.write(f"Partner Hub: {url}   (support console: {url}admin/)")
         self.stdout.write(f"Every demo login uses the password: {DEMO_PASSWORD}")
         self.stdout.write("")
         self.stdout.write(f"  {'email':<{width_email}}  {'role':<{width_role}}  org")
