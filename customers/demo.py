@@ -28,6 +28,7 @@ from django.db.models import Max, Model
 from django.utils import timezone
 
 from licensing.choices import (
+    LICENSE_HOLDING_STATES,
     MeetingsEdition,
     ProvisioningStatus,
     ServiceType,
@@ -1068,6 +1069,20 @@ def _bulk_chunk(
             "period_end_date",
             "ended_at",
             "created",
+            "converted_from_id",
+        ),
+    )
+    consents = _RawInsert(
+        ConsentRequest,
+        (
+            "trial_id",
+            "partner_id",
+            "customer_id",
+            "admin_email",
+            "status",
+            "requested_at",
+            "last_sent_at",
+            "expires_at",
         ),
     )
     services = _RawInsert(
@@ -1134,29 +1149,28 @@ def _bulk_chunk(
                 created_db,
             )
             if j == 0:
+                admin_email = email
                 memberships.add(user_id, org_id, Role.CUSTOMER_FULL_ADMIN.value, created_db)
             elif j == 1 and rng.random() < 0.5:
                 memberships.add(user_id, org_id, Role.CUSTOMER_READ_ONLY.value, created_db)
             user_id += 1
-        for _k in range(rng.randint(1, 3)):
-            kind = P if rng.random() < 0.7 else T
-            length = 365 if kind == P else rng.choice((30, 60, 90))
-            end = today + timedelta(days=rng.randint(-150, 400 if kind == P else 90))
-            if marked:  # D1: a marked org holds no licenses; its subscriptions are long over
-                end = today - timedelta(days=rng.randint(100, 400))
-                state, period_end, ended_at = (
-                    ST.ENDED,
-                    period_end_date(kind=kind, end_date=end),
-                    None,
-                )
-                ended_at = datetime.combine(period_end, dt_time(2, 0), tzinfo=UTC)
-            else:
-                state, period_end, ended_at = _bulk_state(rng, kind=kind, end=end, today=today)
-            start = end - timedelta(days=length)
+
+        def add_sub(
+            customer_id: int,
+            partner_id: int,
+            kind: str,
+            start: date,
+            end: date,
+            state: str,
+            period_end: date | None,
+            ended_at: datetime | None,
+            converted_from: int | None = None,
+        ) -> int:
+            nonlocal sub_id, service_id, n_subs, n_services
             subs.add(
                 sub_id,
-                org_id,
-                partner.pk if rng.random() < 0.97 else None,
+                customer_id,
+                partner_id if rng.random() < 0.97 else None,
                 str(kind),
                 str(state),
                 f"B-{sub_id}",
@@ -1165,6 +1179,7 @@ def _bulk_chunk(
                 adapt_day(period_end),
                 adapt_dt(ended_at),
                 adapt_dt(datetime.combine(start, dt_time(8, 0), tzinfo=UTC)),
+                converted_from,
             )
             provisioned_at = adapt_dt(datetime.combine(start, dt_time(9, 0), tzinfo=UTC))
             for service_type in rng.sample(service_types, rng.randint(1, 4)):
@@ -1185,6 +1200,67 @@ def _bulk_chunk(
                 n_services += 1
             sub_id += 1
             n_subs += 1
+            return sub_id - 1
+
+        holds_licenses = pending_used = False
+        for _k in range(rng.randint(1, 3)):
+            kind = P if rng.random() < 0.7 else T
+            length = 365 if kind == P else rng.choice((30, 60, 90))
+            end = today + timedelta(days=rng.randint(-150, 400 if kind == P else 90))
+            if marked:  # D1: a marked org holds no licenses; its subscriptions are long over
+                end = today - timedelta(days=rng.randint(100, 400))
+                period_end = period_end_date(kind=kind, end_date=end)
+                state, ended_at = ST.ENDED, datetime.combine(period_end, dt_time(2, 0), tzinfo=UTC)
+            else:
+                state, period_end, ended_at = _bulk_state(rng, kind=kind, end=end, today=today)
+            if state == ST.PENDING and pending_used:
+                state = ST.ACTIVE  # T3: one pending consent per partner and customer
+            holds_licenses |= state in LICENSE_HOLDING_STATES
+            trial_id = add_sub(
+                org_id,
+                partner.pk,
+                kind,
+                end - timedelta(days=length),
+                end,
+                state,
+                period_end,
+                ended_at,
+            )
+            if state == ST.PENDING:
+                pending_used = True
+                requested = now - timedelta(days=rng.randint(0, 11), hours=rng.randint(0, 23))
+                consents.add(
+                    trial_id,
+                    partner.pk,
+                    org_id,
+                    admin_email,
+                    ConsentStatus.PENDING.value,
+                    adapt_dt(requested),
+                    adapt_dt(requested),
+                    adapt_dt(consent_expires_at(requested_at=requested)),
+                )
+            elif state == ST.CONVERTED:
+                # T9: the paid subscription the trial became, usage data kept.
+                paid_end = end + timedelta(days=365)
+                paid_state, paid_period, paid_ended = _bulk_state(
+                    rng, kind=P, end=paid_end, today=today
+                )
+                holds_licenses |= paid_state in LICENSE_HOLDING_STATES
+                add_sub(
+                    org_id,
+                    partner.pk,
+                    P,
+                    end,
+                    paid_end,
+                    paid_state,
+                    paid_period,
+                    paid_ended,
+                    trial_id,
+                )
+        if not marked and not holds_licenses and rng.random() < 0.9:
+            # Most unmarked orgs hold licenses; the rest are due to be marked (D1).
+            end = today + timedelta(days=rng.randint(1, 365))
+            add_sub(org_id, partner.pk, P, end - timedelta(days=365), end, ST.ACTIVE, None, None)
         org_id += 1
     orgs.flush()
     n_users = users.flush()
@@ -1192,6 +1268,7 @@ def _bulk_chunk(
     relationships.flush()
     subs.flush()
     services.flush()
+    consents.flush()
     first_ids.update(org=org_id, user=user_id, sub=sub_id, service=service_id)
     return n_users, n_subs, n_services
 

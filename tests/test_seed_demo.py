@@ -16,6 +16,7 @@ from licensing.choices import (
     LICENSE_HOLDING_STATES,
     ProvisioningStatus,
     SubscriptionKind,
+    SubscriptionState,
     SubscriptionStatus,
 )
 from licensing.lifecycle import row_provisioning_status, subscription_status
@@ -212,6 +213,11 @@ def test_seed_demo_bulk_customers_sets_derived_fields():
         .exists()
     )  # D1 holds for the bulk orgs too
     assert all(o.memberships.filter(role=Role.CUSTOMER_FULL_ADMIN).count() == 1 for o in bulk[:20])
+    # T3: every trial waiting for consent has its request; T9: every converted trial its paid one.
+    pending = Subscription.objects.filter(customer__in=bulk, state=SubscriptionState.PENDING)
+    assert not pending.filter(consent_request__isnull=True).exists()
+    converted = Subscription.objects.filter(customer__in=bulk, state=SubscriptionState.CONVERTED)
+    assert not converted.filter(converted_to__isnull=True).exists()
     # A second batch continues after the first without clashing.
     stats = bulk_customers_build(count=50)
     assert stats.customers == 50
