@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
@@ -238,16 +239,16 @@ class _Builder:
         or ended one gets its S1 period end; provisioned services get a provisioned date."""
         specs = []
         for service_type, (quantity, status) in services.items():
-            extra: dict[str, str] = {}
-            if service_type == ServiceType.MEETINGS and enterprise_site:
-                extra = {
-                    "edition": MeetingsEdition.ENTERPRISE,
-                    "site_url": enterprise_site,
-                    "time_zone": "Europe/Copenhagen",
-                }
+            enterprise = service_type == ServiceType.MEETINGS and bool(enterprise_site)
             specs.append(
                 ServiceSpec(
-                    type=service_type, quantity=quantity, provisioning_status=status, **extra
+                    type=service_type,
+                    quantity=quantity,
+                    provisioning_status=status,
+                    # T2: the enterprise edition needs a site URL and a time zone.
+                    edition=MeetingsEdition.ENTERPRISE if enterprise else "",
+                    site_url=enterprise_site if enterprise else "",
+                    time_zone="Europe/Copenhagen" if enterprise else "",
                 )
             )
         subscription = subscription_create(
@@ -300,9 +301,8 @@ class _Builder:
                 },
             },
         )
-        PhoneNumber.objects.create(
-            org_id=user.org_id, number=f"+1555010{self.phone_seq:04d}", user=user
-        )
+        assert user.org is not None
+        PhoneNumber.objects.create(org=user.org, number=f"+1555010{self.phone_seq:04d}", user=user)
 
     def content(self, org: Organization, people: list[User], count: int = 4) -> None:
         kinds = list(ContentKind)
@@ -979,9 +979,9 @@ class _RawInsert:
             ", ".join(["%s"] * len(names)),
         )
         self.defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
-        self.rows: list[tuple[object, ...]] = []
+        self.rows: list[Any] = []
 
-    def add(self, *values: object) -> None:
+    def add(self, *values: Any) -> None:
         self.rows.append(values + self.defaults)
 
     def flush(self) -> int:
@@ -1207,6 +1207,9 @@ def _bulk_chunk(
             kind = P if rng.random() < 0.7 else T
             length = 365 if kind == P else rng.choice((30, 60, 90))
             end = today + timedelta(days=rng.randint(-150, 400 if kind == P else 90))
+            state: str
+            period_end: date | None
+            ended_at: datetime | None
             if marked:  # D1: a marked org holds no licenses; its subscriptions are long over
                 end = today - timedelta(days=rng.randint(100, 400))
                 period_end = period_end_date(kind=kind, end_date=end)

@@ -57,7 +57,7 @@ class SubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
         status = subscription_status(
             kind=obj.kind, state=obj.state, end_date=obj.end_date, today=timezone.localdate()
         )
-        return status.label if status is not None else "—"
+        return str(status.label) if status is not None else "—"
 
 
 @admin.register(Service)

@@ -5,7 +5,12 @@ Device-trial extension requests (T7) are registered by the trials workflow's own
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.admin import AuditedAdminMixin, PartnerFilter
@@ -56,10 +61,10 @@ class ReturnedFilter(admin.SimpleListFilter):
     title = _("returned")
     parameter_name = "returned"
 
-    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [("yes", _("Returned")), ("no", _("Not returned"))]
 
-    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() in ("yes", "no"):
             return queryset.filter(returned_at__isnull=self.value() == "no")
         return queryset
@@ -81,5 +86,5 @@ class DeviceAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return str(obj.shipment.trial.customer)
 
     @admin.display(description=_("return due"), ordering="shipment__return_due_date")
-    def return_due(self, obj: Device):  # type: ignore[no-untyped-def]
+    def return_due(self, obj: Device) -> date:
         return obj.shipment.return_due_date

@@ -68,16 +68,15 @@ class PartnerFilter(admin.SimpleListFilter):
 
 
 class UserAddForm(AdminUserCreationForm):
-    class Meta(AdminUserCreationForm.Meta):
+    class Meta:
         model = User
         fields = ("email",)
 
 
 class UserChangeForm(DjangoUserChangeForm):
-    class Meta(DjangoUserChangeForm.Meta):
+    class Meta:
         model = User
         fields = "__all__"
-        field_classes: dict[str, Any] = {}
 
 
 class MembershipInline(admin.TabularInline):
