@@ -125,6 +125,18 @@ def test_D7_deletion_fields_are_read_only_and_no_action_exempts(support):
     assert entry.details == {"fields": ["name"]}
 
 
+def test_T2_changing_the_country_in_the_admin_moves_the_data_region(support):
+    org = Organization.objects.get(name="Litware Inc")
+    assert org.data_region == "amer"
+    url = _url(Organization, "change", org.pk)
+    data = _post_data(support.get(url))
+    data["country"] = "JP"
+    response = support.post(url, data)
+    assert response.status_code == 302, response.context["errors"]
+    org.refresh_from_db()
+    assert (org.country, org.data_region) == ("JP", "apac")
+
+
 def test_audit_log_outbox_tombstones_are_read_only(support):
     for model_name in (
         "accounts_auditentry",
