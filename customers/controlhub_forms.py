@@ -30,6 +30,7 @@ class UserFilterForm(forms.Form):
         required=False,
         coerce=int,
         empty_value=PAGE_SIZES[1],
+        initial=PAGE_SIZES[1],
         choices=[(n, n) for n in PAGE_SIZES],
     )
 

@@ -253,7 +253,10 @@ class UserListView(ControlHubView):
         )
         query = self.request.GET.copy()
         query.pop("page", None)
-        ctx.update(form=form, page=page, users=page.object_list, query=query.urlencode())
+        users = list(page.object_list)
+        for person in users:
+            person.role_label = role_label(person.org_role or Role.USER)  # type: ignore[attr-defined]
+        ctx.update(form=form, page=page, users=users, query=query.urlencode())
         return ctx
 
 
