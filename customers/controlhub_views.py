@@ -27,6 +27,7 @@ from django.views.generic import TemplateView
 from licensing.calling import (
     CallingDataAtRisk,
     LicenseError,
+    LicensePlan,
     calling_users_of,
     license_template_apply,
     license_template_plan,
@@ -35,13 +36,19 @@ from licensing.calling import (
     subscription_cancel,
     user_licenses_set,
 )
-from licensing.choices import LICENSE_HOLDING_STATES, ProvisioningStatus, SubscriptionKind
+from licensing.choices import (
+    LICENSE_HOLDING_STATES,
+    ProvisioningStatus,
+    SubscriptionKind,
+    SubscriptionState,
+)
 from licensing.csv_io import CsvInvalid, users_csv_export, users_csv_import, users_csv_parse
 from licensing.models import AutoLicenseTemplate, Subscription
 from licensing.selectors import org_users
 from partnerhub.accounts.choices import PartnerAccess, Role
 from partnerhub.accounts.models import User
 from partnerhub.accounts.permissions import SAFE_METHODS, ControlHubMixin
+from trials.choices import ConsentStatus
 from trials.consent import ConsentClosed, consent_accept, consent_decline, trial_provision
 from trials.models import ConsentRequest
 
@@ -63,6 +70,21 @@ CSV_SESSION_KEY = "controlhub_csv_import_{org}"
 PREVIEW_ROWS = 200
 
 
+def plan_rows(plan: LicensePlan, line_of: dict[int, int] | None = None) -> list[dict[str, Any]]:
+    """The first changes of a plan, for a preview table (C4, C5)."""
+    return [
+        {
+            "email": c.email,
+            "line": (line_of or {}).get(c.user_id),
+            "added": [plan.service_label(s) for s in c.added],
+            "removed": [plan.service_label(s) for s in c.removed],
+            "moved": [plan.service_label(s) for s in c.calling_move] if c.calling_move else None,
+            "calling_lost": c.calling_lost,
+        }
+        for c in plan.changes[:PREVIEW_ROWS]
+    ]
+
+
 class ControlHubView(ControlHubMixin, TemplateView):
     """Base of every Control Hub page.
 
@@ -79,6 +101,8 @@ class ControlHubView(ControlHubMixin, TemplateView):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.org, self.role = self.resolve_access(request, kwargs["org_pk"])
+        if self.role in PartnerAccess.values and self.waiting_for_consent(request):
+            raise Http404
         if self.role == PartnerAccess.PROVISIONING_ADMIN and not self.provisioning_page:
             raise PermissionDenied
         if self.full_admin_only and not self.is_full_admin:
@@ -88,6 +112,21 @@ class ControlHubView(ControlHubMixin, TemplateView):
             raise PermissionDenied
         # Skip ControlHubMixin.dispatch: access is resolved above, once.
         return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)
+
+    def waiting_for_consent(self, request: HttpRequest) -> bool:
+        """T3: a partner whose only link to the org is a trial request the customer has not
+        answered yet gets no access to it (the customer is on its list, nothing more)."""
+        partner = request.user.org  # type: ignore[union-attr]
+        pending = ConsentRequest.objects.filter(
+            partner=partner, customer=self.org, status=ConsentStatus.PENDING
+        ).exists()
+        if not pending:
+            return False
+        return not Subscription.objects.filter(
+            customer=self.org,
+            partner=partner,
+            state__in=[SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED],
+        ).exists()
 
     @property
     def can_change(self) -> bool:
@@ -379,19 +418,7 @@ class UsersCsvImportView(ControlHubView):
         token = hashlib.sha256(content.encode()).hexdigest()
         self.request.session[self.session_key] = {"token": token, "content": content}
         plan = parsed.plan
-        rows = [
-            {
-                "email": c.email,
-                "line": parsed.line_of.get(c.user_id),
-                "added": [plan.service_label(s) for s in c.added],
-                "removed": [plan.service_label(s) for s in c.removed],
-                "moved": (
-                    [plan.service_label(s) for s in c.calling_move] if c.calling_move else None
-                ),
-                "calling_lost": c.calling_lost,
-            }
-            for c in plan.changes[:PREVIEW_ROWS]
-        ]
+        rows = plan_rows(plan, line_of=parsed.line_of)
         return self.render_to_response(
             self.get_context_data(
                 preview=rows,
@@ -467,9 +494,25 @@ class LicenseTemplateView(ControlHubView):
             for error in exc.errors:
                 form.add_error(None, error.message)
             return self.render_to_response(self.get_context_data(form=form))
-        if "apply" not in request.POST:
+        if "preview" not in request.POST and "apply" not in request.POST:
             messages.success(request, _("Template saved; new users get these licenses."))
             return redirect(self.url("license_template"))
+        plan = license_template_plan(org=self.org)
+        if plan.errors:
+            emails = dict(User.objects.filter(org=self.org).values_list("pk", "email"))
+            for error in plan.errors[:50]:
+                who = emails.get(error.user_id or 0, "")
+                form.add_error(None, f"{who}: {error.message}" if who else error.message)
+            return self.render_to_response(self.get_context_data(form=form))
+        preview = {
+            "preview": plan_rows(plan),
+            "changes": len(plan.changes),
+            "moves": len(plan.moves),
+            "calling_losses": plan.calling_losses,
+            "more": max(len(plan.changes) - PREVIEW_ROWS, 0),
+        }
+        if "apply" not in request.POST:
+            return self.render_to_response(self.get_context_data(form=form, **preview))
         try:
             changed = license_template_apply(
                 org=self.org,
@@ -478,14 +521,11 @@ class LicenseTemplateView(ControlHubView):
             )
         except CallingDataAtRisk as risk:
             return self.render_to_response(
-                self.get_context_data(form=form, calling_at_risk=risk.emails)
+                self.get_context_data(form=form, calling_at_risk=risk.emails, **preview)
             )
-        except LicenseError as exc:
-            plan = license_template_plan(org=self.org)
-            emails = {c.user_id: c.email for c in plan.changes}
+        except LicenseError as exc:  # the org changed between the plan and the apply
             for error in exc.errors[:50]:
-                who = emails.get(error.user_id or 0, "")
-                form.add_error(None, f"{who}: {error.message}" if who else error.message)
+                form.add_error(None, error.message)
             return self.render_to_response(self.get_context_data(form=form))
         messages.success(
             request, _("Template applied to existing users: %(n)d users changed.") % {"n": changed}

@@ -491,3 +491,50 @@ def test_new_subscription_assignment_needs_a_provisioned_active_service(client, 
     assert response.status_code == 200
     assert not License.objects.filter(user=bob).exists()
     assign(user=bob, subscription=world.old, service_type=ServiceType.MESSAGING)
+
+
+def test_C5_template_preview_changes_nothing_until_applied(client, world):
+    client.force_login(world.admin)
+    new_calling = world.new.services.get(type=ServiceType.CALLING).pk
+    response = client.post(
+        url("license_template", world.org), {"services": [new_calling], "preview": "1"}
+    )
+    page = response.content.decode()
+    assert 'id="template-preview"' in page
+    old_h = service_label(world.old.services.get(type=ServiceType.CALLING))
+    assert f"{old_h} → " in page
+    assert calling_service_of(world.alice) == world.old
+
+
+def test_T3_partner_waiting_for_consent_has_no_access_yet(client, world):
+    consent = pending_trial(world)
+    client.force_login(make_user(org=consent.partner, role=Role.SALES_ADMIN))
+    assert client.get(url("overview", world.org)).status_code == 404
+    assert client.get(url("trial_provision", world.org, pk=consent.trial.pk)).status_code == 404
+
+
+def test_C2_csv_that_drops_calling_asks_before_deleting_calling_data(client, world):
+    client.force_login(world.admin)
+    old_h = service_label(world.old.services.get(type=ServiceType.CALLING))
+    text = f"Email,{old_h}\n{world.alice.email},FALSE\n"
+    upload = SimpleUploadedFile("users.csv", text.encode(), "text/csv")
+    preview = client.post(url("users_csv_import", world.org), {"file": upload})
+    assert "Calling data deleted" in preview.content.decode()
+    token = preview.context["apply_form"].initial["token"]
+    response = client.post(url("users_csv_import", world.org), {"apply": "1", "token": token})
+    assert response.status_code == 200
+    assert 'id="calling-at-risk"' in response.content.decode()
+    assert calling_service_of(world.alice) == world.old
+    response = client.post(
+        url("users_csv_import", world.org),
+        {"apply": "1", "token": token, "confirm_calling_loss": "on"},
+    )
+    assert response.status_code == 302
+    assert not License.objects.filter(user=world.alice, service_type=ServiceType.CALLING).exists()
+
+
+def test_C4_apply_with_a_stale_token_changes_nothing(client, world):
+    client.force_login(world.admin)
+    response = client.post(url("users_csv_import", world.org), {"apply": "1", "token": "nope"})
+    assert response.status_code == 302
+    assert calling_service_of(world.alice) == world.old
