@@ -138,6 +138,7 @@ def license_plan(
         users = dict(User.objects.filter(org=org, pk__in=list(wanted)).values_list("pk", "email"))
     errors: list[PlanError] = []
     existing: dict[int, dict[int, str]] = defaultdict(dict)  # user → {service id: type}
+    calling_elsewhere: set[int] = set()  # Calling held on a subscription that is over
     user_ids = list(wanted)
     for start in range(0, len(user_ids), CHUNK):
         rows = License.objects.filter(user_id__in=user_ids[start : start + CHUNK]).values_list(
@@ -145,6 +146,8 @@ def license_plan(
         )
         for user_id, service_id, service_type in rows:
             existing[user_id][service_id] = service_type
+            if service_type == ServiceType.CALLING and service_id not in services:
+                calling_elsewhere.add(user_id)
     held = dict(
         License.objects.filter(service__in=list(services))
         .values("service_id")
@@ -175,6 +178,14 @@ def license_plan(
                     user_id,
                     _("Calling is ticked on %(n)d subscriptions; a user has Calling once (C1).")
                     % {"n": len(want_calling)},
+                )
+            )
+            continue
+        if want_calling and user_id in calling_elsewhere:
+            errors.append(
+                PlanError(
+                    user_id,
+                    _("This user's Calling license is on a subscription that has ended."),
                 )
             )
             continue

@@ -57,6 +57,11 @@ class CsvInvalid(Exception):
         self.errors = errors
 
 
+def _cell(text: str) -> str:
+    """Names are typed by users: keep a spreadsheet from reading one as a formula."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def users_csv_export(*, org: Organization) -> str:
     """C4: every user of the org, one TRUE/FALSE column per subscription's service (3 queries)."""
     services = list(org_services(org=org).values())
@@ -74,7 +79,7 @@ def users_csv_export(*, org: Organization) -> str:
         writer.writerow(
             [
                 email,
-                f"{first} {last}".strip(),
+                _cell(f"{first} {last}".strip()),
                 *(TRUE if s.pk in mine else FALSE for s in services),
             ]
         )

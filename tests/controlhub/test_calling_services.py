@@ -146,3 +146,11 @@ def test_C5_template_without_calling_would_drop_calling_data_so_it_asks(world):
         license_template_apply(org=world.org, actor=world.admin)
     assert risk.value.emails == [world.alice.email]
     assert calling_service_of(world.alice) == world.old
+
+
+def test_C1_calling_on_an_ended_subscription_is_an_error_not_a_crash(world):
+    type(world.old).objects.filter(pk=world.old.pk).update(state=SubscriptionState.ENDED)
+    with pytest.raises(LicenseError, match="ended"):
+        user_licenses_set(
+            user=world.alice, service_ids=[svc(world.new, ServiceType.CALLING)], actor=world.admin
+        )

@@ -162,3 +162,12 @@ def test_C4_columns_left_out_leave_those_licenses_alone(world):
     users_csv_import(org=world.org, content=text, actor=world.admin)
     assert calling_service_of(world.alice) == world.old
     assert License.objects.filter(user=world.alice).count() == 3
+
+
+def test_C4_export_keeps_a_name_from_being_read_as_a_formula(world):
+    User = type(world.alice)
+    User.objects.filter(pk=world.alice.pk).update(first_name="=HYPERLINK(1)")
+    row = next(
+        r for r in rows_of(users_csv_export(org=world.org)) if r["Email"] == world.alice.email
+    )
+    assert row["Name"] == "'=HYPERLINK(1)"
