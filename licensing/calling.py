@@ -234,6 +234,16 @@ def license_plan(
     return LicensePlan(org=org, services=services, changes=changes, errors=errors)
 
 
+def org_licenses_lock(*, org: Organization) -> None:
+    """Serialize license changes of one org (inside the caller's transaction): two admins
+    importing at once cannot both take the last licenses of a service."""
+    list(
+        Service.objects.select_for_update()
+        .filter(subscription__customer=org)
+        .values_list("pk", flat=True)
+    )
+
+
 def _chunks(items: list[int]) -> Iterable[list[int]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
@@ -338,6 +348,7 @@ def user_licenses_set(
     in one save; the license row moves (C6), the calling data stays (C1). Removing Calling
     without a new one needs ``confirm_calling_loss`` (C2). Returns the change, None if none."""
     assert user.org is not None
+    org_licenses_lock(org=user.org)
     plan = license_plan(
         org=user.org, wanted={user.pk: list(service_ids)}, users={user.pk: user.email}
     )
@@ -363,6 +374,7 @@ def subscription_cancel(
     C2: if its Calling service still has users, their calling data would be lost; without
     ``confirm_calling_loss`` this raises :class:`CallingDataAtRisk` naming them (the page offers
     to move them first)."""
+    org_licenses_lock(org=subscription.customer)
     if subscription.state not in LICENSE_HOLDING_STATES:
         raise ValueError("Only a pending, active or suspended subscription can be cancelled.")
     calling_users = calling_users_of(subscription=subscription)
@@ -467,6 +479,7 @@ def license_template_apply(
 ) -> int:
     """C5: apply the template to every existing user of the org; all users or none. Returns the
     number of users changed."""
+    org_licenses_lock(org=org)
     plan = license_template_plan(org=org)
     return license_plan_apply(
         plan=plan, actor=actor, confirm_calling_loss=confirm_calling_loss, source="template"

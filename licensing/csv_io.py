@@ -21,7 +21,14 @@ from django.utils.translation import gettext as _
 
 from partnerhub.accounts.models import Organization, User
 
-from .calling import LicensePlan, license_plan, license_plan_apply, org_services, service_label
+from .calling import (
+    LicensePlan,
+    license_plan,
+    license_plan_apply,
+    org_licenses_lock,
+    org_services,
+    service_label,
+)
 from .choices import ServiceType
 from .models import License, Service
 
@@ -256,6 +263,7 @@ def users_csv_import(
 ) -> int:
     """C4: apply the file: all rows or none. The file is checked again (the org may have
     changed since the preview). Returns the number of users changed."""
+    org_licenses_lock(org=org)
     parsed = users_csv_parse(org=org, content=content)
     if parsed.errors or parsed.plan is None:
         raise CsvInvalid(parsed.errors)

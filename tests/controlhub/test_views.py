@@ -538,3 +538,9 @@ def test_C4_apply_with_a_stale_token_changes_nothing(client, world):
     response = client.post(url("users_csv_import", world.org), {"apply": "1", "token": "nope"})
     assert response.status_code == 302
     assert calling_service_of(world.alice) == world.old
+
+
+def test_signed_out_people_are_sent_to_sign_in(client, world):
+    response = client.get(url("overview", world.org))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
