@@ -1,0 +1,180 @@
+"""Control Hub's forms: they validate input; the views then call one service."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from licensing.calling import is_assignable, service_label
+from licensing.choices import ServiceType
+from licensing.models import Service
+from partnerhub.accounts.models import Organization
+
+MAX_CSV_BYTES = 10 * 1024 * 1024
+PAGE_SIZES = (25, 50, 100)
+
+
+class UserFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    service = forms.ChoiceField(
+        label=_("Has a license of"),
+        required=False,
+        choices=[("", _("Any service")), *ServiceType.choices],
+    )
+    subscription = forms.TypedChoiceField(
+        label=_("On subscription"), required=False, coerce=int, empty_value=None
+    )
+    unlicensed = forms.BooleanField(label=_("Without licenses"), required=False)
+    per_page = forms.TypedChoiceField(
+        label=_("Per page"),
+        required=False,
+        coerce=int,
+        empty_value=PAGE_SIZES[1],
+        initial=PAGE_SIZES[1],
+        choices=[(n, n) for n in PAGE_SIZES],
+    )
+
+    def __init__(self, *args, subscriptions: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subscription"].choices = [("", _("Any subscription")), *subscriptions]
+
+
+def service_choices(services: dict[int, Service]) -> list[tuple[int, str]]:
+    return [(pk, service_label(s)) for pk, s in services.items()]
+
+
+class LicensesForm(forms.Form):
+    """C3: every service of the org's subscriptions as a box; Calling ticked on one only."""
+
+    services = forms.TypedMultipleChoiceField(
+        label=_("Licenses"),
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    confirm_calling_loss = forms.BooleanField(
+        label=_("Yes, remove Calling and delete this user's calling data"), required=False
+    )
+
+    def __init__(self, *args, services: dict[int, Service], held: set[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org_services = services
+        self.held = held
+        self.fields["services"].choices = service_choices(services)
+
+    def clean_services(self) -> list[int]:
+        ids: list[int] = self.cleaned_data["services"]
+        calling = [i for i in ids if self.org_services[i].type == ServiceType.CALLING]
+        if len(calling) > 1:
+            raise forms.ValidationError(
+                _("Tick Calling on one subscription only: a user has Calling once (C1).")
+            )
+        for pk in ids:
+            if pk not in self.held and not is_assignable(self.org_services[pk]):
+                raise forms.ValidationError(
+                    _("%(service)s cannot take new users: it is not active and provisioned.")
+                    % {"service": service_label(self.org_services[pk])}
+                )
+        return ids
+
+    def rows(self) -> list[dict[str, object]]:
+        """The boxes grouped for the template: one row per service, ticked as submitted."""
+        if self.is_bound:
+            raw = self.data.getlist("services") if hasattr(self.data, "getlist") else []
+            ticked = {int(v) for v in raw if str(v).isdigit()}
+        else:
+            ticked = set(self.held)
+        return [
+            {
+                "service": s,
+                "label": service_label(s),
+                "checked": pk in ticked,
+                "held": pk in self.held,
+                "assignable": is_assignable(s),
+                "is_calling": s.type == ServiceType.CALLING,
+            }
+            for pk, s in self.org_services.items()
+        ]
+
+
+class ConsentForm(forms.Form):
+    """T3: the box decides whether the partner becomes a full or a provisioning admin."""
+
+    grant_full_admin = forms.BooleanField(
+        label=_("Allow the partner full admin access"), required=False
+    )
+
+
+class CsvUploadForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"))
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            raise forms.ValidationError(_("The file is larger than 10 MB."))
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError(
+                _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")
+            ) from exc
+
+
+class CsvApplyForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput)
+    confirm_calling_loss = forms.BooleanField(
+        label=_("Yes, remove Calling and delete these users' calling data"), required=False
+    )
+
+
+class LicenseTemplateForm(forms.Form):
+    """C5: the template's licenses and whether existing users keep theirs when it is applied."""
+
+    services = forms.TypedMultipleChoiceField(
+        label=_("Licenses for new users"),
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    keep_existing_licenses = forms.BooleanField(
+        label=_("Keep existing users' licenses"), required=False
+    )
+    confirm_calling_loss = forms.BooleanField(
+        label=_("Yes, remove Calling and delete these users' calling data"), required=False
+    )
+
+    def __init__(self, *args, services: dict[int, Service], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org_services = services
+        self.fields["services"].choices = service_choices(services)
+
+    def clean_services(self) -> list[int]:
+        ids: list[int] = self.cleaned_data["services"]
+        if sum(1 for i in ids if self.org_services[i].type == ServiceType.CALLING) > 1:
+            raise forms.ValidationError(_("Tick Calling on one subscription only."))
+        return ids
+
+
+class SubscriptionCancelForm(forms.Form):
+    confirm_calling_loss = forms.BooleanField(
+        label=_("Yes, cancel it and delete these users' calling data"), required=False
+    )
+
+
+class OrgDeleteForm(forms.Form):
+    """D9: the full admin types the org's name to confirm."""
+
+    name = forms.CharField(label=_("Type the organization's name to confirm"))
+
+    def __init__(self, *args, org: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org = org
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"].strip()
+        if name != self.org.name:
+            raise forms.ValidationError(
+                _("That is not the organization's name. Type it exactly: %(name)s")
+                % {"name": self.org.name}
+            )
+        return name

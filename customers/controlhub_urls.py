@@ -1,0 +1,35 @@
+"""Control Hub's URL space, mounted at ``control-hub/<int:org_pk>/`` (every page names its org;
+the views check access to it)."""
+
+from django.urls import path
+
+from . import controlhub_views as views
+
+app_name = "controlhub"
+
+urlpatterns = [
+    path("", views.OverviewView.as_view(), name="overview"),
+    path("trial-requests/<int:pk>/", views.TrialRequestView.as_view(), name="trial_request"),
+    path(
+        "subscriptions/<int:pk>/provision/",
+        views.TrialProvisionView.as_view(),
+        name="trial_provision",
+    ),
+    path("users/", views.UserListView.as_view(), name="user_list"),
+    path("users/export.csv", views.UsersCsvExportView.as_view(), name="users_csv_export"),
+    path("users/import/", views.UsersCsvImportView.as_view(), name="users_csv_import"),
+    path("users/<int:pk>/", views.UserDetailView.as_view(), name="user_detail"),
+    path(
+        "users/<int:pk>/licenses/",
+        views.UserLicensesEditView.as_view(),
+        name="user_licenses_edit",
+    ),
+    path("license-template/", views.LicenseTemplateView.as_view(), name="license_template"),
+    path("subscriptions/", views.SubscriptionListView.as_view(), name="subscription_list"),
+    path(
+        "subscriptions/<int:pk>/cancel/",
+        views.SubscriptionCancelView.as_view(),
+        name="subscription_cancel",
+    ),
+    path("delete/", views.OrgDeleteView.as_view(), name="org_delete"),
+]

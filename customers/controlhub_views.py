@@ -1,0 +1,614 @@
+"""Control Hub: a customer org's own admin pages (its own URL space and look).
+
+Who may do what (checked on the server on every request, ``ControlHubMixin``):
+customer full admins and partners with full access change things; read-only admins see and
+get a 403 on anything that changes (and on the forms themselves); a partner that got consent
+without full access (*provisioning admin*, T3) sees the overview and may provision the trial,
+nothing else. Another org's objects are a 404 everywhere. Views validate and call one service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+
+from licensing.calling import (
+    CallingDataAtRisk,
+    LicenseError,
+    LicensePlan,
+    calling_users_of,
+    license_template_apply,
+    license_template_plan,
+    license_template_save,
+    org_services,
+    subscription_cancel,
+    user_licenses_set,
+)
+from licensing.choices import (
+    LICENSE_HOLDING_STATES,
+    ProvisioningStatus,
+    SubscriptionKind,
+    SubscriptionState,
+)
+from licensing.csv_io import CsvInvalid, users_csv_export, users_csv_import, users_csv_parse
+from licensing.models import AutoLicenseTemplate, Subscription
+from licensing.selectors import org_users
+from partnerhub.accounts.choices import PartnerAccess, Role
+from partnerhub.accounts.models import User
+from partnerhub.accounts.permissions import SAFE_METHODS, ControlHubMixin
+from trials.choices import ConsentStatus
+from trials.consent import ConsentClosed, consent_accept, consent_decline, trial_provision
+from trials.models import ConsentRequest
+
+from . import controlhub_selectors as sel
+from .choices import DeletionReason
+from .controlhub_forms import (
+    ConsentForm,
+    CsvApplyForm,
+    CsvUploadForm,
+    LicensesForm,
+    LicenseTemplateForm,
+    OrgDeleteForm,
+    SubscriptionCancelForm,
+    UserFilterForm,
+)
+from .services import org_delete
+
+CSV_SESSION_KEY = "controlhub_csv_import_{org}"
+PREVIEW_ROWS = 200
+
+
+def plan_rows(plan: LicensePlan, line_of: dict[int, int] | None = None) -> list[dict[str, Any]]:
+    """The first changes of a plan, for a preview table (C4, C5)."""
+    return [
+        {
+            "email": c.email,
+            "line": (line_of or {}).get(c.user_id),
+            "added": [plan.service_label(s) for s in c.added],
+            "removed": [plan.service_label(s) for s in c.removed],
+            "moved": [plan.service_label(s) for s in c.calling_move] if c.calling_move else None,
+            "calling_lost": c.calling_lost,
+        }
+        for c in plan.changes[:PREVIEW_ROWS]
+    ]
+
+
+class ControlHubView(ControlHubMixin, TemplateView):
+    """Base of every Control Hub page.
+
+    ``change_page``: the page exists only to change something; read-only people get a 403 on
+    GET too. ``provisioning_page``: a provisioning admin may open it (T3); every other page is a
+    403 for them. ``full_admin_only``: only the customer's own full admins (T3 consent, D9).
+    """
+
+    change_page = False
+    provisioning_page = False
+    full_admin_only = False
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.org, self.role = self.resolve_access(request, kwargs["org_pk"])
+        if self.role in PartnerAccess.values and self.waiting_for_consent(request):
+            raise Http404
+        if self.role == PartnerAccess.PROVISIONING_ADMIN and not self.provisioning_page:
+            raise PermissionDenied
+        if self.full_admin_only and not self.is_full_admin:
+            raise PermissionDenied
+        changing = request.method not in SAFE_METHODS or self.change_page
+        if changing and not self.allows_change():
+            raise PermissionDenied
+        # Skip ControlHubMixin.dispatch: access is resolved above, once.
+        return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)
+
+    def waiting_for_consent(self, request: HttpRequest) -> bool:
+        """T3: a partner whose only link to the org is a trial request the customer has not
+        answered yet gets no access to it (the customer is on its list, nothing more)."""
+        partner = request.user.org  # type: ignore[union-attr]
+        pending = ConsentRequest.objects.filter(
+            partner=partner, customer=self.org, status=ConsentStatus.PENDING
+        ).exists()
+        if not pending:
+            return False
+        return not Subscription.objects.filter(
+            customer=self.org,
+            partner=partner,
+            state__in=[SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED],
+        ).exists()
+
+    @property
+    def can_change(self) -> bool:
+        return self.allows_change()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx.update(
+            org=self.org,
+            role=self.role,
+            can_change=self.can_change,
+            is_full_admin=self.is_full_admin,
+            is_provisioning_admin=self.role == PartnerAccess.PROVISIONING_ADMIN,
+            role_label=role_label(self.role),
+        )
+        return ctx
+
+    def url(self, name: str, **kwargs: Any) -> str:
+        return reverse(f"controlhub:{name}", kwargs={"org_pk": self.org.pk, **kwargs})
+
+    def org_user_or_404(self, pk: int) -> User:
+        try:
+            return org_users(org=self.org).get(pk=pk)
+        except User.DoesNotExist as exc:
+            raise Http404 from exc
+
+    def subscription_or_404(self, pk: int) -> Subscription:
+        return get_object_or_404(Subscription.objects.filter(customer=self.org), pk=pk)
+
+
+class OverviewView(ControlHubView):
+    """D2 banner, S1/T11 license tags, subscriptions and their state, managing partners, and
+    the pending trial requests (T3)."""
+
+    template_name = "controlhub/overview.html"
+    provisioning_page = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        now = timezone.now()
+        ctx.update(
+            deletion_at=sel.deletion_planned_at(org=self.org, now=now),
+            subscriptions=sel.subscription_rows(org=self.org, today=timezone.localdate()),
+            partners=sel.managing_partners(org=self.org),
+            consents=list(sel.pending_consents(org=self.org, now=now)),
+            user_count=User.objects.filter(org=self.org).count(),
+        )
+        return ctx
+
+
+class TrialRequestView(ControlHubView):
+    """T3: a full admin accepts (the box decides full or provisioning access) or declines."""
+
+    template_name = "controlhub/trial_request.html"
+    full_admin_only = True
+
+    def consent(self) -> ConsentRequest:
+        return get_object_or_404(
+            sel.pending_consents(org=self.org, now=timezone.now()), pk=self.kwargs["pk"]
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx.setdefault("form", ConsentForm())
+        ctx["consent"] = self.consent()
+        return ctx
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        consent = self.consent()
+        form = ConsentForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        try:
+            if "decline" in request.POST:
+                consent_decline(request=consent, by=request.user)  # type: ignore[arg-type]
+                messages.success(
+                    request,
+                    _("You declined %(partner)s's trial; it is cancelled.")
+                    % {"partner": consent.partner.name},
+                )
+            else:
+                full = form.cleaned_data["grant_full_admin"]
+                consent_accept(request=consent, by=request.user, grant_full_admin=full)  # type: ignore[arg-type]
+                messages.success(
+                    request,
+                    (
+                        _("Trial accepted. %(partner)s is now a full admin of your organization.")
+                        if full
+                        else _(
+                            "Trial accepted. %(partner)s is a provisioning admin: it may set up "
+                            "the trial, nothing else."
+                        )
+                    )
+                    % {"partner": consent.partner.name},
+                )
+        except ConsentClosed:
+            messages.error(request, _("This request was already answered or has expired."))
+        return redirect(self.url("overview"))
+
+
+class TrialProvisionView(ControlHubView):
+    """T3/P1: finish the set-up of a trial whose services await provisioning details. The one
+    page a provisioning admin may change things on."""
+
+    template_name = "controlhub/trial_provision.html"
+    provisioning_page = True
+    change_page = True
+
+    def allows_change(self) -> bool:
+        return super().allows_change() or self.role == PartnerAccess.PROVISIONING_ADMIN
+
+    def trial(self) -> Subscription:
+        qs = Subscription.objects.filter(customer=self.org, kind=SubscriptionKind.TRIAL)
+        if self.role == PartnerAccess.PROVISIONING_ADMIN:
+            qs = qs.filter(partner=self.request.user.org)  # type: ignore[union-attr]
+        return get_object_or_404(qs.prefetch_related("services"), pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        trial = self.trial()
+        ctx["trial"] = trial
+        ctx["awaiting"] = [
+            s
+            for s in trial.services.all()
+            if s.provisioning_status == ProvisioningStatus.AWAITING_DETAILS
+        ]
+        return ctx
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        done = trial_provision(trial=self.trial(), by=request.user)  # type: ignore[arg-type]
+        messages.success(
+            request,
+            _("%(n)d services are provisioned; licenses can be assigned.") % {"n": len(done)},
+        )
+        return redirect(self.url("overview"))
+
+
+class UserListView(ControlHubView):
+    """Search, filters, pagination; a fixed number of queries whatever the page size."""
+
+    template_name = "controlhub/user_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        services = org_services(org=self.org)
+        subs: dict[int, str] = {}
+        for s in services.values():
+            subs[s.subscription_id] = str(s.subscription.reference or s.subscription_id)
+        form = UserFilterForm(self.request.GET or None, subscriptions=list(subs.items()))
+        filters: dict[str, Any] = {}
+        per_page = 50
+        if form.is_valid():
+            data = form.cleaned_data
+            filters = {
+                "search": data["q"].strip(),
+                "service_type": data["service"],
+                "subscription_id": data["subscription"],
+                "unlicensed": data["unlicensed"],
+            }
+            per_page = data["per_page"] or per_page
+        page = Paginator(org_users(org=self.org, **filters), per_page).get_page(
+            self.request.GET.get("page")
+        )
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        users = list(page.object_list)
+        for person in users:
+            person.role_label = role_label(person.org_role or Role.USER)  # type: ignore[attr-defined]
+        ctx.update(form=form, page=page, users=users, query=query.urlencode())
+        return ctx
+
+
+class UserDetailView(ControlHubView):
+    """A user's licenses (with S1/T11 tags) and calling data; the voicemail PIN is masked
+    until the admin asks to reveal it."""
+
+    template_name = "controlhub/user_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        person = self.org_user_or_404(self.kwargs["pk"])
+        profile = getattr(person, "calling_profile", None)
+        ctx.update(
+            person=person,
+            licenses=sel.user_license_rows(
+                licenses=list(person.licenses.all()), today=timezone.localdate()
+            ),
+            profile=profile,
+            numbers=list(person.phone_numbers.all()),
+            reveal_pin=self.request.GET.get("reveal") == "pin",
+        )
+        return ctx
+
+
+class UserLicensesEditView(ControlHubView):
+    """C3: untick Calling on one subscription and tick it on another in one save; the license
+    row moves, the calling data stays (C1, C6). Removing Calling names the user and needs an
+    explicit confirmation, and offers the move instead (C2)."""
+
+    template_name = "controlhub/user_licenses_edit.html"
+    change_page = True
+
+    def setup_form(self, data: Any = None) -> LicensesForm:
+        self.person = self.org_user_or_404(self.kwargs["pk"])
+        services = org_services(org=self.org)
+        held = {lic.service_id for lic in self.person.licenses.all() if lic.service_id in services}
+        return LicensesForm(data, services=services, held=held)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        form = ctx.get("form") or self.setup_form()
+        ctx.update(form=form, person=self.person)
+        return ctx
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = self.setup_form(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        try:
+            change = user_licenses_set(
+                user=self.person,
+                service_ids=form.cleaned_data["services"],
+                actor=request.user,  # type: ignore[arg-type]
+                confirm_calling_loss=form.cleaned_data["confirm_calling_loss"],
+            )
+        except CallingDataAtRisk as risk:
+            return self.render_to_response(
+                self.get_context_data(form=form, calling_at_risk=risk.emails)
+            )
+        except LicenseError as exc:
+            for error in exc.errors:
+                form.add_error(None, error.message)
+            return self.render_to_response(self.get_context_data(form=form))
+        if change is None:
+            messages.info(request, _("Nothing changed."))
+        elif change.calling_move:
+            messages.success(
+                request,
+                _("Calling moved; %(user)s keeps voicemail, PIN, numbers and call settings.")
+                % {"user": self.person.email},
+            )
+        else:
+            messages.success(request, _("Licenses saved."))
+        return redirect(self.url("user_detail", pk=self.person.pk))
+
+
+class UsersCsvExportView(ControlHubView):
+    """C4: the users with one TRUE/FALSE column per subscription's service."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = HttpResponse(users_csv_export(org=self.org), content_type="text/csv")
+        filename = f"{slugify(self.org.name) or 'org'}-users.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class UsersCsvImportView(ControlHubView):
+    """C4: upload → every row checked, every bad row reported → preview → apply, all or none.
+
+    The checked file waits in the session between the preview and the apply; the apply checks
+    it again, because the org may have changed in between.
+    """
+
+    template_name = "controlhub/users_csv_import.html"
+    change_page = True
+
+    @property
+    def session_key(self) -> str:
+        return CSV_SESSION_KEY.format(org=self.org.pk)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx.setdefault("form", CsvUploadForm())
+        return ctx
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "apply" in request.POST:
+            return self.apply(request)
+        form = CsvUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        content: str = form.cleaned_data["file"]
+        parsed = users_csv_parse(org=self.org, content=content)
+        if not parsed.ok:
+            return self.render_to_response(self.get_context_data(form=form, errors=parsed.errors))
+        return self.preview(content, parsed)
+
+    def preview(self, content: str, parsed: Any, **extra: Any) -> HttpResponse:
+        token = hashlib.sha256(content.encode()).hexdigest()
+        self.request.session[self.session_key] = {"token": token, "content": content}
+        plan = parsed.plan
+        rows = plan_rows(plan, line_of=parsed.line_of)
+        return self.render_to_response(
+            self.get_context_data(
+                preview=rows,
+                changes=len(plan.changes),
+                moves=len(plan.moves),
+                rows=parsed.rows,
+                calling_losses=plan.calling_losses,
+                more=max(len(plan.changes) - PREVIEW_ROWS, 0),
+                apply_form=CsvApplyForm(initial={"token": token}),
+                **extra,
+            )
+        )
+
+    def apply(self, request: HttpRequest) -> HttpResponse:
+        form = CsvApplyForm(request.POST)
+        stored = request.session.get(self.session_key)
+        if not form.is_valid() or not stored or stored["token"] != form.cleaned_data["token"]:
+            messages.error(request, _("The preview has expired; upload the file again."))
+            return redirect(self.url("users_csv_import"))
+        try:
+            changed = users_csv_import(
+                org=self.org,
+                content=stored["content"],
+                actor=request.user,  # type: ignore[arg-type]
+                confirm_calling_loss=form.cleaned_data["confirm_calling_loss"],
+            )
+        except CsvInvalid as exc:
+            return self.render_to_response(
+                self.get_context_data(form=CsvUploadForm(), errors=exc.errors)
+            )
+        except CallingDataAtRisk as risk:
+            parsed = users_csv_parse(org=self.org, content=stored["content"])
+            return self.preview(stored["content"], parsed, calling_at_risk=risk.emails)
+        del request.session[self.session_key]
+        messages.success(request, _("Import applied: %(n)d users changed.") % {"n": changed})
+        return redirect(self.url("user_list"))
+
+
+class LicenseTemplateView(ControlHubView):
+    """C5: the auto-license template, and applying it to existing users (with "keep existing
+    users' licenses" unticked it moves them between subscriptions, calling data kept)."""
+
+    template_name = "controlhub/license_template.html"
+    change_page = True
+
+    def make_form(self, data: Any = None) -> LicenseTemplateForm:
+        template = AutoLicenseTemplate.objects.filter(org=self.org).first()
+        initial = {
+            "services": list(template.services.values_list("pk", flat=True)) if template else [],
+            "keep_existing_licenses": template.keep_existing_licenses if template else True,
+        }
+        return LicenseTemplateForm(data, initial=initial, services=org_services(org=self.org))
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx.setdefault("form", self.make_form())
+        ctx["user_count"] = User.objects.filter(org=self.org, is_active=True).count()
+        return ctx
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = self.make_form(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        actor: User = request.user  # type: ignore[assignment]
+        try:
+            license_template_save(
+                org=self.org,
+                service_ids=form.cleaned_data["services"],
+                keep_existing_licenses=form.cleaned_data["keep_existing_licenses"],
+                actor=actor,
+            )
+        except LicenseError as exc:
+            for error in exc.errors:
+                form.add_error(None, error.message)
+            return self.render_to_response(self.get_context_data(form=form))
+        if "preview" not in request.POST and "apply" not in request.POST:
+            messages.success(request, _("Template saved; new users get these licenses."))
+            return redirect(self.url("license_template"))
+        plan = license_template_plan(org=self.org)
+        if plan.errors:
+            emails = dict(User.objects.filter(org=self.org).values_list("pk", "email"))
+            for error in plan.errors[:50]:
+                who = emails.get(error.user_id or 0, "")
+                form.add_error(None, f"{who}: {error.message}" if who else error.message)
+            return self.render_to_response(self.get_context_data(form=form))
+        preview = {
+            "preview": plan_rows(plan),
+            "changes": len(plan.changes),
+            "moves": len(plan.moves),
+            "calling_losses": plan.calling_losses,
+            "more": max(len(plan.changes) - PREVIEW_ROWS, 0),
+        }
+        if "apply" not in request.POST:
+            return self.render_to_response(self.get_context_data(form=form, **preview))
+        try:
+            changed = license_template_apply(
+                org=self.org,
+                actor=actor,
+                confirm_calling_loss=form.cleaned_data["confirm_calling_loss"],
+            )
+        except CallingDataAtRisk as risk:
+            return self.render_to_response(
+                self.get_context_data(form=form, calling_at_risk=risk.emails, **preview)
+            )
+        except LicenseError as exc:  # the org changed between the plan and the apply
+            for error in exc.errors[:50]:
+                form.add_error(None, error.message)
+            return self.render_to_response(self.get_context_data(form=form))
+        messages.success(
+            request, _("Template applied to existing users: %(n)d users changed.") % {"n": changed}
+        )
+        return redirect(self.url("license_template"))
+
+
+class SubscriptionListView(ControlHubView):
+    template_name = "controlhub/subscription_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx["subscriptions"] = sel.subscription_rows(org=self.org, today=timezone.localdate())
+        ctx["cancellable"] = LICENSE_HOLDING_STATES
+        return ctx
+
+
+class SubscriptionCancelView(ControlHubView):
+    """C2: cancelling a subscription whose Calling still has users names them, demands an
+    explicit confirmation, and offers the move instead."""
+
+    template_name = "controlhub/subscription_cancel.html"
+    change_page = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        sub = self.subscription_or_404(self.kwargs["pk"])
+        if sub.state not in LICENSE_HOLDING_STATES:
+            raise Http404
+        ctx.setdefault("form", SubscriptionCancelForm())
+        ctx.update(subscription=sub, calling_users=calling_users_of(subscription=sub))
+        return ctx
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        sub = self.subscription_or_404(self.kwargs["pk"])
+        if sub.state not in LICENSE_HOLDING_STATES:
+            raise Http404
+        form = SubscriptionCancelForm(request.POST)
+        form.is_valid()
+        try:
+            subscription_cancel(
+                subscription=sub,
+                actor=request.user,  # type: ignore[arg-type]
+                confirm_calling_loss=form.cleaned_data.get("confirm_calling_loss", False),
+            )
+        except CallingDataAtRisk:
+            form.add_error(
+                "confirm_calling_loss",
+                _("Tick the box to confirm, or move these users to another subscription first."),
+            )
+            return self.render_to_response(self.get_context_data(form=form))
+        messages.success(request, _("Subscription %(ref)s cancelled.") % {"ref": sub.reference})
+        return redirect(self.url("subscription_list"))
+
+
+class OrgDeleteView(ControlHubView):
+    """D9/D10: a customer full admin deletes the org now, after typing its name. Everything
+    goes; a tombstone stays. The admin's own account goes with it, so they are signed out."""
+
+    template_name = "controlhub/org_delete.html"
+    change_page = True
+    full_admin_only = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx.setdefault("form", OrgDeleteForm(org=self.org))
+        ctx["user_count"] = User.objects.filter(org=self.org).count()
+        return ctx
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = OrgDeleteForm(request.POST, org=self.org)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        name = self.org.name
+        actor: User = request.user  # type: ignore[assignment]
+        own_account = actor.org_id == self.org.pk
+        org_delete(org=self.org, reason=DeletionReason.CUSTOMER_REQUEST, actor=actor)
+        if own_account:
+            logout(request)
+        return render(request, "controlhub/org_deleted.html", {"name": name})
+
+
+def role_label(role: str) -> str:
+    """The signed-in person's role in this org, for the header."""
+    labels = {**dict(Role.choices), **dict(PartnerAccess.choices)}
+    return str(labels.get(role, role))
