@@ -493,8 +493,47 @@ def trial_convert(
     return paid
 
 
-@transaction.atomic
+class ChoiceRefused(OrderRefused):
+    """W6: an org the match did not list was sent as the choice."""
+
+
 def order_setup_complete(
+    *,
+    order: Order,
+    org: Organization | None,
+    company_name: str,
+    admin_email: str,
+    country: str = "",
+    now: datetime | None = None,
+) -> WizardResult:
+    """W2–W5, T9: set the order up on the chosen org (``None``: a new org); see
+    ``_order_setup_complete``. A choice W2 did not offer is refused and audited (W6)."""
+    try:
+        return _order_setup_complete(
+            order=order,
+            org=org,
+            company_name=company_name,
+            admin_email=admin_email,
+            country=country,
+            now=now,
+        )
+    except ChoiceRefused:
+        order_choice_refusal_record(order=order, org_pk=org.pk if org is not None else None)
+        raise
+
+
+@transaction.atomic
+def order_choice_refusal_record(*, order: Order, org_pk: object) -> None:
+    """W6: somebody sent an org the match did not list: refuse it, and write it down."""
+    audit_record(
+        action="order.choice_refused",
+        target=order.number,
+        details={"org": str(org_pk)[:32], "rule": "W6"},
+    )
+
+
+@transaction.atomic
+def _order_setup_complete(
     *,
     order: Order,
     org: Organization | None,
@@ -522,8 +561,7 @@ def order_setup_complete(
     company_name = " ".join(company_name.split())
     match = wizard_match(company_name=company_name, admin_email=admin_email)
     if org is not None and not match.allows(org.pk):
-        audit_record(action="order.choice_refused", target=order.number, details={"rule": "W6"})
-        raise OrderRefused(str(_("Choose one of the organizations listed.")))
+        raise ChoiceRefused(str(_("Choose one of the organizations listed.")))
     if org is None and match.is_admin_match:
         # W2(a): the admin's org is where the subscription goes, never a duplicate.
         raise OrderRefused(str(_("This admin email already belongs to an organization.")))

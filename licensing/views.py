@@ -30,6 +30,7 @@ from .orders import (
     LinkRefused,
     OrderRefused,
     match_attempts_left,
+    order_choice_refusal_record,
     order_from_link,
     order_link_claim,
     order_link_refusal_record,
@@ -361,6 +362,9 @@ class SetupChooseView(ClaimedLinkMixin):
         match = self.match()
         form = WizardChooseForm(request.POST, match=match)
         if not form.is_valid():
+            if "org" in form.errors and request.POST.get("org"):
+                # W6: a value the match did not offer (a guessed org id) is written down.
+                order_choice_refusal_record(order=self.order, org_pk=request.POST["org"])
             return self.render_form(match, form, status=400)
         org_pk = form.chosen_org_pk()
         org = next((o for o in match.orgs if o.pk == org_pk), None) if org_pk else None
