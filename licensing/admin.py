@@ -112,6 +112,12 @@ class OrderAdmin(admin.ModelAdmin):
         )
         form.instance._state.adding = False
 
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        # The lines were written by order_place, not by the inline formsets.
+        return [{"added": {}}]
+
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
         form_class = super().get_form(request, obj, change=change, **kwargs)
         if obj is not None:
