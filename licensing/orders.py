@@ -551,7 +551,8 @@ def _order_setup_complete(
     """
     now = now or timezone.now()
     order = (
-        Order.objects.select_for_update()
+        # Lock the order row only: partner and trial are outer joins (nullable).
+        Order.objects.select_for_update(of=("self",))
         .select_related("partner", "trial__customer")
         .get(pk=order.pk)
     )
