@@ -127,3 +127,8 @@ def test_admin_cancel_action(staff_client):
     )
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED
+
+
+def test_admin_order_pages_render(staff_client):
+    assert staff_client.get(reverse("admin:licensing_order_add")).status_code == 200
+    assert staff_client.get(reverse("admin:licensing_order_changelist")).status_code == 200
