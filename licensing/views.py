@@ -346,6 +346,7 @@ class SetupChooseView(ClaimedLinkMixin):
             # W6: whether a listed org is the trial's is the link holder's business (the email
             # names it); no other fact about it is shown.
             trial_org_id=trial_org_id,
+            trial_listed=trial_org_id is not None and match.allows(trial_org_id),
         )
         return render(self.request, self.template_name, context, status=status)
 

@@ -96,6 +96,7 @@ def test_T9_a_different_admin_email_is_caught_by_matching_not_a_new_org(client, 
     org = trial_world["org"]
     assert f'data-org="{org.pk}"' in page
     assert "Trial of this order" in page
+    assert 'data-testid="new-org-warning"' in page  # T9: a new org would leave the trial behind
     response = client.post(path + "choose/", {"org": str(org.pk)})
     assert response.status_code == 302
     note = client.get(response["Location"]).content.decode()
