@@ -1,11 +1,18 @@
-"""Support console for subscriptions, services, licenses and calling data.
+"""Support console for subscriptions, services, licenses, calling data and orders.
 
-Orders (W) are registered by the order set-up wizard's own admin.
+Saving a new order goes through ``licensing.orders.order_place`` (which emails the setup link,
+W1); an order is not edited afterwards, only acted on.
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,9 +23,19 @@ from .models import (
     AutoLicenseTemplate,
     CallingProfile,
     License,
+    Order,
+    OrderLine,
     PhoneNumber,
     Service,
     Subscription,
+)
+from .orders import (
+    OrderLineSpec,
+    OrderRefused,
+    order_cancel,
+    order_link_resend,
+    order_place,
+    order_place_check,
 )
 
 
@@ -113,3 +130,139 @@ class AutoLicenseTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_filter = ("keep_existing_licenses",)
     search_fields = ("org__name",)
     raw_id_fields = ("org", "services")
+
+
+class OrderLineFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if self.instance.pk is None and not any(
+            form.cleaned_data and not form.cleaned_data.get("DELETE") for form in self.forms
+        ):
+            raise ValidationError(_("An order needs at least one service."))
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    formset = OrderLineFormSet
+    extra = 2
+    fields = ["service_type", "quantity"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "status",
+        "purpose",
+        "partner",
+        "provisioning_contact_email",
+        "placed_at",
+        "link_expires_at",
+        "customer",
+    ]
+    list_filter = ["status", "purpose"]
+    search_fields = ["number", "provisioning_contact_email", "company_name", "admin_email"]
+    list_select_related = ["partner", "customer"]
+    raw_id_fields = ["partner", "trial"]
+    inlines = [OrderLineInline]
+    actions = ["resend_setup_link", "cancel_orders"]
+    add_fields = ["purpose", "partner", "trial", "provisioning_contact_email", "term_months"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return self.add_fields
+        return [f.name for f in Order._meta.fields if f.name != "id"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Order, form: Any, change: bool) -> None:
+        # A new order is placed in save_related, where the lines are known; nothing else saves.
+        return None
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if change:
+            return
+        lines = [
+            OrderLineSpec(
+                service_type=line.cleaned_data["service_type"],
+                quantity=line.cleaned_data["quantity"],
+            )
+            for formset in formsets
+            for line in formset.forms
+            if line.cleaned_data and not line.cleaned_data.get("DELETE")
+        ]
+        data = form.cleaned_data
+        order = order_place(
+            lines=lines,
+            provisioning_contact_email=data["provisioning_contact_email"],
+            purpose=data["purpose"],
+            partner=data.get("partner"),
+            trial=data.get("trial"),
+            term_months=data["term_months"],
+            placed_by=request.user,  # type: ignore[arg-type]
+        )
+        # The admin logs and redirects with the object it built: hand it the placed order.
+        form.instance.__dict__.update(
+            {k: v for k, v in order.__dict__.items() if not k.startswith("_")}
+        )
+        form.instance._state.adding = False
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        # The lines were written by order_place, not by the inline formsets.
+        return [{"added": {}}]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            return form_class
+
+        class PlaceOrderForm(form_class):  # type: ignore[misc, valid-type]
+            def clean(self) -> dict[str, Any]:
+                cleaned = super().clean()
+                trial = cleaned.get("trial")
+                if trial is not None and cleaned.get("partner") is None:
+                    cleaned["partner"] = trial.partner
+                try:
+                    order_place_check(
+                        partner=cleaned.get("partner"),
+                        trial=trial,
+                        placed_by=request.user,  # type: ignore[arg-type]
+                        today=timezone.localdate(),
+                    )
+                except OrderRefused as refused:
+                    raise ValidationError(refused.message) from None
+                return cleaned
+
+        return PlaceOrderForm
+
+    @admin.action(description=_("Resend the setup link (the previous one stops working)"))
+    def resend_setup_link(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        sent = 0
+        for order in queryset:
+            try:
+                order_link_resend(order=order, actor=request.user)  # type: ignore[arg-type]
+                sent += 1
+            except OrderRefused as refused:
+                self.message_user(request, f"{order.number}: {refused.message}", messages.WARNING)
+        if sent:
+            self.message_user(request, _("%(n)s setup link(s) sent.") % {"n": sent})
+
+    @admin.action(description=_("Cancel the selected orders that are not set up yet"))
+    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        for order in queryset:
+            try:
+                order_cancel(order=order, actor=request.user)  # type: ignore[arg-type]
+            except OrderRefused as refused:
+                self.message_user(request, f"{order.number}: {refused.message}", messages.WARNING)

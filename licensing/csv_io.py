@@ -98,11 +98,11 @@ def _columns(
 ) -> tuple[int | None, dict[int, Service]]:
     """Map the header's cells to the email column and to services (column index → service)."""
     by_label: dict[tuple[str, str], Service] = {}
-    for service in services.values():
-        sub = service.subscription
+    for known in services.values():
+        sub = known.subscription
         for ref in {str(sub.reference or sub.pk), str(sub.pk)}:
-            for name in {str(service.get_type_display()), service.type}:
-                by_label[(name.casefold(), ref.casefold())] = service
+            for name in {str(known.get_type_display()), known.type}:
+                by_label[(name.casefold(), ref.casefold())] = known
     known_types = {str(label).casefold() for label in ServiceType.labels} | {
         value.casefold() for value in ServiceType.values
     }
@@ -165,10 +165,10 @@ def users_csv_parse(*, org: Organization, content: str) -> CsvImport:
         return result
     users = {email: pk for pk, email in User.objects.filter(org=org).values_list("pk", "email")}
     have: dict[int, set[int]] = defaultdict(set)
-    for user_id, service_id in License.objects.filter(
+    for holder_id, service_id in License.objects.filter(
         user__org=org, service__in=list(services)
     ).values_list("user_id", "service_id"):
-        have[user_id].add(service_id)
+        have[holder_id].add(service_id)
     in_file = {s.pk for s in columns.values()}
     wanted: dict[int, set[int]] = {}
     try:

@@ -127,3 +127,9 @@ def wizard_name_matches(*, company_name: str, org_name: str) -> bool:
 
     wanted = name_prefix(company_name)
     return bool(wanted) and name_prefix(org_name) == wanted
+
+
+def can_convert(*, end_date: date, today: date, converted: bool) -> bool:
+    """T9/T12: a trial can be converted to paid until its 30-day grace period ends. Lives here
+    because orders (licensing) convert trials; trials re-exports it."""
+    return not converted and today < end_date + timedelta(days=GRACE_PERIOD_DAYS)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("control-hub/<int:org_pk>/", include("customers.controlhub_urls")),
+    path("", include("licensing.urls")),  # issue 6: orders, setup wizard, trial conversion
 ]

@@ -15,7 +15,16 @@ def _manage(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProce
     environ = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}
+        # The browser fixture relaxes async safety for Playwright inside this test process;
+        # production must not inherit that.
+        if key
+        not in {
+            "DJANGO_SETTINGS_MODULE",
+            "SECRET_KEY",
+            "DEBUG",
+            "ALLOWED_HOSTS",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     environ.update(PARTNERHUB_VAR_DIR=str(tmp_path), **env)
     return subprocess.run(

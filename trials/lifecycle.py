@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from licensing.lifecycle import GRACE_PERIOD_DAYS
+from licensing.lifecycle import can_convert as can_convert  # T12, re-exported for trials
 
 CONSENT_DAYS = 10  # T3
 DEVICE_TRIAL_MAX_DAYS = 120  # T7
@@ -81,8 +82,3 @@ def number_release_date(*, end_date: date) -> date:
 def device_return_due(*, agreement_end_date: date) -> date:
     """T14: trial devices are due back two weeks before the device agreement ends."""
     return agreement_end_date - timedelta(days=DEVICE_RETURN_DAYS_BEFORE)
-
-
-def can_convert(*, end_date: date, today: date, converted: bool) -> bool:
-    """T12: a trial can be converted until its 30-day grace period ends."""
-    return not converted and today < end_date + timedelta(days=GRACE_PERIOD_DAYS)
