@@ -53,8 +53,9 @@ pytest: setup browser
 
 test: lint typecheck pytest
 
-bench: migrate
-	$(PY) bench/run_all.py
+# Every benchmark script in bench/, one after the other (each prints its own figures).
+bench: setup
+	@for script in bench/*.py; do echo "=== $$script"; $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .mypy_cache .ruff_cache
