@@ -1,0 +1,213 @@
+"""A generic, declarative list view in the NetBox style.
+
+A list page only *declares* a base queryset, a FilterSet and a django-tables2 Table; this view
+applies the filters, the sort and the page from the URL (so a view can be bookmarked and shared),
+answers ``?export=csv`` with the filtered list (the columns on screen) and renders the one shared
+template ``core/object_list.html``.
+
+Speed: the sort and the page cut happen in one lean query over primary keys; only the rows of
+the page are then loaded with whatever the visible columns need (``fetch_rows``). So the cost of
+a page does not grow with the page size or with heavy per-row columns, and the number of queries
+is fixed (pinned in tests).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+import django_filters
+import django_tables2 as tables
+from django.core.paginator import Page, Paginator
+from django.db.models import Expression, F, Model, OrderBy, QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django_tables2.data import TableListData
+
+EXPORT_CHUNK = 500
+
+
+class PreparedRows(TableListData):
+    """Rows already filtered, sorted and cut to one page in SQL: the table must not sort again."""
+
+    def order_by(self, aliases: Any) -> None:
+        return None
+
+
+class CountedPaginator(Paginator):
+    """A paginator whose total was counted elsewhere (e.g. in the page's one aggregate query)."""
+
+    def __init__(self, *, count: int, per_page: int) -> None:
+        super().__init__([], per_page, allow_empty_first_page=True)
+        self.__dict__["count"] = count  # fills the cached_property: no COUNT(*) of its own
+
+
+class _EchoBuffer:
+    def write(self, value: str) -> str:
+        return value
+
+
+class ObjectListView(View):
+    """Subclasses set ``filterset_class`` and ``table_class`` and implement ``get_queryset``;
+    optionally ``get_sort_expressions`` (annotations a sortable column orders by),
+    ``fetch_rows`` (shape the rows of one page), ``get_count`` and ``get_extra_context``."""
+
+    filterset_class: ClassVar[type[django_filters.FilterSet]]
+    table_class: ClassVar[type[tables.Table]]
+    template_name = "core/object_list.html"
+    title: Any = ""
+    per_page_choices: ClassVar[tuple[int, ...]] = (25, 50, 100)
+    default_per_page = 25
+    default_sort = ""
+    export_filename = "export"
+    request: HttpRequest
+
+    # ---- hooks --------------------------------------------------------------------------
+    def get_queryset(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def get_filterset(self, queryset: QuerySet[Any]) -> django_filters.FilterSet:
+        return self.filterset_class(
+            self.request.GET or None, queryset=queryset, request=self.request
+        )
+
+    def get_sort_expressions(self) -> Mapping[str, Expression]:
+        """Annotation name → expression, for columns that sort by something computed."""
+        return {}
+
+    def get_count(self, queryset: QuerySet[Any]) -> int:
+        return queryset.count()
+
+    def fetch_rows(self, queryset: QuerySet[Any]) -> list[Any]:
+        """Load the rows of ``queryset`` (already restricted and ordered) for display."""
+        return list(queryset)
+
+    def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
+        return {}
+
+    # ---- machinery ----------------------------------------------------------------------
+    def _int_param(self, name: str, default: int) -> int:
+        try:
+            return max(int(self.request.GET.get(name, default)), 1)
+        except (TypeError, ValueError):
+            return default
+
+    def _ordering(self, table: tables.Table) -> list[str]:
+        accessors: list[str] = []
+        for alias in table.order_by or ():
+            accessors.extend(str(a) for a in table.columns[alias.lstrip("-")].order_by)
+        return accessors
+
+    def _order_expressions(self, accessors: Sequence[str]) -> list[OrderBy]:
+        exprs: list[OrderBy] = []
+        for accessor in accessors:
+            name = accessor.lstrip("-").replace(".", "__")
+            field = F(name)
+            # Empty values sort last either way: a partner sorting by status wants the statuses.
+            exprs.append(
+                field.desc(nulls_last=True)
+                if accessor.startswith("-")
+                else field.asc(nulls_last=True)
+            )
+        exprs.append(F("pk").asc())  # a stable order, so pages never overlap
+        return exprs
+
+    def _with_sort_keys(self, queryset: QuerySet[Any], accessors: Sequence[str]) -> QuerySet[Any]:
+        available = self.get_sort_expressions()
+        wanted = {a.lstrip("-").replace(".", "__") for a in accessors}
+        annotations = {name: available[name] for name in wanted if name in available}
+        return queryset.annotate(**annotations) if annotations else queryset
+
+    def ordered(self, queryset: QuerySet[Any], accessors: Sequence[str]) -> QuerySet[Any]:
+        return self._with_sort_keys(queryset, accessors).order_by(
+            *self._order_expressions(accessors)
+        )
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        base = self.get_queryset()
+        filterset = self.get_filterset(base)
+        filtered = filterset.qs if filterset.is_bound and filterset.is_valid() else base
+        if filterset.is_bound and not filterset.is_valid():
+            filtered = base.none()
+
+        table = self.table_class(PreparedRows([]), request=request)
+        table.order_by = request.GET.get(table.prefixed_order_by_field) or self.default_sort
+        accessors = self._ordering(table)
+
+        if request.GET.get("export") == "csv":
+            return self.export_csv(table=table, queryset=filtered, accessors=accessors)
+
+        per_page = self._int_param(table.prefixed_per_page_field, self.default_per_page)
+        if per_page not in self.per_page_choices:
+            per_page = self.default_per_page
+        count = self.get_count(filtered)
+        paginator = CountedPaginator(count=count, per_page=per_page)
+        number = min(self._int_param(table.prefixed_page_field, 1), paginator.num_pages)
+        offset = (number - 1) * per_page
+
+        model: type[Model] = base.model
+        page_pks = self.ordered(filtered, accessors).values("pk")[offset : offset + per_page]
+        page_qs = self.ordered(self.get_queryset().filter(pk__in=page_pks), accessors)
+        rows = self.fetch_rows(page_qs) if count else []
+        table.data.data = rows
+        table.paginator = paginator
+        table.page = Page(table.rows, number, paginator)
+
+        context = {
+            "title": self.title or model._meta.verbose_name_plural,
+            "table": table,
+            "filterset": filterset,
+            "filter_form": filterset.form,
+            "per_page": per_page,
+            "per_page_choices": self.per_page_choices,
+            "count": count,
+            "export_query": _query_with(request, export="csv", drop=("page",)),
+            **self.get_extra_context(filterset=filterset),
+        }
+        return render(request, self.template_name, context)
+
+    def export_csv(
+        self, *, table: tables.Table, queryset: QuerySet[Any], accessors: Sequence[str]
+    ) -> StreamingHttpResponse:
+        """The filtered list, every page, in the order on screen, with the columns on screen."""
+        pks = list(self.ordered(queryset, accessors).values_list("pk", flat=True))
+
+        def lines() -> Iterator[str]:
+            writer = csv.writer(_EchoBuffer())
+            first = True
+            for start in range(0, max(len(pks), 1), EXPORT_CHUNK):
+                chunk = pks[start : start + EXPORT_CHUNK]
+                rows = (
+                    self.fetch_rows(
+                        self.ordered(self.get_queryset().filter(pk__in=chunk), accessors)
+                    )
+                    if chunk
+                    else []
+                )
+                chunk_table = self.table_class(PreparedRows(rows), request=self.request)
+                values = iter(chunk_table.as_values())
+                header = next(values)
+                if first:
+                    yield writer.writerow(header)
+                    first = False
+                for row in values:
+                    yield writer.writerow(row)
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{self.export_filename}.csv"'
+        return response
+
+
+def _query_with(request: HttpRequest, *, drop: Sequence[str] = (), **values: str) -> str:
+    query = request.GET.copy()
+    for key in drop:
+        query.pop(key, None)
+    for key, value in values.items():
+        query[key] = value
+    return query.urlencode()
+
+
+__all__ = ["CountedPaginator", "ObjectListView", "PreparedRows", "_"]
