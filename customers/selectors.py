@@ -68,7 +68,11 @@ SUBSCRIPTION_STATUS_ORDER: tuple[str, ...] = (
     SubscriptionStatus.TRIAL_ACTIVE,
     SubscriptionStatus.ACTIVE,
 )
-SERVICE_BITS: dict[str, int] = {t: 1 << i for i, t in enumerate(ServiceType.values)}
+# Sorting by the services column groups customers by the set they hold: the service shown first
+# (Meetings) is the most significant bit, so a descending sort puts Meetings customers first.
+SERVICE_BITS: dict[str, int] = {
+    t: 1 << (len(ServiceType.values) - 1 - i) for i, t in enumerate(ServiceType.values)
+}
 
 
 class GroupConcat(Aggregate):

@@ -33,6 +33,7 @@ from partnerhub.accounts.services import (
     audit_record,
     customer_org_create,
     relationship_grant,
+    relationship_revoke,
     user_create,
 )
 from partnerhub.core.outbox import email_owe, outbox_key
@@ -342,6 +343,12 @@ def consent_cancel(*, consent: ConsentRequest, actor: User) -> None:
     locked.decided_at = now
     locked.save(update_fields=["status", "decided_at"])
     Subscription.objects.filter(pk=locked.trial_id).update(state=SubscriptionState.CANCELLED)
+    # A relationship that only stood for this request goes with it; a partner still holding
+    # other subscriptions of the org keeps it.
+    if not Subscription.objects.filter(
+        partner=locked.partner, customer=locked.customer, state__in=HOLDING
+    ).exists():
+        relationship_revoke(partner=locked.partner, customer=locked.customer, actor=actor)
     audit_record(
         action="trial.consent_cancel",
         actor=actor,
