@@ -24,7 +24,6 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -190,42 +189,86 @@ HOLDING = [str(s) for s in LICENSE_HOLDING_STATES]
 
 # ---- the customer list ---------------------------------------------------------------------
 def partner_customers(*, partner: Organization) -> QuerySet[Organization]:
-    """The customers on ``partner``'s list (every page and export starts here)."""
-    # A customer is on the list through a sales relationship, or while a trial request waits
-    # for its consent (T3: cancelling the request takes it off the list again).
-    related = CustomerRelationship.objects.filter(partner=partner).values("customer_id")
-    pending = ConsentRequest.objects.filter(partner=partner, status=ConsentStatus.PENDING).values(
-        "customer_id"
+    """The customers on ``partner``'s list (every page and export starts here).
+
+    A customer is on the list through a sales relationship, or while a trial request waits for
+    its consent (T3: cancelling the request takes it off the list again). Written as EXISTS so
+    SQLite and PostgreSQL can walk an index in the order of the page (name, created, region)
+    and stop after one page.
+    """
+    related = CustomerRelationship.objects.filter(partner=partner, customer=OuterRef("pk"))
+    pending = ConsentRequest.objects.filter(
+        partner=partner, customer=OuterRef("pk"), status=ConsentStatus.PENDING
     )
     return Organization.objects.filter(kind=OrgKind.CUSTOMER).filter(
-        Q(pk__in=related) | Q(pk__in=pending)
+        Exists(related) | Exists(pending)
     )
+
+
+def partner_customer_count(*, partner: Organization) -> tuple[Subquery, Subquery]:
+    """How many customers are on the list, counted from the relationship index (no org scan)."""
+    related = CustomerRelationship.objects.filter(partner=partner)
+    pending_only = ConsentRequest.objects.filter(
+        partner=partner, status=ConsentStatus.PENDING
+    ).exclude(customer__in=related.values("customer_id"))
+    return _count(related), _count(pending_only)
+
+
+def subscription_status_q(*, status: str, today: date) -> Q:
+    """P3 as a condition on the columns (``kind``, ``state``, ``end_date``), so the database can
+    use the (state, end_date) index. Mirrors ``subscription_status``; tests check all three
+    forms agree on every boundary."""
+    S, St = SubscriptionStatus, SubscriptionState
+    trial = Q(kind=SubscriptionKind.TRIAL)
+    live = Q(state__in=[St.PENDING, St.ACTIVE])
+    soon = today + timedelta(days=EXPIRING_SOON_DAYS)
+    later = today + timedelta(days=EXPIRING_LATER_DAYS)
+    ended = ~Q(state__in=[St.CANCELLED, St.CONVERTED]) & (
+        Q(end_date__lt=today) | Q(state__in=[St.SUSPENDED, St.ENDED])
+    )
+    cancelled_trial_past = Q(state=St.CANCELLED) & trial & Q(end_date__lt=today)
+    by_status = {
+        S.TRIAL_EXPIRED: cancelled_trial_past | (trial & ended),
+        S.CANCELLED: (Q(state=St.CANCELLED) & ~cancelled_trial_past) | (~trial & ended),
+        S.TRIAL_EXPIRING_30: trial & live & Q(end_date__gte=today, end_date__lte=soon),
+        S.EXPIRING_30: ~trial & live & Q(end_date__gte=today, end_date__lte=soon),
+        S.TRIAL_EXPIRING_60: trial & live & Q(end_date__gt=soon, end_date__lte=later),
+        S.EXPIRING_60: ~trial & live & Q(end_date__gt=soon, end_date__lte=later),
+        S.TRIAL_ACTIVE: trial & live & Q(end_date__gt=later),
+        S.ACTIVE: ~trial & live & Q(end_date__gt=later),
+    }
+    return by_status[SubscriptionStatus(status)]
 
 
 def customer_ids_with_subscription_status(
     *, partner: Organization, today: date, statuses: list[str]
 ) -> QuerySet[Any, Any]:
     """P4: customers with at least one of the partner's subscriptions in a picked P3 status."""
-    return (
-        Subscription.objects.filter(partner=partner)
-        .annotate(_status=subscription_status_expression(today=today))
-        .filter(_status__in=statuses)
-        .values("customer_id")
-    )
+    condition = Q(pk__in=[])
+    for status in statuses:
+        condition |= subscription_status_q(status=status, today=today)
+    return Subscription.objects.filter(condition, partner=partner).values("customer_id")
 
 
 def customer_ids_with_provisioning_status(
     *, partner: Organization, statuses: list[str]
 ) -> QuerySet[Any, Any]:
     """P4 for provisioning: at least one of the partner's subscriptions shows a picked status,
-    a subscription showing the status of its service that needs most attention (P2)."""
-    ranks = [PROVISIONING_URGENCY.index(s) for s in statuses if s in PROVISIONING_URGENCY]
-    return (
-        Subscription.objects.filter(partner=partner, state__in=HOLDING)
-        .annotate(_rank=Min(provisioning_rank_expression(prefix="services__")))
-        .filter(_rank__in=ranks)
-        .values("customer_id")
-    )
+    a subscription showing the status of its service that needs most attention (P2): it has a
+    service in that status and none more urgent. Starts from the status index, so rare
+    statuses (failed, pending consent …) are found without scanning every service."""
+    condition = Q(pk__in=[])
+    for status in statuses:
+        if status not in PROVISIONING_URGENCY:
+            continue
+        more_urgent = PROVISIONING_URGENCY[: PROVISIONING_URGENCY.index(status)]
+        worse = Service.objects.filter(
+            subscription=OuterRef("subscription"), provisioning_status__in=more_urgent
+        )
+        condition |= Q(provisioning_status=status) & ~Exists(worse)
+    return Service.objects.filter(
+        condition, subscription__partner=partner, subscription__state__in=HOLDING
+    ).values("subscription__customer_id")
 
 
 def customer_ids_with_service(*, partner: Organization, types: list[str]) -> QuerySet[Any, Any]:
@@ -303,27 +346,31 @@ def _count(queryset: QuerySet[Any], *, distinct: str | None = None) -> Subquery:
 
 
 def customer_list_summary(
-    *, partner: Organization, today: date, filtered: QuerySet[Organization]
+    *, partner: Organization, today: date, filtered: QuerySet[Organization] | None = None
 ) -> dict[str, int]:
-    """The count band and the number of rows the filters leave, in ONE query (scalar subqueries
-    anchored on the partner's row). Counts use the same definitions as the filters, so a band
-    link leads to exactly that many customers."""
+    """The count band (and, when given, the number of rows the filters leave) in ONE query:
+    scalar subqueries anchored on the partner's row. Counts use the same definitions as the
+    filters, so a band link leads to exactly that many customers."""
     mine = partner_customers(partner=partner)
-    counts = {
-        "filtered": _count(filtered),
-        "total": _count(mine),
+    related, pending_only = partner_customer_count(partner=partner)
+    counts: dict[str, Any] = {
+        "related": related,
+        "pending_only": pending_only,
         "to_be_deleted": _count(mine.filter(deletion_marked_at__isnull=False)),
     }
+    if filtered is not None:
+        counts["filtered"] = _count(filtered)
     for key, status in (
         ("trial_expiring_30", SubscriptionStatus.TRIAL_EXPIRING_30),
         ("expiring_30", SubscriptionStatus.EXPIRING_30),
         ("trial_expired", SubscriptionStatus.TRIAL_EXPIRED),
     ):
         counts[key] = _count(
-            customer_ids_with_subscription_status(
-                partner=partner, today=today, statuses=[status]
-            ).filter(customer__in=mine),
-            distinct="customer_id",
+            mine.filter(
+                pk__in=customer_ids_with_subscription_status(
+                    partner=partner, today=today, statuses=[status]
+                )
+            )
         )
     for key, prov in (
         ("provisioning_failed", ProvisioningStatus.FAILED),
@@ -336,7 +383,21 @@ def customer_list_summary(
             )
         )
     row = Organization.objects.filter(pk=partner.pk).annotate(**counts).values(*counts).first()
-    return {k: int(v or 0) for k, v in (row or {}).items()}
+    result = {k: int(v or 0) for k, v in (row or {}).items()}
+    result["total"] = result.pop("related", 0) + result.pop("pending_only", 0)
+    return result
+
+
+def customer_list_count(*, partner: Organization) -> int:
+    """The unfiltered number of customers, from the relationship index: one cheap query."""
+    related, pending_only = partner_customer_count(partner=partner)
+    row = (
+        Organization.objects.filter(pk=partner.pk)
+        .annotate(related=related, pending_only=pending_only)
+        .values("related", "pending_only")
+        .first()
+    )
+    return int((row or {}).get("related") or 0) + int((row or {}).get("pending_only") or 0)
 
 
 @dataclass

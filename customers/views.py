@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import django_filters
+from django.core.cache import cache
 from django.db.models import Expression, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -21,13 +22,19 @@ from licensing.lifecycle import days_left
 from partnerhub.accounts.choices import PartnerTier
 from partnerhub.accounts.models import Organization
 from partnerhub.accounts.permissions import PartnerMemberMixin
-from partnerhub.core.listview import ObjectListView
+from partnerhub.core.listview import (
+    SUMMARY_TTL,
+    ObjectListView,
+    filters_active,
+    summary_cache_key,
+)
 from trials.lifecycle import can_convert, device_trial_cap
 from trials.selectors import available_service_types, partner_trial, pending_consent
 
 from .filters import CustomerFilterSet
 from .selectors import (
     BAND_LINKS,
+    customer_list_count,
     customer_list_summary,
     customer_page,
     customer_rows_attach,
@@ -72,11 +79,24 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
     def get_sort_expressions(self) -> Mapping[str, Expression]:
         return customer_sort_expressions(partner=self.partner, today=timezone.localdate())
 
-    def get_count(self, queryset: QuerySet[Any]) -> int:
-        self.summary = customer_list_summary(
-            partner=self.partner, today=timezone.localdate(), filtered=queryset
-        )
-        return self.summary["filtered"]
+    def get_count(self, queryset: QuerySet[Any], filterset: django_filters.FilterSet) -> int:
+        """The band comes from a cache kept for a minute (cleared by every trial change); on a
+        miss, one aggregate query computes it together with the filtered count. Either way the
+        page costs one query for its counts."""
+        today = timezone.localdate()
+        key = summary_cache_key("customers", self.partner.pk, today)
+        summary = cache.get(key)
+        active = filters_active(filterset)
+        if summary is None:
+            summary = customer_list_summary(
+                partner=self.partner, today=today, filtered=queryset if active else None
+            )
+            count = summary.pop("filtered", summary["total"])
+            cache.set(key, summary, SUMMARY_TTL)
+        else:
+            count = queryset.count() if active else customer_list_count(partner=self.partner)
+        self.summary = summary
+        return count
 
     def fetch_rows(self, queryset: QuerySet[Any]) -> list[Any]:
         return customer_rows_attach(

@@ -36,6 +36,7 @@ from partnerhub.accounts.services import (
     relationship_revoke,
     user_create,
 )
+from partnerhub.core.listview import summary_cache_clear
 from partnerhub.core.outbox import email_owe, outbox_key
 
 from .choices import ConsentStatus, DeviceType, ExtensionStatus
@@ -44,6 +45,13 @@ from .models import ConsentRequest, Device, DeviceShipment, ExtensionRequest
 from .selectors import unavailable_service_types
 
 HOLDING = [str(s) for s in LICENSE_HOLDING_STATES]
+
+
+def _band_changed(partner: Organization | None) -> None:
+    """The partner's cached customer-list counts are stale once this change commits."""
+    if partner is not None:
+        partner_id = partner.pk
+        transaction.on_commit(lambda: summary_cache_clear("customers", partner_id))
 
 
 @dataclass(frozen=True)
@@ -194,6 +202,7 @@ def trial_start_new_customer(
         actor=actor,
     )
     _ship_devices(trial=trial, devices=devices, now=now)
+    _band_changed(partner)
     audit_record(
         action="trial.start",
         actor=actor,
@@ -296,6 +305,7 @@ def trial_request_existing_org(
         expires_at=consent_expires_at(requested_at=now),
     )
     _owe_consent_emails(consent=consent)
+    _band_changed(partner)
     audit_record(
         action="trial.consent_request",
         actor=actor,
@@ -349,6 +359,7 @@ def consent_cancel(*, consent: ConsentRequest, actor: User) -> None:
         partner=locked.partner, customer=locked.customer, state__in=HOLDING
     ).exists():
         relationship_revoke(partner=locked.partner, customer=locked.customer, actor=actor)
+    _band_changed(locked.partner)
     audit_record(
         action="trial.consent_cancel",
         actor=actor,
@@ -408,6 +419,7 @@ def trial_add_to_customer(
             },
             org_id=customer.pk,
         )
+    _band_changed(partner)
     audit_record(
         action="trial.start",
         actor=actor,
@@ -480,6 +492,7 @@ def trial_services_change(
     )
     if devices:
         _ship_devices(trial=trial, devices=devices, now=timezone.now())
+    _band_changed(partner)
     audit_record(
         action="trial.services_change",
         actor=actor,
@@ -562,6 +575,7 @@ def trial_extend(
         return ExtendResult(end_date=trial.end_date, extension_request=request)
     old_end = trial.end_date
     _set_trial_end(trial=trial, end_date=plan.new_end_date, today=today)
+    _band_changed(partner)
     audit_record(
         action="trial.extend",
         actor=actor,
@@ -598,6 +612,7 @@ def extension_request_decide(
         if trial.state not in (SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED):
             raise ValidationError(_("The trial is no longer running."))
         _set_trial_end(trial=trial, end_date=locked.requested_end_date, today=today)
+    _band_changed(trial.partner)
     audit_record(
         action="trial.extension_approve" if approve else "trial.extension_refuse",
         actor=actor,
@@ -627,6 +642,7 @@ def trial_delete(*, trial: Subscription, actor: User) -> None:
     ExtensionRequest.objects.filter(trial=trial, status=ExtensionStatus.PENDING).update(
         status=ExtensionStatus.REFUSED, decided_at=timezone.now(), decision_note="trial deleted"
     )
+    _band_changed(partner)
     audit_record(
         action="trial.delete",
         actor=actor,

@@ -19,11 +19,11 @@ from typing import Any, ClassVar
 
 import django_filters
 import django_tables2 as tables
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Expression, F, Model, OrderBy, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django_tables2.data import TableListData
 
@@ -78,7 +78,7 @@ class ObjectListView(View):
         """Annotation name → expression, for columns that sort by something computed."""
         return {}
 
-    def get_count(self, queryset: QuerySet[Any]) -> int:
+    def get_count(self, queryset: QuerySet[Any], filterset: django_filters.FilterSet) -> int:
         return queryset.count()
 
     def fetch_rows(self, queryset: QuerySet[Any]) -> list[Any]:
@@ -143,7 +143,7 @@ class ObjectListView(View):
         per_page = self._int_param(table.prefixed_per_page_field, self.default_per_page)
         if per_page not in self.per_page_choices:
             per_page = self.default_per_page
-        count = self.get_count(filtered)
+        count = self.get_count(filtered, filterset)
         paginator = CountedPaginator(count=count, per_page=per_page)
         number = min(self._int_param(table.prefixed_page_field, 1), paginator.num_pages)
         offset = (number - 1) * per_page
@@ -201,6 +201,38 @@ class ObjectListView(View):
         return response
 
 
+# ---- a short-lived cache for list summaries (count bands) ---------------------------------
+SUMMARY_TTL = 60  # seconds; writes that change a band clear it at once (summary_cache_clear)
+
+
+def _summary_version_key(scope: str, owner_id: int) -> str:
+    return f"listsummary:{scope}:{owner_id}:version"
+
+
+def summary_cache_key(scope: str, owner_id: int, *parts: object) -> str:
+    """Key of one owner's cached summary; ``summary_cache_clear`` makes every old key stale."""
+    version = cache.get(_summary_version_key(scope, owner_id), 0)
+    return ":".join(str(p) for p in ("listsummary", scope, owner_id, version, *parts))
+
+
+def summary_cache_clear(scope: str, owner_id: int) -> None:
+    """Forget an owner's cached summaries (call after commit of a change that moves a count)."""
+    key = _summary_version_key(scope, owner_id)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, None)
+
+
+def filters_active(filterset: django_filters.FilterSet) -> bool:
+    """Whether any filter of a bound, valid FilterSet narrows the list."""
+    if not filterset.is_bound or not filterset.is_valid():
+        return False
+    return any(
+        value not in (None, "", [], (), False) for value in filterset.form.cleaned_data.values()
+    )
+
+
 def _query_with(request: HttpRequest, *, drop: Sequence[str] = (), **values: str) -> str:
     query = request.GET.copy()
     for key in drop:
@@ -210,4 +242,11 @@ def _query_with(request: HttpRequest, *, drop: Sequence[str] = (), **values: str
     return query.urlencode()
 
 
-__all__ = ["CountedPaginator", "ObjectListView", "PreparedRows", "_"]
+__all__ = [
+    "CountedPaginator",
+    "ObjectListView",
+    "PreparedRows",
+    "filters_active",
+    "summary_cache_clear",
+    "summary_cache_key",
+]

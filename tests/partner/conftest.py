@@ -75,3 +75,13 @@ def world(db) -> World:
         customer_marked=marked,
         other_customer=other_customer,
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The count band is cached per partner; ids repeat between tests, so start clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -12,9 +12,15 @@ from customers.selectors import (
     SUBSCRIPTION_STATUS_ORDER,
     provisioning_rank_expression,
     subscription_status_expression,
+    subscription_status_q,
     subscription_status_rank_expression,
 )
-from licensing.choices import ProvisioningStatus, SubscriptionKind, SubscriptionState
+from licensing.choices import (
+    ProvisioningStatus,
+    SubscriptionKind,
+    SubscriptionState,
+    SubscriptionStatus,
+)
 from licensing.lifecycle import PROVISIONING_URGENCY, subscription_status
 from licensing.models import Service, Subscription
 from tests.factories import make_customer, make_partner
@@ -59,6 +65,22 @@ def test_P3_sql_status_matches_the_pure_rule_on_every_boundary():
         assert sub.sql_rank == expected_rank
         checked += 1
     assert checked == len(cases)
+    # The column conditions the filters use select exactly the same subscriptions.
+    for status in SubscriptionStatus.values:
+        matched = set(
+            Subscription.objects.filter(
+                subscription_status_q(status=status, today=TODAY), customer=customer
+            ).values_list("pk", flat=True)
+        )
+        expected = {
+            sub.pk
+            for sub in rows
+            if subscription_status(
+                kind=sub.kind, state=sub.state, end_date=sub.end_date, today=TODAY
+            )
+            == status
+        }
+        assert matched == expected, status
 
 
 @pytest.mark.parametrize("status", ProvisioningStatus.values)
