@@ -208,9 +208,14 @@ def partner_customers(*, partner: Organization) -> QuerySet[Organization]:
 def partner_customer_count(*, partner: Organization) -> tuple[Subquery, Subquery]:
     """How many customers are on the list, counted from the relationship index (no org scan)."""
     related = CustomerRelationship.objects.filter(partner=partner)
+    # Few requests are pending: probe the relationship index for each (never NOT IN over all).
     pending_only = ConsentRequest.objects.filter(
-        partner=partner, status=ConsentStatus.PENDING
-    ).exclude(customer__in=related.values("customer_id"))
+        ~Exists(
+            CustomerRelationship.objects.filter(partner=partner, customer=OuterRef("customer"))
+        ),
+        partner=partner,
+        status=ConsentStatus.PENDING,
+    )
     return _count(related), _count(pending_only)
 
 
