@@ -15,9 +15,9 @@ from partnerhub.accounts.choices import DataRegion
 from partnerhub.accounts.models import Organization
 
 from .selectors import (
+    customer_has_service,
     customer_ids_with_admin_email,
     customer_ids_with_provisioning_status,
-    customer_ids_with_service,
     customer_ids_with_subscription_status,
 )
 
@@ -27,7 +27,10 @@ class CustomerFilterSet(django_filters.FilterSet):
     partners' data."""
 
     q = django_filters.CharFilter(
-        label=_("Search name or admin email"), method="filter_search", max_length=200
+        label=_("Search name or admin email"),
+        help_text=_("Part of the name, the start of an admin's email, or its domain"),
+        method="filter_search",
+        max_length=200,
     )
     to_be_deleted = django_filters.BooleanFilter(
         label=_("To be deleted"),
@@ -99,4 +102,4 @@ class CustomerFilterSet(django_filters.FilterSet):
     def filter_service(self, queryset: QuerySet[Organization], name: str, value: Any) -> Any:
         if not value:
             return queryset
-        return queryset.filter(pk__in=customer_ids_with_service(partner=self.partner, types=value))
+        return queryset.filter(customer_has_service(partner=self.partner, types=value))

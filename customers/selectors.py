@@ -51,6 +51,7 @@ from licensing.lifecycle import (
 from licensing.models import Service, Subscription
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, OrgKind
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
+from partnerhub.core.listview import capped_count_expression
 from trials.choices import ConsentStatus
 from trials.models import ConsentRequest, DeviceShipment, ExtensionRequest
 
@@ -270,21 +271,33 @@ def customer_ids_with_provisioning_status(
         worse = Service.objects.filter(
             subscription=OuterRef("subscription"), provisioning_status__in=more_urgent
         )
-        condition |= Q(provisioning_status=status) & ~Exists(worse)
+        condition |= Q(provisioning_status=status) & Q(~Exists(worse))
     return Service.objects.filter(
         condition, subscription__partner=partner, subscription__state__in=HOLDING
     ).values("subscription__customer_id")
 
 
-def customer_ids_with_service(*, partner: Organization, types: list[str]) -> QuerySet[Any, Any]:
-    return Service.objects.filter(
-        subscription__partner=partner, subscription__state__in=HOLDING, type__in=types
-    ).values("subscription__customer_id")
+def customer_has_service(*, partner: Organization, types: list[str]) -> Exists:
+    """A correlated EXISTS: a common service matches most rows, so the page walks its sort
+    index and stops after one page instead of collecting every match first."""
+    return Exists(
+        Service.objects.filter(
+            subscription__customer=OuterRef("pk"),
+            subscription__partner=partner,
+            subscription__state__in=HOLDING,
+            type__in=types,
+        )
+    )
 
 
 def customer_ids_with_admin_email(*, text: str) -> QuerySet[Any, Any]:
+    """Orgs with an admin whose email starts with ``text``, or whose email domain is ``text``.
+    Both use an index (emails are stored lower-cased), unlike a substring match over every
+    user."""
+    text = text.strip().lower()
+    prefix = Q(user__email__gte=text, user__email__lt=text + "\U0010ffff")
     return Membership.objects.filter(
-        role__in=CUSTOMER_ADMIN_ROLES, user__email__icontains=text
+        prefix | Q(user__email_domain=text), role__in=CUSTOMER_ADMIN_ROLES
     ).values("org_id")
 
 
@@ -351,7 +364,11 @@ def _count(queryset: QuerySet[Any], *, distinct: str | None = None) -> Subquery:
 
 
 def customer_list_summary(
-    *, partner: Organization, today: date, filtered: QuerySet[Organization] | None = None
+    *,
+    partner: Organization,
+    today: date,
+    filtered: QuerySet[Organization] | None = None,
+    count_limit: int | None = None,
 ) -> dict[str, int]:
     """The count band (and, when given, the number of rows the filters leave) in ONE query:
     scalar subqueries anchored on the partner's row. Counts use the same definitions as the
@@ -364,7 +381,7 @@ def customer_list_summary(
         "to_be_deleted": _count(mine.filter(deletion_marked_at__isnull=False)),
     }
     if filtered is not None:
-        counts["filtered"] = _count(filtered)
+        counts["filtered"] = capped_count_expression(filtered, count_limit)
     for key, status in (
         ("trial_expiring_30", SubscriptionStatus.TRIAL_EXPIRING_30),
         ("expiring_30", SubscriptionStatus.EXPIRING_30),

@@ -25,6 +25,7 @@ from partnerhub.accounts.permissions import PartnerMemberMixin
 from partnerhub.core.listview import (
     SUMMARY_TTL,
     ObjectListView,
+    capped_count,
     filters_active,
     summary_cache_key,
 )
@@ -67,6 +68,10 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
     title = _("Customers")
     default_sort = "name"
     export_filename = "customers"
+    count_cap = 1000  # filtered lists say "more than 1,000" rather than count 80,000 rows
+    nullable_sort_keys = frozenset(
+        {"provisioning_rank", "subscription_rank", "services_key", "admins_key"}
+    )
 
     def get_queryset(self) -> QuerySet[Organization]:
         return partner_customers(partner=self.partner)
@@ -89,12 +94,19 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
         active = filters_active(filterset)
         if summary is None:
             summary = customer_list_summary(
-                partner=self.partner, today=today, filtered=queryset if active else None
+                partner=self.partner,
+                today=today,
+                filtered=queryset if active else None,
+                count_limit=self.count_limit,
             )
             count = summary.pop("filtered", summary["total"])
             cache.set(key, summary, SUMMARY_TTL)
         else:
-            count = queryset.count() if active else customer_list_count(partner=self.partner)
+            count = (
+                capped_count(queryset, self.count_limit)
+                if active
+                else customer_list_count(partner=self.partner)
+            )
         self.summary = summary
         return count
 

@@ -22,8 +22,10 @@ import django_filters
 import django_tables2 as tables
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import Expression, F, Model, OrderBy, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import Expression, F, IntegerField, Model, OrderBy, QuerySet
+from django.db.models.expressions import RawSQL
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -46,6 +48,22 @@ class CountedPaginator(Paginator):
     def __init__(self, *, count: int, per_page: int) -> None:
         super().__init__([], per_page, allow_empty_first_page=True)
         self.__dict__["count"] = count  # fills the cached_property: no COUNT(*) of its own
+
+
+def capped_count(queryset: QuerySet[Any], limit: int | None) -> int:
+    """COUNT(*), or COUNT(*) of at most ``limit`` rows (the database may stop early)."""
+    if limit is None:
+        return queryset.count()
+    return queryset.order_by().values("pk")[:limit].count()
+
+
+def capped_count_expression(queryset: QuerySet[Any], limit: int | None) -> RawSQL:
+    """The same as an expression, to count inside another query (e.g. a summary)."""
+    inner = queryset.order_by().values("pk")
+    if limit is not None:
+        inner = inner[:limit]
+    sql, params = inner.query.sql_with_params()
+    return RawSQL(f"SELECT COUNT(*) FROM ({sql}) capped_count", params, IntegerField())
 
 
 def fast_cells(table: tables.Table, rows: Sequence[Any]) -> list[list[tuple[str, Any]]]:
@@ -87,6 +105,11 @@ class ObjectListView(View):
     per_page_choices: ClassVar[tuple[int, ...]] = (25, 50, 100)
     default_per_page = 25
     default_sort = ""
+    # Sort keys that may be empty (computed columns): those sort last in both directions.
+    nullable_sort_keys: ClassVar[frozenset[str]] = frozenset()
+    # Count at most this many rows beyond the current page (a "cheap count": the page shows
+    # "1,000+" instead of making the database visit every matching row). None: exact counts.
+    count_cap: int | None = None
     export_filename = "export"
     request: HttpRequest
 
@@ -104,7 +127,8 @@ class ObjectListView(View):
         return {}
 
     def get_count(self, queryset: QuerySet[Any], filterset: django_filters.FilterSet) -> int:
-        return queryset.count()
+        """Rows the filters leave, counting no further than ``self.count_limit`` when set."""
+        return capped_count(queryset, self.count_limit)
 
     def fetch_rows(self, queryset: QuerySet[Any]) -> list[Any]:
         """Load the rows of ``queryset`` (already restricted and ordered) for display."""
@@ -130,14 +154,18 @@ class ObjectListView(View):
         exprs: list[OrderBy] = []
         for accessor in accessors:
             name = accessor.lstrip("-").replace(".", "__")
-            field = F(name)
-            # Empty values sort last either way: a partner sorting by status wants the statuses.
-            exprs.append(
-                field.desc(nulls_last=True)
-                if accessor.startswith("-")
-                else field.asc(nulls_last=True)
-            )
-        exprs.append(F("pk").asc())  # a stable order, so pages never overlap
+            descending = accessor.startswith("-")
+            if name in self.nullable_sort_keys:
+                # Empty values sort last either way: who sorts by status wants the statuses.
+                exprs.append(
+                    F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+                )
+            else:  # plain direction, so an index on the column can serve the sort
+                exprs.append(F(name).desc() if descending else F(name).asc())
+        # A stable order, so pages never overlap; same direction as the sort, so the database
+        # can walk one index (its entries end with the primary key) forwards or backwards.
+        descending = bool(accessors) and accessors[0].startswith("-")
+        exprs.append(F("pk").desc() if descending else F("pk").asc())
         return exprs
 
     def _with_sort_keys(self, queryset: QuerySet[Any], accessors: Sequence[str]) -> QuerySet[Any]:
@@ -151,7 +179,7 @@ class ObjectListView(View):
             *self._order_expressions(accessors)
         )
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         base = self.get_queryset()
         filterset = self.get_filterset(base)
         filtered = filterset.qs if filterset.is_bound and filterset.is_valid() else base
@@ -168,9 +196,18 @@ class ObjectListView(View):
         per_page = self._int_param(table.prefixed_per_page_field, self.default_per_page)
         if per_page not in self.per_page_choices:
             per_page = self.default_per_page
+        wanted = self._int_param(table.prefixed_page_field, 1)
+        self.count_limit = (
+            None
+            if self.count_cap is None
+            else max(self.count_cap, (wanted + 10) * per_page) + 1  # ten pages ahead at least
+        )
         count = self.get_count(filtered, filterset)
+        capped = self.count_limit is not None and count >= self.count_limit
+        if capped:
+            count = self.count_limit - 1  # type: ignore[operator]
         paginator = CountedPaginator(count=count, per_page=per_page)
-        number = min(self._int_param(table.prefixed_page_field, 1), paginator.num_pages)
+        number = min(wanted, paginator.num_pages)
         offset = (number - 1) * per_page
 
         model: type[Model] = base.model
@@ -180,6 +217,7 @@ class ObjectListView(View):
         table.data.data = rows
         table.cells = fast_cells(table, rows)
         table.paginator = paginator
+        table.count_capped = capped
         table.page = Page(table.rows, number, paginator)
 
         context = {
@@ -190,6 +228,7 @@ class ObjectListView(View):
             "per_page": per_page,
             "per_page_choices": self.per_page_choices,
             "count": count,
+            "count_capped": capped,
             "export_query": _query_with(request, export="csv", drop=("page",)),
             **self.get_extra_context(filterset=filterset),
         }
@@ -272,6 +311,8 @@ __all__ = [
     "CountedPaginator",
     "ObjectListView",
     "PreparedRows",
+    "capped_count",
+    "capped_count_expression",
     "filters_active",
     "summary_cache_clear",
     "summary_cache_key",
