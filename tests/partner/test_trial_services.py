@@ -169,7 +169,7 @@ def test_T3_consent_email_goes_to_the_full_admin_only(world, existing):
 
 
 def test_T3_not_a_full_admin_the_email_also_goes_to_every_full_admin(world, existing):
-    org, full, full2, ro = existing
+    _org, full, full2, ro = existing
     request(world, ro.email)
     assert sorted(OutboxEmail.objects.values_list("to_email", flat=True)) == sorted(
         [ro.email, full.email, full2.email]
@@ -182,7 +182,7 @@ def test_T3_not_a_full_admin_the_email_also_goes_to_every_full_admin(world, exis
 def test_T3_resend_owes_the_emails_again_and_cancel_takes_the_customer_off_the_list(
     client, world, existing
 ):
-    org, full, _, _ = existing
+    _org, full, _, _ = existing
     consent = request(world, full.email)
     assert consent_resend(consent=consent, actor=world.sales_admin) == 1
     assert OutboxEmail.objects.filter(to_email=full.email).count() == 2
