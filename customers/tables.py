@@ -19,6 +19,8 @@ from django.utils.translation import ngettext
 from licensing.choices import SubscriptionStatus
 from partnerhub.accounts.models import Organization
 
+ADMINS_SHOWN = 3  # the CSV export lists them all
+
 STATUS_TAGS = {
     SubscriptionStatus.TRIAL_EXPIRED: "tag-danger",
     SubscriptionStatus.CANCELLED: "tag-danger",
@@ -121,7 +123,16 @@ class CustomerTable(tables.Table):
         return record.get_data_region_display()
 
     def render_admins(self, record: Organization) -> Any:
-        return ", ".join(record.admins) or "—"  # type: ignore[attr-defined]
+        admins = record.admins  # type: ignore[attr-defined]
+        if not admins:
+            return "—"
+        shown = ", ".join(admins[:ADMINS_SHOWN])
+        if len(admins) <= ADMINS_SHOWN:
+            return shown
+        more = _("+%(n)d more") % {"n": len(admins) - ADMINS_SHOWN}
+        return format_html(
+            '{} <span class="muted small" title="{}">{}</span>', shown, ", ".join(admins), more
+        )
 
     # ---- CSV export ----
     def value_name(self, record: Organization) -> str:
