@@ -11,11 +11,13 @@ never another partner's.
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import (
     Aggregate,
     Case,
@@ -342,6 +344,83 @@ def customer_sort_expressions(*, partner: Organization, today: date) -> dict[str
             output_field=CharField(),
         ),
     }
+
+
+# ---- precomputed orders for the computed sort keys ----------------------------------------
+SORT_CACHE_TTL = 15 * 60  # seconds; a tick rebuilds it sooner, every trial change drops it
+
+
+@dataclass(frozen=True)
+class SortOrder:
+    """The partner's customers in the order of one computed sort key: ascending (key, pk)
+    for the customers with a key, then those without one, by pk. Descending is both lists
+    reversed (the SQL order of the list: key DESC NULLS LAST, pk DESC)."""
+
+    keyed: array[int]
+    unkeyed: array[int]
+
+    @property
+    def total(self) -> int:
+        return len(self.keyed) + len(self.unkeyed)
+
+    def page(self, *, descending: bool, offset: int, limit: int) -> list[int]:
+        first, second = (self.keyed, self.unkeyed)
+        if descending:
+            first, second = first[::-1], second[::-1]
+        if offset < len(first):
+            ids = list(first[offset : offset + limit])
+            return ids + list(second[: limit - len(ids)])
+        start = offset - len(first)
+        return list(second[start : start + limit])
+
+
+def _sort_cache_key(partner_id: int, today: date, name: str) -> str:
+    from partnerhub.core.listview import summary_cache_key
+
+    return summary_cache_key("customers", partner_id, today, "sort", name)
+
+
+def customer_sort_order_cached(
+    *, partner: Organization, today: date, name: str
+) -> SortOrder | None:
+    """The precomputed order of a computed sort key, if a tick built it since the last change."""
+    if name not in COMPUTED_SORT_KEYS:
+        return None
+    raw = cache.get(_sort_cache_key(partner.pk, today, name))
+    if raw is None:
+        return None
+    keyed, unkeyed = array("q"), array("q")
+    keyed.frombytes(raw[0])
+    unkeyed.frombytes(raw[1])
+    return SortOrder(keyed=keyed, unkeyed=unkeyed)
+
+
+def customer_sort_orders_build(*, partner: Organization, today: date) -> dict[str, int]:
+    """Compute and cache the order of every computed sort key of the partner's list (one
+    set-based query each). Run by the tick (``manage.py customer_list_warm``); until it has
+    run, or after any change, the list sorts in SQL — slower, never wrong."""
+    expressions = customer_sort_expressions(partner=partner, today=today)
+    built = {}
+    for name in COMPUTED_SORT_KEYS:
+        rows = (
+            partner_customers(partner=partner)
+            .annotate(_k=expressions[name])
+            .order_by(F("_k").asc(nulls_last=True), "pk")
+            .values_list("pk", "_k")
+        )
+        keyed, unkeyed = array("q"), array("q")
+        for pk, key in rows.iterator(chunk_size=10_000):
+            (unkeyed if key is None else keyed).append(pk)
+        cache.set(
+            _sort_cache_key(partner.pk, today, name),
+            (keyed.tobytes(), unkeyed.tobytes()),
+            SORT_CACHE_TTL,
+        )
+        built[name] = len(keyed) + len(unkeyed)
+    return built
+
+
+COMPUTED_SORT_KEYS = ("provisioning_rank", "subscription_rank", "services_key", "admins_key")
 
 
 # The count band above the list: (key, filter query string) — each a link to the filtered list.

@@ -5,7 +5,7 @@ Views only read (through ``customers.selectors``); trial actions live in ``trial
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import django_filters
@@ -40,6 +40,7 @@ from .selectors import (
     customer_page,
     customer_rows_attach,
     customer_sort_expressions,
+    customer_sort_order_cached,
     partner_customers,
 )
 from .tables import CustomerTable
@@ -100,15 +101,39 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
                 count_limit=self.count_limit,
             )
             count = summary.pop("filtered", summary["total"])
+            self.count_capped = (
+                active and self.count_limit is not None and count >= self.count_limit
+            )
             cache.set(key, summary, SUMMARY_TTL)
         else:
-            count = (
-                capped_count(queryset, self.count_limit)
-                if active
-                else customer_list_count(partner=self.partner)
-            )
+            if active:
+                count = capped_count(queryset, self.count_limit)
+                self.count_capped = self.count_limit is not None and count >= self.count_limit
+            else:
+                count = customer_list_count(partner=self.partner)
         self.summary = summary
         return count
+
+    def presorted_page(
+        self,
+        *,
+        accessors: Sequence[str],
+        offset: int,
+        limit: int,
+        count: int,
+        filterset: django_filters.FilterSet,
+    ) -> list[Any] | None:
+        """Unfiltered and sorted by a computed column (statuses, services, admins): take the
+        page from the order the tick precomputed, if it is there and still counts the same
+        customers; otherwise sort in SQL."""
+        if not accessors or filters_active(filterset):
+            return None
+        order = customer_sort_order_cached(
+            partner=self.partner, today=timezone.localdate(), name=accessors[0].lstrip("-")
+        )
+        if order is None or order.total != count:
+            return None
+        return order.page(descending=accessors[0].startswith("-"), offset=offset, limit=limit)
 
     def fetch_rows(self, queryset: QuerySet[Any]) -> list[Any]:
         return customer_rows_attach(

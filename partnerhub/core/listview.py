@@ -110,6 +110,7 @@ class ObjectListView(View):
     # Count at most this many rows beyond the current page (a "cheap count": the page shows
     # "1,000+" instead of making the database visit every matching row). None: exact counts.
     count_cap: int | None = None
+    count_pages_ahead = 10  # a capped count still reaches this many pages past the current one
     export_filename = "export"
     request: HttpRequest
 
@@ -127,12 +128,28 @@ class ObjectListView(View):
         return {}
 
     def get_count(self, queryset: QuerySet[Any], filterset: django_filters.FilterSet) -> int:
-        """Rows the filters leave, counting no further than ``self.count_limit`` when set."""
-        return capped_count(queryset, self.count_limit)
+        """Rows the filters leave, counting no further than ``self.count_limit`` when set (then
+        ``self.count_capped`` says whether the limit was reached)."""
+        count = capped_count(queryset, self.count_limit)
+        self.count_capped = self.count_limit is not None and count >= self.count_limit
+        return count
 
     def fetch_rows(self, queryset: QuerySet[Any]) -> list[Any]:
         """Load the rows of ``queryset`` (already restricted and ordered) for display."""
         return list(queryset)
+
+    def presorted_page(
+        self,
+        *,
+        accessors: Sequence[str],
+        offset: int,
+        limit: int,
+        count: int,
+        filterset: django_filters.FilterSet,
+    ) -> list[Any] | None:
+        """The primary keys of the page from a precomputed order (e.g. kept by a periodic
+        task for sort keys too costly to compute per request), or None to sort in SQL."""
+        return None
 
     def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
         return {}
@@ -200,10 +217,11 @@ class ObjectListView(View):
         self.count_limit = (
             None
             if self.count_cap is None
-            else max(self.count_cap, (wanted + 10) * per_page) + 1  # ten pages ahead at least
+            else max(self.count_cap, (wanted + self.count_pages_ahead) * per_page) + 1
         )
+        self.count_capped = False
         count = self.get_count(filtered, filterset)
-        capped = self.count_limit is not None and count >= self.count_limit
+        capped = self.count_capped
         if capped:
             count = self.count_limit - 1  # type: ignore[operator]
         paginator = CountedPaginator(count=count, per_page=per_page)
@@ -211,9 +229,18 @@ class ObjectListView(View):
         offset = (number - 1) * per_page
 
         model: type[Model] = base.model
-        page_pks = self.ordered(filtered, accessors).values("pk")[offset : offset + per_page]
-        page_qs = self.ordered(self.get_queryset().filter(pk__in=page_pks), accessors)
-        rows = self.fetch_rows(page_qs) if count else []
+        presorted = self.presorted_page(
+            accessors=accessors, offset=offset, limit=per_page, count=count, filterset=filterset
+        )
+        if presorted is not None:
+            # The page's ids come from a precomputed order: load them, keep that order.
+            position = {pk: i for i, pk in enumerate(presorted)}
+            rows = self.fetch_rows(self.get_queryset().filter(pk__in=presorted)) if count else []
+            rows.sort(key=lambda row: position[row.pk])
+        else:
+            page_pks = self.ordered(filtered, accessors).values("pk")[offset : offset + per_page]
+            page_qs = self.ordered(self.get_queryset().filter(pk__in=page_pks), accessors)
+            rows = self.fetch_rows(page_qs) if count else []
         table.data.data = rows
         table.cells = fast_cells(table, rows)
         table.paginator = paginator

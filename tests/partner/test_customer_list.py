@@ -223,3 +223,60 @@ def test_an_empty_result_costs_fewer_queries(client, world, django_assert_max_nu
         response = client.get(URL, {"q": "nobody has this name"})
     assert response.context["count"] == 0
     assert "No customers match these filters." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        "provisioning_status",
+        "-provisioning_status",
+        "subscription_status",
+        "-subscription_status",
+        "services",
+        "-services",
+        "admins",
+        "-admins",
+    ],
+)
+def test_precomputed_sort_orders_match_sql_page_by_page(
+    client, world, sort, django_assert_num_queries
+):
+    from django.core.management import call_command
+
+    _many(world, 40)
+    client.force_login(world.sales_admin)
+    in_sql = [names(client.get(URL, {"sort": sort, "per_page": 25, "page": p})) for p in (1, 2)]
+    call_command("customer_list_warm", stdout=io.StringIO())
+    with django_assert_num_queries(LIST_QUERIES) as captured:
+        first = client.get(URL, {"sort": sort, "per_page": 25, "page": 1})
+    key = {"provisioning_status": "provisioning_rank", "subscription_status": "subscription_rank"}
+    alias = key.get(sort.lstrip("-"), sort.lstrip("-") + "_key")
+    assert not any(alias in q["sql"] for q in captured.captured_queries)  # not sorted in SQL
+    presorted = [names(first), names(client.get(URL, {"sort": sort, "per_page": 25, "page": 2}))]
+    assert presorted == in_sql
+
+
+def test_a_stale_precomputed_order_is_not_used(client, world):
+    from django.core.management import call_command
+
+    client.force_login(world.sales_admin)
+    call_command("customer_list_warm", stdout=io.StringIO())
+    make_customer(name="Aardvark Newcomer", partner=world.partner)  # not in the order yet
+    listed = names(client.get(URL, {"sort": "admins", "per_page": 100}))
+    assert "Aardvark Newcomer" in listed
+
+
+def test_cheap_count_says_more_than_for_big_filtered_lists_only(client, world, monkeypatch):
+    from customers.views import CustomerListView
+
+    monkeypatch.setattr(CustomerListView, "count_cap", 10)
+    monkeypatch.setattr(CustomerListView, "count_pages_ahead", 0)
+    _many(world, 30)
+    client.force_login(world.sales_admin)
+    unfiltered = client.get(URL, {"per_page": 25})
+    assert unfiltered.context["count"] == 33
+    assert not unfiltered.context["count_capped"]
+    filtered = client.get(URL, {"q": "many", "per_page": 25})
+    assert filtered.context["count_capped"]
+    assert "of more than" in filtered.content.decode()
+    assert len(names(filtered)) == 25
