@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from customers.selectors import partner_customers
-from licensing.choices import SubscriptionState
 from licensing.models import Subscription
 from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.permissions import TrialManagerMixin
@@ -35,7 +34,7 @@ from .forms import (
 )
 from .lifecycle import device_trial_cap, trial_extension_plan
 from .models import ConsentRequest
-from .selectors import HOLDING, available_service_types, partner_trial, partner_trials
+from .selectors import HOLDING, available_service_types, partner_trials
 
 
 def _form_error(form: Form, exc: ValidationError) -> None:
@@ -160,6 +159,7 @@ class ConsentResendView(TrialView):
             services.consent_resend(consent=consent, actor=self.actor)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
+            return redirect("customers:customer_list")  # the request is over: maybe off the list
         else:
             messages.success(request, _("The consent email was sent again."))
         return redirect(_customer_url(consent.customer_id))
@@ -175,6 +175,7 @@ class ConsentCancelView(TrialView):
             "trials/confirm.html",
             {
                 "form": ConfirmForm(),
+                "confirm_text": _("Yes, cancel this trial request"),
                 "title": _("Cancel the trial request to %(org)s?") % {"org": consent.customer},
                 "explain": _("The customer leaves your customer list."),
                 "confirm_label": _("Cancel the request"),
@@ -184,6 +185,9 @@ class ConsentCancelView(TrialView):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         consent = self.consent(pk)
+        if not ConfirmForm(request.POST).is_valid():
+            messages.error(request, _("Tick the box to confirm the cancellation."))
+            return redirect(reverse("trials:consent_cancel", args=[consent.pk]))
         try:
             services.consent_cancel(consent=consent, actor=self.actor)
         except ValidationError as exc:
@@ -395,6 +399,3 @@ class TrialDeleteView(TrialView):
         else:
             messages.success(request, _("The trial was deleted."))
         return HttpResponseRedirect(_customer_url(trial.customer_id))
-
-
-__all__ = ["SubscriptionState", "partner_trial"]

@@ -231,3 +231,24 @@ def test_T7_support_staff_approve_in_the_admin(client, world):
     assert extension.status == ExtensionStatus.APPROVED
     trial.refresh_from_db()
     assert trial.end_date == extension.requested_end_date
+
+
+def test_T3_cancel_from_the_page_needs_the_confirmation_and_leaves_the_list(sales, world):
+    org = make_customer(name="Asked Org")
+    admin = make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN, email="it@asked.example")
+    sales.post(
+        reverse("trials:trial_request"),
+        form_data(admin_email=admin.email, company_name="", country="", vertical=""),
+    )
+    consent = org.consent_requests.get()
+    url = reverse("trials:consent_cancel", args=[consent.pk])
+    assert sales.post(url, {}).status_code == 302
+    consent.refresh_from_db()
+    assert consent.status == "pending"
+    response = sales.post(url, {"confirm": "on"})
+    assert response["Location"] == reverse("customers:customer_list")
+    listed = sales.get(response["Location"])
+    assert "Asked Org" not in [row.record.name for row in listed.context["table"].page.object_list]
+    assert listed.context["count"] == 3
+    resend = sales.post(reverse("trials:consent_resend", args=[consent.pk]), follow=True)
+    assert "answered or cancelled already" in resend.content.decode()
