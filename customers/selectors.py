@@ -274,8 +274,12 @@ def customer_ids_with_provisioning_status(
             subscription=OuterRef("subscription"), provisioning_status__in=more_urgent
         )
         condition |= Q(provisioning_status=status) & Q(~Exists(worse))
+    picked = [s for s in statuses if s in PROVISIONING_URGENCY]
     return Service.objects.filter(
-        condition, subscription__partner=partner, subscription__state__in=HOLDING
+        condition,
+        provisioning_status__in=picked,  # lets the status index drive, whatever the OR above
+        subscription__partner=partner,
+        subscription__state__in=HOLDING,
     ).values("subscription__customer_id")
 
 
