@@ -369,6 +369,35 @@ def consent_cancel(*, consent: ConsentRequest, actor: User) -> None:
     )
 
 
+@transaction.atomic
+def trial_devices_ship(*, trial: Subscription, actor: User | None = None) -> int:
+    """T2/T14: ship the device shipments recorded while the trial waited for consent (T3);
+    each device gets its serial number. Control Hub calls this once the customer accepts.
+    Returns how many devices shipped; shipping twice ships nothing more."""
+    now = timezone.now()
+    shipped = 0
+    for shipment in DeviceShipment.objects.select_for_update().filter(
+        trial=trial, shipped_at__isnull=True
+    ):
+        prefix = shipment.device_type[:3].upper()
+        Device.objects.bulk_create(
+            Device(shipment=shipment, serial_number=f"{prefix}-{shipment.pk:06d}-{n:03d}")
+            for n in range(1, shipment.quantity + 1)
+        )
+        shipment.shipped_at = now
+        shipment.save(update_fields=["shipped_at"])
+        shipped += shipment.quantity
+    if shipped:
+        audit_record(
+            action="trial.devices_ship",
+            actor=actor,
+            org=trial.customer,
+            target=str(trial.pk),
+            details={"rule": "T14", "devices": shipped},
+        )
+    return shipped
+
+
 # ---- T5: a trial for a paying customer ---------------------------------------------------
 @transaction.atomic
 def trial_add_to_customer(

@@ -252,3 +252,11 @@ def test_T3_cancel_from_the_page_needs_the_confirmation_and_leaves_the_list(sale
     assert listed.context["count"] == 3
     resend = sales.post(reverse("trials:consent_resend", args=[consent.pk]), follow=True)
     assert "answered or cancelled already" in resend.content.decode()
+
+
+@pytest.mark.urls("tests.partner.convert_urls")
+def test_T9_tier_1_sees_convert_to_paid_once_the_order_page_exists(sales, world):
+    trial = trial_of(world)
+    html = sales.get(reverse("customers:customer_detail", args=[world.customer_trial.pk]))
+    assert f'href="/partner/orders/convert/{trial.pk}/"' in html.content.decode()
+    assert "Convert to paid" in html.content.decode()

@@ -409,3 +409,23 @@ def test_services_are_never_saved_for_another_partners_trial(world):
         trial_delete(trial=theirs, actor=world.sales_admin)
     assert Service.objects.filter(subscription=theirs).count() == 1
     assert PartnerAccess.FULL_ADMIN  # enum still importable for readers
+
+
+def test_T3_devices_wait_for_the_consent_then_ship_once(world, existing):
+    from trials.services import trial_devices_ship
+
+    _org, full, _, _ = existing
+    consent = request(
+        world,
+        full.email,
+        services=[ServiceSpec(type=ServiceType.DEVICES, quantity=3)],
+        devices=[DeviceOrder(DeviceType.DESK_PHONE, 3)],
+    )
+    shipment = DeviceShipment.objects.get(trial=consent.trial)
+    assert shipment.shipped_at is None
+    assert shipment.devices.count() == 0
+    assert trial_devices_ship(trial=consent.trial) == 3
+    assert trial_devices_ship(trial=consent.trial) == 0
+    shipment.refresh_from_db()
+    assert shipment.shipped_at is not None
+    assert shipment.devices.count() == 3
