@@ -60,8 +60,9 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
     """P2–P4, D2: the partner's customers with filters, sort, pages, CSV and a count band.
 
     Seven queries whatever the filters and page size: session, user, the user's org, the
-    membership, the count band with the filtered total, the page's rows with their admins, and
-    the services of the page's subscriptions.
+    membership, the counts (the band with the filtered total when the band is not cached, the
+    filtered total alone when it is), the page's rows with their admins, and the services of
+    the page's subscriptions.
     """
 
     filterset_class = CustomerFilterSet
