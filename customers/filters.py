@@ -17,8 +17,8 @@ from partnerhub.accounts.models import Organization
 from .selectors import (
     customer_has_service,
     customer_ids_with_admin_email,
-    customer_ids_with_provisioning_status,
     customer_ids_with_subscription_status,
+    customers_with_provisioning_status,
 )
 
 
@@ -87,7 +87,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            pk__in=customer_ids_with_provisioning_status(partner=self.partner, statuses=value)
+            customers_with_provisioning_status(partner=self.partner, statuses=value)
         )
 
     def filter_subscription(self, queryset: QuerySet[Organization], name: str, value: Any) -> Any:

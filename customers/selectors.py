@@ -259,28 +259,34 @@ def customer_ids_with_subscription_status(
 
 
 def customer_ids_with_provisioning_status(
-    *, partner: Organization, statuses: list[str]
+    *, partner: Organization, status: str
 ) -> QuerySet[Any, Any]:
-    """P4 for provisioning: at least one of the partner's subscriptions shows a picked status,
-    a subscription showing the status of its service that needs most attention (P2): it has a
-    service in that status and none more urgent. Starts from the status index, so rare
-    statuses (failed, pending consent …) are found without scanning every service."""
-    condition = Q(pk__in=[])
-    for status in statuses:
-        if status not in PROVISIONING_URGENCY:
-            continue
-        more_urgent = PROVISIONING_URGENCY[: PROVISIONING_URGENCY.index(status)]
-        worse = Service.objects.filter(
-            subscription=OuterRef("subscription"), provisioning_status__in=more_urgent
-        )
-        condition |= Q(provisioning_status=status) & Q(~Exists(worse))
-    picked = [s for s in statuses if s in PROVISIONING_URGENCY]
+    """P4 for provisioning: customers with one of the partner's subscriptions showing
+    ``status``, a subscription showing the status of its service that needs most attention
+    (P2): it has a service in that status and none more urgent. Starts from the status index,
+    so rare statuses (failed, pending consent …) are found without scanning every service."""
+    more_urgent = PROVISIONING_URGENCY[: PROVISIONING_URGENCY.index(status)]
+    worse = Service.objects.filter(
+        subscription=OuterRef("subscription"), provisioning_status__in=more_urgent
+    )
     return Service.objects.filter(
-        condition,
-        provisioning_status__in=picked,  # lets the status index drive, whatever the OR above
+        ~Exists(worse),
+        provisioning_status=status,
         subscription__partner=partner,
         subscription__state__in=HOLDING,
     ).values("subscription__customer_id")
+
+
+def customers_with_provisioning_status(*, partner: Organization, statuses: list[str]) -> Q:
+    """P4: matches when at least one subscription shows one of the picked statuses. One
+    subquery per status (an equality the status index serves), joined by OR."""
+    condition = Q(pk__in=[])
+    for status in statuses:
+        if status in PROVISIONING_URGENCY:
+            condition |= Q(
+                pk__in=customer_ids_with_provisioning_status(partner=partner, status=status)
+            )
+    return condition
 
 
 def customer_has_service(*, partner: Organization, types: list[str]) -> Exists:
@@ -483,9 +489,7 @@ def customer_list_summary(
         ("awaiting_details", ProvisioningStatus.AWAITING_DETAILS),
     ):
         counts[key] = _count(
-            mine.filter(
-                pk__in=customer_ids_with_provisioning_status(partner=partner, statuses=[prov])
-            )
+            mine.filter(pk__in=customer_ids_with_provisioning_status(partner=partner, status=prov))
         )
     row = Organization.objects.filter(pk=partner.pk).annotate(**counts).values(*counts).first()
     result = {k: int(v or 0) for k, v in (row or {}).items()}
