@@ -17,8 +17,8 @@ from partnerhub.accounts.models import Organization
 from .selectors import (
     customer_has_service,
     customer_ids_with_admin_email,
-    customer_ids_with_subscription_status,
     customers_with_provisioning_status,
+    customers_with_subscription_status,
 )
 
 
@@ -94,7 +94,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            pk__in=customer_ids_with_subscription_status(
+            customers_with_subscription_status(
                 partner=self.partner, today=self.today, statuses=value
             )
         )

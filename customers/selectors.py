@@ -258,6 +258,21 @@ def customer_ids_with_subscription_status(
     return Subscription.objects.filter(condition, partner=partner).values("customer_id")
 
 
+def customers_with_subscription_status(
+    *, partner: Organization, today: date, statuses: list[str]
+) -> Q:
+    """P4: at least one of the partner's subscriptions is in a picked P3 status. One subquery
+    per status (date-range statuses are served by the (state, end_date) index), joined by OR."""
+    condition = Q(pk__in=[])
+    for status in statuses:
+        condition |= Q(
+            pk__in=customer_ids_with_subscription_status(
+                partner=partner, today=today, statuses=[status]
+            )
+        )
+    return condition
+
+
 def customer_ids_with_provisioning_status(
     *, partner: Organization, status: str
 ) -> QuerySet[Any, Any]:
