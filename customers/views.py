@@ -1,0 +1,197 @@
+"""The partner side: the customer list and the customer page (P1–P4, D2, D8, T14).
+
+Views only read (through ``customers.selectors``); trial actions live in ``trials.views``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import django_filters
+from django.core.cache import cache
+from django.db.models import Expression, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+
+from licensing.lifecycle import days_left
+from partnerhub.accounts.choices import PartnerTier
+from partnerhub.accounts.models import Organization
+from partnerhub.accounts.permissions import PartnerMemberMixin
+from partnerhub.core.listview import (
+    SUMMARY_TTL,
+    ObjectListView,
+    capped_count,
+    filters_active,
+    summary_cache_key,
+)
+from trials.lifecycle import can_convert, device_trial_cap
+from trials.selectors import available_service_types, partner_trial, pending_consent
+
+from .filters import CustomerFilterSet
+from .selectors import (
+    BAND_LINKS,
+    customer_list_count,
+    customer_list_summary,
+    customer_page,
+    customer_rows_attach,
+    customer_sort_expressions,
+    customer_sort_order_cached,
+    partner_customers,
+)
+from .tables import CustomerTable
+
+BAND_LABELS: dict[str, Any] = {
+    "to_be_deleted": _("to be deleted"),
+    "trial_expiring_30": _("trials expiring within 30 days"),
+    "expiring_30": _("subscriptions expiring within 30 days"),
+    "trial_expired": _("trials expired"),
+    "provisioning_failed": _("provisioning failed"),
+    "pending_consent": _("pending customer consent"),
+    "awaiting_details": _("awaiting provisioning details"),
+}
+
+
+class CustomerListView(PartnerMemberMixin, ObjectListView):
+    """P2–P4, D2: the partner's customers with filters, sort, pages, CSV and a count band.
+
+    Seven queries whatever the filters and page size: session, user, the user's org, the
+    membership, the counts (the band with the filtered total when the band is not cached, the
+    filtered total alone when it is), the page's rows with their admins, and the services of
+    the page's subscriptions.
+    """
+
+    filterset_class = CustomerFilterSet
+    table_class = CustomerTable
+    title = _("Customers")
+    default_sort = "name"
+    export_filename = "customers"
+    count_cap = 1000  # filtered lists say "more than 1,000" rather than count 80,000 rows
+    nullable_sort_keys = frozenset(
+        {"provisioning_rank", "subscription_rank", "services_key", "admins_key"}
+    )
+
+    def get_queryset(self) -> QuerySet[Organization]:
+        return partner_customers(partner=self.partner)
+
+    def get_filterset(self, queryset: QuerySet[Any]) -> django_filters.FilterSet:
+        return CustomerFilterSet(
+            self.request.GET or None, queryset=queryset, request=self.request, partner=self.partner
+        )
+
+    def get_sort_expressions(self) -> Mapping[str, Expression]:
+        return customer_sort_expressions(partner=self.partner, today=timezone.localdate())
+
+    def get_count(self, queryset: QuerySet[Any], filterset: django_filters.FilterSet) -> int:
+        """The band comes from a cache kept for a minute (cleared by every trial change); on a
+        miss, one aggregate query computes it together with the filtered count. Either way the
+        page costs one query for its counts."""
+        today = timezone.localdate()
+        key = summary_cache_key("customers", self.partner.pk, today)
+        summary = cache.get(key)
+        active = filters_active(filterset)
+        if summary is None:
+            summary = customer_list_summary(
+                partner=self.partner,
+                today=today,
+                filtered=queryset if active else None,
+                count_limit=self.count_limit,
+            )
+            count = summary.pop("filtered", summary["total"])
+            self.count_capped = (
+                active and self.count_limit is not None and count >= self.count_limit
+            )
+            cache.set(key, summary, SUMMARY_TTL)
+        else:
+            if active:
+                count = capped_count(queryset, self.count_limit)
+                self.count_capped = self.count_limit is not None and count >= self.count_limit
+            else:
+                count = customer_list_count(partner=self.partner)
+        self.summary = summary
+        return count
+
+    def presorted_page(
+        self,
+        *,
+        accessors: Sequence[str],
+        offset: int,
+        limit: int,
+        count: int,
+        filterset: django_filters.FilterSet,
+    ) -> list[Any] | None:
+        """Unfiltered and sorted by a computed column (statuses, services, admins): take the
+        page from the order the tick precomputed, if it is there and still counts the same
+        customers; otherwise sort in SQL."""
+        if not accessors or filters_active(filterset):
+            return None
+        order = customer_sort_order_cached(
+            partner=self.partner, today=timezone.localdate(), name=accessors[0].lstrip("-")
+        )
+        if order is None or order.total != count:
+            return None
+        return order.page(descending=accessors[0].startswith("-"), offset=offset, limit=limit)
+
+    def fetch_rows(self, queryset: QuerySet[Any]) -> list[Any]:
+        return customer_rows_attach(
+            partner=self.partner, today=timezone.localdate(), now=timezone.now(), queryset=queryset
+        )
+
+    def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
+        summary = [
+            {"key": key, "label": BAND_LABELS[key], "count": self.summary[key], "query": query}
+            for key, query in BAND_LINKS.items()
+        ]
+        actions = []
+        if self.role_runs_trials():
+            actions.append({"url": reverse("trials:trial_start"), "label": _("Start a trial")})
+        return {"summary": summary, "actions": actions}
+
+    def role_runs_trials(self) -> bool:
+        from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES
+
+        return self.role in TRIAL_MANAGER_ROLES
+
+
+class CustomerDetailView(PartnerMemberMixin, View):
+    """The customer page: the partner's subscriptions and services with their provisioning
+    statuses, trial dates and days left, device shipments and returns (T14), the deletion
+    countdown (D2, D8), the org's admins, and the actions the signed-in role may take (T1)."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES
+
+        # Includes customers waiting for a trial consent (T3), unlike the mixin's lookup.
+        customer = get_object_or_404(partner_customers(partner=self.partner), pk=pk)
+        today, now = timezone.localdate(), timezone.now()
+        page = customer_page(partner=self.partner, customer=customer, today=today, now=now)
+        runs_trials = self.role in TRIAL_MANAGER_ROLES
+        trial = partner_trial(partner=self.partner, customer=customer)
+        trial_info: dict[str, Any] = {}
+        if trial is not None:
+            trial_info = {
+                "trial": trial,
+                "days_left": days_left(end_date=trial.end_date, today=today),
+                "device_cap": device_trial_cap(start_date=trial.start_date),
+                "convertible": can_convert(end_date=trial.end_date, today=today, converted=False),
+            }
+        return render(
+            request,
+            "customers/customer_detail.html",
+            {
+                "page": page,
+                "customer": customer,
+                "today": today,
+                "runs_trials": runs_trials,
+                "tier_1": self.partner.partner_tier == PartnerTier.TIER_1,
+                "can_add_trial": runs_trials
+                and trial is None
+                and bool(available_service_types(customer=customer, partner=self.partner)),
+                "consent": pending_consent(partner=self.partner, customer=customer),
+                **trial_info,
+            },
+        )

@@ -1,0 +1,282 @@
+"""The customer list: columns, filters (P4, D2), sort, pages, CSV, the count band, and a fixed
+number of queries whatever the page size and filters."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from licensing.choices import ProvisioningStatus, ServiceType, SubscriptionKind
+from partnerhub.accounts.choices import Role
+from tests.factories import make_customer, make_subscription, make_user
+
+pytestmark = pytest.mark.django_db
+URL = reverse("customers:customer_list")
+LIST_QUERIES = 7  # session, user, user's org, membership, band+count, page rows, services
+
+
+def names(response) -> list[str]:
+    table = response.context["table"]
+    return [row.record.name for row in table.page.object_list]
+
+
+def export(client, **params) -> list[list[str]]:
+    response = client.get(URL, {"export": "csv", **params})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+@pytest.fixture
+def signed_in(client, world):
+    client.force_login(world.sales_admin)
+    return client
+
+
+def test_partner_lands_on_the_customer_list(client, world):
+    client.force_login(world.read_only)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == URL
+
+
+def test_P2_P3_D2_columns(signed_in, world):
+    response = signed_in.get(URL)
+    html = response.content.decode()
+    assert names(response) == ["Paid Co", "Sleepy Co", "Trial Co"]
+    assert "Secret Co" not in html  # another partner's customer
+    # D2/D8: the tag and the planned date beside the name.
+    assert "To be deleted" in html
+    # P2: the most urgent status; P3 with days left for trials.
+    assert "Provisioning failed" in html
+    assert "Trial expiring within 30 days" in html
+    assert "10 days left" in html
+    assert "boss@paid.example" in html
+
+
+def test_D2_to_be_deleted_filter(signed_in):
+    assert names(signed_in.get(URL, {"to_be_deleted": "true"})) == ["Sleepy Co"]
+    # unticked means everybody
+    assert len(names(signed_in.get(URL, {"to_be_deleted": ""}))) == 3
+
+
+def test_P4_customer_matches_when_one_subscription_matches(signed_in, world):
+    # Paid Co gets a second, expiring subscription: it is listed for either status.
+    today = timezone.localdate()
+    make_subscription(
+        customer=world.customer_paid,
+        partner=world.partner,
+        kind=SubscriptionKind.PAID,
+        start=today - timedelta(days=300),
+        end=today + timedelta(days=45),
+        services={ServiceType.MEETINGS: 3},
+    )
+    assert names(signed_in.get(URL, {"subscription_status": "expiring_60"})) == ["Paid Co"]
+    assert names(signed_in.get(URL, {"subscription_status": "active"})) == ["Paid Co"]
+    both = signed_in.get(URL, {"subscription_status": ["active", "trial_expiring_30"]})
+    assert names(both) == ["Paid Co", "Trial Co"]
+    assert names(signed_in.get(URL, {"subscription_status": "trial_expired"})) == []
+
+
+def test_P4_provisioning_status_filter(signed_in):
+    assert names(signed_in.get(URL, {"provisioning_status": "failed"})) == ["Trial Co"]
+    assert names(signed_in.get(URL, {"provisioning_status": "provisioned"})) == ["Paid Co"]
+
+
+def test_service_region_and_search_filters(signed_in, world):
+    assert names(signed_in.get(URL, {"service": "calling"})) == ["Paid Co"]
+    assert names(signed_in.get(URL, {"region": "amer"})) == ["Trial Co"]
+    assert names(signed_in.get(URL, {"q": "sleepy"})) == ["Sleepy Co"]
+    assert names(signed_in.get(URL, {"q": "boss@paid"})) == ["Paid Co"]
+    # another partner's customer is never found, by name or by its admin's email
+    assert names(signed_in.get(URL, {"q": "Secret"})) == []
+
+
+def test_filters_combine_with_sort_and_pages(signed_in, world):
+    for i in range(30):
+        make_customer(name=f"Bulk {i:02d}", partner=world.partner)
+    first = signed_in.get(URL, {"q": "bulk", "sort": "-name", "per_page": 25})
+    assert names(first)[0] == "Bulk 29"
+    assert len(names(first)) == 25
+    html = first.content.decode()
+    # the page links keep the filter and the sort
+    assert "q=bulk" in html
+    assert "sort=-name" in html
+    assert "page=2" in html
+    second = signed_in.get(URL, {"q": "bulk", "sort": "-name", "per_page": 25, "page": 2})
+    assert names(second) == [f"Bulk {i:02d}" for i in range(4, -1, -1)]
+    # a page past the end shows the last page, a bad number the first: never a 500
+    assert names(signed_in.get(URL, {"q": "bulk", "page": 99, "per_page": 25}))[-1] == "Bulk 29"
+    assert signed_in.get(URL, {"page": "x", "per_page": "y"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("name", ["Paid Co", "Sleepy Co", "Trial Co"]),
+        ("-name", ["Trial Co", "Sleepy Co", "Paid Co"]),
+        ("provisioning_status", ["Trial Co", "Paid Co", "Sleepy Co"]),
+        ("-provisioning_status", ["Paid Co", "Trial Co", "Sleepy Co"]),
+        ("subscription_status", ["Trial Co", "Paid Co", "Sleepy Co"]),
+        ("services", ["Paid Co", "Trial Co", "Sleepy Co"]),
+        ("-services", ["Trial Co", "Paid Co", "Sleepy Co"]),
+        ("data_region", ["Trial Co", "Paid Co", "Sleepy Co"]),
+        ("admins", ["Trial Co", "Paid Co", "Sleepy Co"]),
+        ("created", ["Paid Co", "Trial Co", "Sleepy Co"]),
+    ],
+)
+def test_sort_by_every_column(signed_in, sort, expected):
+    assert names(signed_in.get(URL, {"sort": sort})) == expected
+
+
+def test_csv_export_has_the_columns_on_screen_and_the_filtered_rows(signed_in):
+    rows = export(signed_in, subscription_status="trial_expiring_30")
+    assert rows[0] == [
+        "Customer",
+        "Provisioning status",
+        "Subscription status",
+        "Services",
+        "Data location",
+        "Customer admins",
+        "Created",
+    ]
+    assert len(rows) == 2
+    assert rows[1][0] == "Trial Co"
+    assert rows[1][1] == "Provisioning failed"
+    assert rows[1][2].startswith("Trial expiring within 30 days")
+    everything = export(signed_in)
+    assert [r[0].split(" [")[0] for r in everything[1:]] == ["Paid Co", "Sleepy Co", "Trial Co"]
+    assert "To be deleted" in everything[2][0]
+    assert not any("Secret" in cell for row in everything for cell in row)
+
+
+def test_count_band_counts_and_links(signed_in):
+    response = signed_in.get(URL)
+    band = {item["key"]: item for item in response.context["summary"]}
+    assert band["to_be_deleted"]["count"] == 1
+    assert band["trial_expiring_30"]["count"] == 1
+    assert band["provisioning_failed"]["count"] == 1
+    assert band["expiring_30"]["count"] == 0
+    for item in band.values():
+        linked = signed_in.get(f"{URL}?{item['query']}")
+        assert linked.context["count"] == item["count"], item["key"]
+
+
+def _many(world, n):
+    today = timezone.localdate()
+    statuses = list(ProvisioningStatus.values)
+    for i in range(n):
+        marked = timezone.now() - timedelta(days=1) if i % 3 == 0 else None
+        org = make_customer(name=f"Many {i:03d}", partner=world.partner, deletion_marked_at=marked)
+        make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN)
+        make_user(org=org, role=Role.CUSTOMER_READ_ONLY)
+        make_subscription(
+            customer=org,
+            partner=world.partner,
+            kind=SubscriptionKind.TRIAL if i % 2 else SubscriptionKind.PAID,
+            end=today + timedelta(days=i % 90),
+            services={ServiceType.MESSAGING: 1, ServiceType.CALLING: 1},
+            status=statuses[i % len(statuses)],
+        )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"per_page": 25},
+        {"per_page": 100},
+        {"per_page": 100, "sort": "-subscription_status"},
+        {"per_page": 25, "to_be_deleted": "true", "subscription_status": "trial_expiring_30"},
+        {
+            "per_page": 100,
+            "q": "many",
+            "provisioning_status": ["failed", "provisioned"],
+            "subscription_status": ["active", "trial_active", "trial_expiring_60"],
+            "service": ["calling"],
+            "region": ["emea", "amer"],
+            "sort": "admins",
+            "page": 1,
+        },
+        {"per_page": 25, "page": 4, "sort": "-services"},
+    ],
+)
+def test_list_costs_a_fixed_number_of_queries(client, world, django_assert_num_queries, params):
+    _many(world, 120)
+    client.force_login(world.sales_admin)
+    with django_assert_num_queries(LIST_QUERIES):  # band not cached: computed with the count
+        response = client.get(URL, params)
+    assert response.status_code == 200
+    assert response.context["count"] > 0  # a real page was built
+    with django_assert_num_queries(LIST_QUERIES):  # band cached: the count alone
+        again = client.get(URL, params)
+    assert again.context["count"] == response.context["count"]
+
+
+def test_an_empty_result_costs_fewer_queries(client, world, django_assert_max_num_queries):
+    client.force_login(world.sales_admin)
+    with django_assert_max_num_queries(LIST_QUERIES):
+        response = client.get(URL, {"q": "nobody has this name"})
+    assert response.context["count"] == 0
+    assert "No customers match these filters." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        "provisioning_status",
+        "-provisioning_status",
+        "subscription_status",
+        "-subscription_status",
+        "services",
+        "-services",
+        "admins",
+        "-admins",
+    ],
+)
+def test_precomputed_sort_orders_match_sql_page_by_page(
+    client, world, sort, django_assert_num_queries
+):
+    from django.core.management import call_command
+
+    _many(world, 40)
+    client.force_login(world.sales_admin)
+    in_sql = [names(client.get(URL, {"sort": sort, "per_page": 25, "page": p})) for p in (1, 2)]
+    call_command("customer_list_warm", stdout=io.StringIO())
+    with django_assert_num_queries(LIST_QUERIES) as captured:
+        first = client.get(URL, {"sort": sort, "per_page": 25, "page": 1})
+    key = {"provisioning_status": "provisioning_rank", "subscription_status": "subscription_rank"}
+    alias = key.get(sort.lstrip("-"), sort.lstrip("-") + "_key")
+    assert not any(alias in q["sql"] for q in captured.captured_queries)  # not sorted in SQL
+    presorted = [names(first), names(client.get(URL, {"sort": sort, "per_page": 25, "page": 2}))]
+    assert presorted == in_sql
+
+
+def test_a_stale_precomputed_order_is_not_used(client, world):
+    from django.core.management import call_command
+
+    client.force_login(world.sales_admin)
+    call_command("customer_list_warm", stdout=io.StringIO())
+    make_customer(name="Aardvark Newcomer", partner=world.partner)  # not in the order yet
+    listed = names(client.get(URL, {"sort": "admins", "per_page": 100}))
+    assert "Aardvark Newcomer" in listed
+
+
+def test_cheap_count_says_more_than_for_big_filtered_lists_only(client, world, monkeypatch):
+    from customers.views import CustomerListView
+
+    monkeypatch.setattr(CustomerListView, "count_cap", 10)
+    monkeypatch.setattr(CustomerListView, "count_pages_ahead", 0)
+    _many(world, 30)
+    client.force_login(world.sales_admin)
+    unfiltered = client.get(URL, {"per_page": 25})
+    assert unfiltered.context["count"] == 33
+    assert not unfiltered.context["count_capped"]
+    filtered = client.get(URL, {"q": "many", "per_page": 25})
+    assert filtered.context["count_capped"]
+    assert "of more than" in filtered.content.decode()
+    assert len(names(filtered)) == 25
