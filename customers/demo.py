@@ -471,9 +471,7 @@ def _customers(b: _Builder) -> None:
         partner=CONTOSO,
     )
     b.sub(org, partner=CONTOSO, kind=P, start=-100, end=265, services={MSG: (40, OK)})
-    relationship_grant(
-        partner=b.world.partners[NORTHWIND], customer=org, access=PartnerAccess.PROVISIONING_ADMIN
-    )
+    # No relationship yet: the pending request alone puts it on Northwind's list (T3).
     trial = b.sub(
         org,
         partner=NORTHWIND,
@@ -642,9 +640,7 @@ def _customers(b: _Builder) -> None:
         partner=None,
     )
     b.sub(org, partner=None, kind=P, start=-200, end=165, services={MSG: (30, OK)})
-    relationship_grant(
-        partner=b.world.partners[NORTHWIND], customer=org, access=PartnerAccess.PROVISIONING_ADMIN
-    )
+    # No relationship yet: the pending request alone puts it on Northwind's list (T3).
     trial = b.sub(
         org,
         partner=NORTHWIND,
@@ -665,9 +661,7 @@ def _customers(b: _Builder) -> None:
         partner=None,
     )
     b.sub(org, partner=None, kind=P, start=-50, end=315, services={MSG: (10, OK)})
-    relationship_grant(
-        partner=b.world.partners[NORTHWIND], customer=org, access=PartnerAccess.PROVISIONING_ADMIN
-    )
+    # No relationship yet: the pending request alone puts it on Northwind's list (T3).
     trial = b.sub(
         org,
         partner=NORTHWIND,

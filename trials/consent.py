@@ -23,6 +23,7 @@ from partnerhub.accounts.services import audit_record, relationship_grant, relat
 from .choices import ConsentStatus
 from .lifecycle import is_consent_expired
 from .models import ConsentRequest
+from .services import trial_devices_ship
 
 
 class ConsentClosed(Exception):
@@ -68,6 +69,8 @@ def consent_accept(
     Service.objects.filter(
         subscription_id=request.trial_id, provisioning_status=ProvisioningStatus.PENDING_CONSENT
     ).update(provisioning_status=ProvisioningStatus.AWAITING_DETAILS)
+    # T2/T14: devices picked with the request ship once the customer has said yes.
+    trial_devices_ship(trial=request.trial, actor=by)
     audit_record(
         action="trial.consent_accept",
         actor=by,

@@ -41,3 +41,23 @@ def test_T3_decline_keeps_a_partner_that_manages_something_else(world):
     make_subscription(customer=world.org, partner=consent.partner)
     consent_decline(request=consent, by=world.admin)
     assert CustomerRelationship.objects.filter(partner=consent.partner, customer=world.org).exists()
+
+
+def test_T3_T14_accepting_ships_the_devices_picked_with_the_request(world):
+    from trials.choices import DeviceType
+    from trials.lifecycle import device_return_due
+    from trials.models import Device, DeviceShipment
+
+    consent = pending_trial(world)
+    end = consent.trial.end_date
+    DeviceShipment.objects.create(
+        trial=consent.trial,
+        device_type=DeviceType.DESK_PHONE,
+        quantity=2,
+        agreement_end_date=end,
+        return_due_date=device_return_due(agreement_end_date=end),
+    )
+    consent_accept(request=consent, by=world.admin, grant_full_admin=True)
+    shipment = DeviceShipment.objects.get(trial=consent.trial)
+    assert shipment.shipped_at is not None
+    assert Device.objects.filter(shipment=shipment).count() == 2
