@@ -15,9 +15,12 @@ def _landing_url(request: HttpRequest) -> str | None:
     try:
         if org is not None and org.kind == OrgKind.PARTNER and org.partner_certified:
             return reverse("customers:customer_list")
-        if org is not None and Membership.objects.filter(
-            user=user, org=org, role__in=CUSTOMER_ADMIN_ROLES
-        ).exists():
+        if (
+            org is not None
+            and Membership.objects.filter(
+                user=user, org=org, role__in=CUSTOMER_ADMIN_ROLES
+            ).exists()
+        ):
             return reverse("controlhub:overview", kwargs={"org_pk": org.pk})
     except NoReverseMatch:  # that part of the product is not installed in this build
         return None

@@ -183,6 +183,10 @@ CACHES = {
 DELETION_BATCH_MIN = int(os.environ.get("DELETION_BATCH_MIN", "50"))
 DELETION_BATCH_FRACTION = float(os.environ.get("DELETION_BATCH_FRACTION", "0.05"))
 
+# D5: outside systems report activity to POST /api/activity/ with this bearer token (issue 3).
+# Empty disables the endpoint.
+ACTIVITY_API_TOKEN = os.environ.get("ACTIVITY_API_TOKEN", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
