@@ -185,15 +185,17 @@ def emails_owe_bulk(items: Iterable[OwedEmail]) -> int:
 
 
 def schedule_delivery(ids: Sequence[int]) -> None:
-    """Queue one delivery task per owed email. A broker that is down loses nothing: the relay
-    (beat, every 5 minutes) picks up whatever is still unsent."""
+    """Queue delivery after commit: one task per chunk of owed emails, delivered by the worker
+    over one SMTP connection (``outbox_deliver_many``); each failure there gets its own retried
+    task. A broker that is down loses nothing: the relay (beat, every 5 minutes) picks up
+    whatever is still unsent."""
     if not ids or not getattr(settings, "OUTBOX_DELIVER_ON_COMMIT", True):
         return
-    from .tasks import outbox_deliver
+    from .tasks import outbox_deliver_many
 
-    for email_id in ids:
+    for part in chunks(list(ids), 100):
         try:
-            outbox_deliver.delay(email_id)
+            outbox_deliver_many.delay(list(part))
         except Exception:
             logger.warning("Could not queue %d owed emails; the relay will deliver them.", len(ids))
             return
