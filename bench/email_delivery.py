@@ -10,7 +10,7 @@ server, in the same run:
    emails, each delivering over one SMTP connection, marking every row sent;
 2. through a real Celery worker with one task per email (``outbox_deliver``, the retry path;
    on the filesystem broker, which lists its whole queue folder for every message, only the
-   first 500, since that transport is for development only);
+   first 200, since that transport is for development only);
 3. ``outbox_flush()`` in this process over one SMTP connection;
 4. a plain ``smtplib`` loop sending the same messages over one connection, no database.
 """
@@ -152,7 +152,7 @@ def main() -> None:
         report("worker, batches of 100 (the tick's path)", time.perf_counter() - started)
 
         reset()
-        single = ids if os.environ.get("REDIS_URL") else ids[:500]
+        single = ids if os.environ.get("REDIS_URL") else ids[:200]
         started = time.perf_counter()
         for email_id in single:
             outbox_deliver.delay(email_id)
@@ -174,7 +174,7 @@ def main() -> None:
             row.subject, row.body_text, settings.DEFAULT_FROM_EMAIL, [row.to_email]
         )
         message.attach_alternative(row.body_html, "text/html")
-        messages.append((row.to_email, message.message().as_bytes()))
+        messages.append((row.to_email, message.message().as_bytes(linesep="\r\n")))
     counter.count = 0
     started = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port) as smtp:
