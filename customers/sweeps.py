@@ -188,12 +188,16 @@ def deletion_unmark_due(*, now: datetime) -> SweepResult:
     return _chunked_sweep(result=result, select=orgs_due_for_unmark, act=act, now=now)
 
 
+# D3: "every full admin of the org": a customer's full admins; a partner org's full admins.
+FULL_ADMIN_ROLES = (Role.CUSTOMER_FULL_ADMIN, Role.PARTNER_FULL_ADMIN)
+
+
 def _full_admins(org_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     """D3/D8: every active full admin of each org, as (email, language)."""
     admins: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for org_id, email, language in (
         Membership.objects.filter(
-            org_id__in=org_ids, role=Role.CUSTOMER_FULL_ADMIN, user__is_active=True
+            org_id__in=org_ids, role__in=FULL_ADMIN_ROLES, user__is_active=True
         )
         .order_by("org_id", "user__email")
         .values_list("org_id", "user__email", "user__language")

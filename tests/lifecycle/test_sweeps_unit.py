@@ -203,3 +203,12 @@ def test_idle_tick_query_count_is_pinned(django_assert_max_num_queries):
     # Every sweep: one select per sweep (plus the batch decision and savepoints); no row queries.
     with django_assert_max_num_queries(40):
         lifecycle_tick(now=NOW)
+
+
+def test_D3_a_partner_org_without_customers_warns_its_partner_full_admins():
+    partner = make_partner()
+    make_user(org=partner, role=Role.PARTNER_FULL_ADMIN, email="pfa@lonely.example")
+    make_user(org=partner, role=Role.SALES_ADMIN, email="sales@lonely.example")
+    Organization.objects.filter(pk=partner.pk).update(deletion_marked_at=NOW - timedelta(days=30))
+    d.deletion_warn_due(now=NOW)
+    assert list(OutboxEmail.objects.values_list("to_email", flat=True)) == ["pfa@lonely.example"]
