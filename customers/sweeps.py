@@ -330,13 +330,19 @@ def deletion_due(*, now: datetime) -> SweepResult:
     safety limit may hold the batch back (``_batch_decide``)."""
     result = SweepResult(name="deletion", rule="D4")
     for org_id in _batch_decide(now=now, result=result):
-        with transaction.atomic():
-            org = lock_rows(Organization.objects.filter(pk=org_id)).first()
-            if org is None or not _still_due(org, now=now):
-                continue  # deleted by a concurrent tick, or saved by activity meanwhile
-            name = org.name
-            org_delete(org=org, reason=DeletionReason.UNUSED, now=now)
-            result.add([f"{name} (#{org_id})"])
+        try:
+            with transaction.atomic():
+                org = lock_rows(Organization.objects.filter(pk=org_id)).first()
+                if org is None or not _still_due(org, now=now):
+                    continue  # deleted by a concurrent tick, or saved by activity meanwhile
+                name = org.name
+                org_delete(org=org, reason=DeletionReason.UNUSED, now=now)
+        except Exception:
+            # One org that cannot be deleted (its transaction rolled back) must not keep the
+            # others alive; it stays due and the next tick tries again.
+            logger.exception("Deleting org %s failed; it will be retried next tick.", org_id)
+            continue
+        result.add([f"{name} (#{org_id})"])
     return result
 
 
