@@ -16,3 +16,5 @@ class CustomersConfig(AppConfig):
 
         # D5: signing in to our site restarts the org's deletion countdown.
         user_logged_in.connect(record_sign_in, dispatch_uid="customers.record_sign_in")
+        # Held deletion batches in the support console (release action).
+        from . import admin_holds  # noqa: F401

@@ -1,5 +1,8 @@
 """Support console for the lifecycle (issue 3): held deletion batches.
 
+Registered from ``CustomersConfig.ready`` so that it lives beside, not inside, the app's
+``admin.py`` (the rest of the support console).
+
 Support staff can release a batch the safety limit held back; they cannot exempt an org from
 deletion (D7), so nothing else about the countdown is editable here.
 """
