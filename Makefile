@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in emails and the URL seed_demo prints follow the address the server listens on.
+export SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test setup browser lint typecheck pytest migrate demo bench clean
 

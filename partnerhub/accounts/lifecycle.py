@@ -19,7 +19,9 @@ def region_for_country(country: str) -> DataRegion:
 
 def email_domain(email: str) -> str:
     """The lower-cased domain of an email address ('' when there is none). Used by W2."""
-    _, _, domain = email.strip().rpartition("@")
+    _local, at, domain = email.strip().rpartition("@")
+    if not at:  # not an address: no domain, so W2 never matches on the whole string
+        return ""
     return domain.lower()
 
 
