@@ -13,7 +13,8 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
@@ -132,15 +133,34 @@ def _trial_notice_emails(*, kind: str, trials: list[Subscription], today: date) 
     return emails
 
 
+def _already_noticed(kind: str) -> Exists:
+    """The owed email is the record that a notice was done: its key ends with
+    ``:<trial pk>:<end date>`` (a DateField cast to text is ISO on SQLite and PostgreSQL), so a
+    trial extended to a new end date (T6) is due again."""
+    suffix = Concat(
+        Value(":"),
+        Cast(OuterRef("pk"), CharField()),
+        Value(":"),
+        Cast(OuterRef("end_date"), CharField()),
+        output_field=CharField(),
+    )
+    return Exists(
+        OutboxEmail.objects.filter(kind=kind, org_id=OuterRef("customer_id"), key__endswith=suffix)
+    )
+
+
 def _notice_sweep(*, name: str, kind: str, queryset: QuerySet[Subscription], now: datetime):  # type: ignore[no-untyped-def]
-    """Notices change no state: the outbox key is the record that it was done. One query finds
-    the keys owed before, so a trial seen on several days costs no email and no per-row query."""
+    """Notices change no state of the trial: the owed email is the record that it was done, so
+    trials noticed before are not selected again (an idle tick costs the same few queries
+    however many trials sit in the window). The keys of each chunk are checked in one query as
+    well, for recipients of a trial only partly noticed."""
     result = SweepResult(name=name, rule="T11")
     last_pk = 0
     while True:
         with transaction.atomic():
             trials = list(
-                queryset.filter(pk__gt=last_pk)
+                queryset.exclude(_already_noticed(kind))
+                .filter(pk__gt=last_pk)
                 .only("pk", "customer_id", "partner_id", "end_date")
                 .order_by("pk")[:CHUNK_SIZE]
             )

@@ -212,3 +212,29 @@ def test_D3_a_partner_org_without_customers_warns_its_partner_full_admins():
     Organization.objects.filter(pk=partner.pk).update(deletion_marked_at=NOW - timedelta(days=30))
     d.deletion_warn_due(now=NOW)
     assert list(OutboxEmail.objects.values_list("to_email", flat=True)) == ["pfa@lonely.example"]
+
+
+def test_T11_a_noticed_trial_is_not_selected_again_until_its_end_date_changes():
+    from trials.sweeps import _already_noticed, trials_due_for_ending_soon_notice
+
+    org = make_customer()
+    make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN)
+    trial = make_subscription(
+        customer=org,
+        kind=SubscriptionKind.TRIAL,
+        start=NOW.date() - timedelta(days=20),
+        end=NOW.date() + timedelta(days=7),
+    )
+
+    def pending():
+        return list(
+            trials_due_for_ending_soon_notice(today=NOW.date()).exclude(
+                _already_noticed("trial_ending_soon")
+            )
+        )
+
+    assert pending() == [trial]
+    lifecycle_tick(now=NOW)
+    assert pending() == []
+    Subscription.objects.filter(pk=trial.pk).update(end_date=NOW.date() + timedelta(days=6))
+    assert pending() == [trial]  # T6: a new end date is a new notice
