@@ -146,13 +146,19 @@ def emails_owe_bulk(items: Iterable[OwedEmail]) -> int:
     for part in chunks(keys):
         existing.update(OutboxEmail.objects.filter(key__in=part).values_list("key", flat=True))
     rows = []
+    # Recipients of one notice share its context (T12 goes to every user of the org): render
+    # each distinct (template, language, context) once.
+    rendered: dict[tuple[str, str | None, str], tuple[str, str, str]] = {}
     for key in keys:
         if key in existing:
             continue
         item = wanted[key]
-        subject, text, html = email_render(
-            template=item.template, context=item.context, language=item.language
-        )
+        cache_key = (item.template, item.language, repr(sorted(item.context.items())))
+        if cache_key not in rendered:
+            rendered[cache_key] = email_render(
+                template=item.template, context=item.context, language=item.language
+            )
+        subject, text, html = rendered[cache_key]
         rows.append(
             OutboxEmail(
                 key=key,
