@@ -27,10 +27,6 @@ from trials.models import ConsentRequest
 pytestmark = pytest.mark.django_db
 
 
-def _to(email: str, kind: str) -> list:
-    return [m for m in mail.outbox if email in m.to and m.extra_headers.get("X-Kind", kind) == kind]
-
-
 def _kinds_for(email: str) -> list[str]:
     return list(
         OutboxEmail.objects.filter(to_email=email)

@@ -1,5 +1,5 @@
-"""`lifecycle_tick --now` walks a small world through a year of days with no error, and every
-kind of lifecycle email is owed at least once and at most once per key."""
+"""`lifecycle_tick --now` walks the demo world (issue 2's `seed_demo`) plus a showcase of
+timelines through a year of days with no error, and every kind of lifecycle email is owed."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ KINDS = {
 
 def test_a_year_of_daily_ticks_runs_clean_and_owes_every_kind_of_email(clock, settings, admin_user):
     settings.SUPPORT_EMAILS = ["support@hub.example"]
+    call_command("seed_demo", stdout=StringIO())
     showcase(T0)
     for day in range(365):
         clock.go(day)
@@ -44,5 +45,6 @@ def test_a_year_of_daily_ticks_runs_clean_and_owes_every_kind_of_email(clock, se
     kinds = Counter(OutboxEmail.objects.values_list("kind", flat=True))
     assert set(kinds) == KINDS
     assert kinds["deletion_batch_held"] == 1
+    assert all(count >= 1 for count in kinds.values())
     assert DeletionTombstone.objects.filter(name="Old Bakery Srl").exists()
     assert DeletionTombstone.objects.filter(name__startswith="Ghost Org").count() == 60
