@@ -50,13 +50,14 @@ class TickReport:
     def as_text(self, *, verbose: bool = True) -> str:
         head = "DRY RUN — nothing was changed. " if self.dry_run else ""
         lines = [f"{head}Lifecycle tick as of {self.now.isoformat()} ({self.seconds:.2f}s)"]
+        done, owed = ("to do", "emails to owe") if self.dry_run else ("done", "emails owed")
         for r in self.results:
-            lines.append(f"  {r.rule:<4} {r.name:<24} {r.count:>6} done, {r.emails:>5} emails owed")
+            lines.append(f"  {r.rule:<4} {r.name:<24} {r.count:>6} {done}, {r.emails:>5} {owed}")
             if verbose:
                 lines.extend(f"         · {item}" for item in r.items)
                 if r.count > len(r.items):
                     lines.append(f"         · … and {r.count - len(r.items)} more")
-        lines.append(f"  emails owed in total: {self.emails}")
+        lines.append(f"  {owed} in total: {self.emails}")
         return "\n".join(lines)
 
 
