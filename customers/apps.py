@@ -8,3 +8,13 @@ class CustomersConfig(AppConfig):
 
     name = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from .signals import record_sign_in
+
+        # D5: signing in to our site restarts the org's deletion countdown.
+        user_logged_in.connect(record_sign_in, dispatch_uid="customers.record_sign_in")
+        # Held deletion batches in the support console (release action).
+        from . import admin_holds  # noqa: F401

@@ -19,4 +19,15 @@ app.conf.beat_schedule = {
         "task": "partnerhub.core.tasks.outbox_relay",
         "schedule": crontab(minute="*/5"),
     },
+    # Issue 3: the lifecycle. Date rules (D1–D4, D6, S1–S2, T11–T13) once a day; every sweep is
+    # a due-sweep, so a missed or repeated run does no harm.
+    "lifecycle-tick": {
+        "task": "customers.tasks.lifecycle_tick",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    # T3 consent runs out by the hour; T2 welcome emails should not wait for tomorrow.
+    "consent-expiry": {
+        "task": "customers.tasks.consent_expiry_tick",
+        "schedule": crontab(minute=15),
+    },
 }

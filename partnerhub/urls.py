@@ -13,5 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("control-hub/<int:org_pk>/", include("customers.controlhub_urls")),
-    path("", include("licensing.urls")),  # issue 6: orders, setup wizard, trial conversion
+    path("api/activity/", include("customers.api")),
+    # Orders: the setup wizard (setup/<token>/…) and the partner's conversion page (T9, W).
+    path("", include("licensing.urls")),
 ]

@@ -154,11 +154,16 @@ if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
     (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
+    (_broker_dir / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Broadcast/pidbox exchanges (worker control); kombu's default is ./control in the cwd.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # The transport polls its folder; the default second would cap a worker at ~1 task/s.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -169,6 +174,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# One queue name per deployment; the integration test gives its worker a queue of its own.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 
 CACHES = {
     "default": (
@@ -182,6 +189,10 @@ CACHES = {
 # max(DELETION_BATCH_MIN, DELETION_BATCH_FRACTION * all orgs) deletes none.
 DELETION_BATCH_MIN = int(os.environ.get("DELETION_BATCH_MIN", "50"))
 DELETION_BATCH_FRACTION = float(os.environ.get("DELETION_BATCH_FRACTION", "0.05"))
+
+# D5: outside systems report activity to POST /api/activity/ with this bearer token (issue 3).
+# Empty disables the endpoint.
+ACTIVITY_API_TOKEN = os.environ.get("ACTIVITY_API_TOKEN", "")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,367 @@
+"""Due-sweeps of the automatic deletion of unused organizations (D1, D3, D4, D6).
+
+Each sweep selects the orgs that are due as of ``now`` with set-based queries (dates plus the
+"not yet done" state kept on ``Organization``), acts in chunks with bulk updates and writes one
+audit row per change. Run late, twice or twice at once, they do the right thing (see
+``partnerhub.core.sweeps``). The pure rules live in ``customers.lifecycle``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+
+from licensing.choices import LICENSE_HOLDING_STATES
+from licensing.models import Subscription
+from partnerhub.accounts.choices import Role
+from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
+from partnerhub.core.outbox import outbox_key
+from partnerhub.core.sweeps import (
+    CHUNK_SIZE,
+    OwedEmail,
+    SweepResult,
+    audit_bulk,
+    emails_owe_bulk,
+    lock_rows,
+    sweep_lock,
+)
+
+from .choices import DeletionReason, DeletionStage
+from .lifecycle import (
+    DAYS_FROM_WARNING_TO_DELETION,
+    QUIET_DAYS_BEFORE_WARNING,
+    deletion_due_at,
+    deletion_stage,
+    is_markable,
+)
+from .models import DeletionHold
+from .services import org_delete
+
+logger = logging.getLogger(__name__)
+
+# A released hold lets its orgs through the safety limit for this long (the next daily ticks).
+HOLD_RELEASE_VALID = timedelta(days=7)
+
+
+# --- selections ---------------------------------------------------------------------------
+
+
+def _holds_licenses() -> Exists:
+    """D1: a subscription that still holds licenses (pending, active, or suspended in its
+    renewal/grace period)."""
+    return Exists(
+        Subscription.objects.filter(customer=OuterRef("pk"), state__in=LICENSE_HOLDING_STATES)
+    )
+
+
+def _manages_customers() -> Exists:
+    """D1: a partner org that manages customers is never marked."""
+    return Exists(CustomerRelationship.objects.filter(partner=OuterRef("pk")))
+
+
+def orgs_due_for_mark() -> QuerySet[Organization]:
+    """D1: unmarked orgs with no licenses at all and (partners) no customers."""
+    return (
+        Organization.objects.filter(deletion_marked_at__isnull=True)
+        .exclude(_holds_licenses())
+        .exclude(_manages_customers())
+        .order_by()
+    )
+
+
+def orgs_due_for_unmark() -> QuerySet[Organization]:
+    """D6 (and D1 no longer holding): marked orgs that got a trial or subscription, or — a
+    partner — a customer."""
+    return (
+        Organization.objects.filter(deletion_marked_at__isnull=False)
+        .filter(_holds_licenses() | _manages_customers())
+        .order_by()
+    )
+
+
+def orgs_due_for_deletion_warning(*, now: datetime) -> QuerySet[Organization]:
+    """D3: marked orgs with no current warning, quiet for 30 days counted from the later of the
+    mark and the last activity (customers.lifecycle.warning_due_at <= now)."""
+    cutoff = now - timedelta(days=QUIET_DAYS_BEFORE_WARNING)
+    return (
+        Organization.objects.filter(deletion_marked_at__lte=cutoff)
+        .filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lte=cutoff))
+        # No current warning (D5: activity at or after a warning voids it).
+        .filter(
+            Q(deletion_warned_at__isnull=True) | Q(last_activity_at__gte=F("deletion_warned_at"))
+        )
+        .order_by()
+    )
+
+
+def orgs_due_for_deletion(*, now: datetime) -> QuerySet[Organization]:
+    """D4: marked orgs whose warning is current (no activity since) and 30 days old."""
+    cutoff = now - timedelta(days=DAYS_FROM_WARNING_TO_DELETION)
+    return (
+        Organization.objects.filter(
+            deletion_marked_at__isnull=False, deletion_warned_at__lte=cutoff
+        )
+        .filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=F("deletion_warned_at")))
+        .order_by()
+    )
+
+
+def deletion_batch_limit(*, org_count: int) -> int:
+    """Safety valve: the most orgs one tick may delete: max(50, 5% of all orgs) by default."""
+    return max(settings.DELETION_BATCH_MIN, math.ceil(settings.DELETION_BATCH_FRACTION * org_count))
+
+
+# --- sweeps -------------------------------------------------------------------------------
+
+
+def _chunked_sweep(
+    *,
+    result: SweepResult,
+    select: Callable[[], QuerySet[Organization]],
+    act: Callable[[list[Organization], datetime], None],
+    now: datetime,
+) -> SweepResult:
+    """Run ``act`` on locked chunks of ``select()`` until nothing is due. Each chunk is its own
+    transaction; ``select`` is re-evaluated inside it, so rows another tick finished meanwhile
+    are no longer picked."""
+    seen: set[int] = set()
+    while True:
+        with transaction.atomic():
+            rows = [
+                org
+                for org in lock_rows(select().only("pk", "name", "kind")[:CHUNK_SIZE])
+                if org.pk not in seen
+            ]
+            if not rows:
+                return result
+            seen.update(org.pk for org in rows)
+            act(rows, now)
+
+
+def deletion_mark_due(*, now: datetime) -> SweepResult:
+    """D1: mark every org that holds no licenses (and, a partner, manages no customers).
+
+    The mark records ``now``: a tick that runs late marks late, which only gives the org more
+    time.
+    """
+    result = SweepResult(name="deletion_mark", rule="D1")
+
+    def act(rows: list[Organization], at: datetime) -> None:
+        ids = [org.pk for org in rows]
+        Organization.objects.filter(pk__in=ids, deletion_marked_at__isnull=True).update(
+            deletion_marked_at=at
+        )
+        audit_bulk(
+            action="org.deletion_mark",
+            rows=((org.pk, org.name, "") for org in rows),
+            at=at,
+            details={"rule": "D1"},
+        )
+        result.add(org.name for org in rows)
+
+    return _chunked_sweep(result=result, select=orgs_due_for_mark, act=act, now=now)
+
+
+def deletion_unmark_due(*, now: datetime) -> SweepResult:
+    """D6: an org that got a trial or subscription (or, a partner, a customer) loses its mark and
+    any warning. ``subscription_create`` clears it at once; this catches every other path."""
+    result = SweepResult(name="deletion_unmark", rule="D6")
+
+    def act(rows: list[Organization], at: datetime) -> None:
+        Organization.objects.filter(pk__in=[org.pk for org in rows]).update(
+            deletion_marked_at=None, deletion_warned_at=None
+        )
+        audit_bulk(
+            action="org.deletion_unmark",
+            rows=((org.pk, org.name, "") for org in rows),
+            at=at,
+            details={"rule": "D6"},
+        )
+        result.add(org.name for org in rows)
+
+    return _chunked_sweep(result=result, select=orgs_due_for_unmark, act=act, now=now)
+
+
+# D3: "every full admin of the org": a customer's full admins; a partner org's full admins.
+FULL_ADMIN_ROLES = (Role.CUSTOMER_FULL_ADMIN, Role.PARTNER_FULL_ADMIN)
+
+
+def _full_admins(org_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """D3/D8: every active full admin of each org, as (email, language)."""
+    admins: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for org_id, email, language in (
+        Membership.objects.filter(
+            org_id__in=org_ids, role__in=FULL_ADMIN_ROLES, user__is_active=True
+        )
+        .order_by("org_id", "user__email")
+        .values_list("org_id", "user__email", "user__language")
+    ):
+        admins[org_id].append((email, language))
+    return admins
+
+
+def deletion_warn_due(*, now: datetime) -> SweepResult:
+    """D3: after 30 quiet days, record the warning and owe every full admin an email naming the
+    deletion date (30 days from now). The email key carries that date, so a fresh warning after
+    a reset (D5) is a new email and a repeated tick is not."""
+    result = SweepResult(name="deletion_warn", rule="D3")
+
+    def act(rows: list[Organization], at: datetime) -> None:
+        ids = [org.pk for org in rows]
+        Organization.objects.filter(pk__in=ids).update(deletion_warned_at=at)
+        deletion_at = deletion_due_at(warned_at=at)
+        admins = _full_admins(ids)
+        result.emails += emails_owe_bulk(
+            OwedEmail(
+                key=outbox_key("deletion_warning", email, org.pk, deletion_at.date().isoformat()),
+                kind="deletion_warning",
+                to=email,
+                template="deletion_warning",
+                context={
+                    "org_name": org.name,
+                    "org_pk": org.pk,
+                    "deletion_date": deletion_at.date(),
+                    "warned_date": at.date(),
+                },
+                org_id=org.pk,
+                language=language or None,
+            )
+            for org in rows
+            for email, language in admins.get(org.pk, [])
+        )
+        audit_bulk(
+            action="org.deletion_warn",
+            rows=((org.pk, org.name, "") for org in rows),
+            at=at,
+            details={"rule": "D3", "deletion_date": deletion_at.date().isoformat()},
+        )
+        result.add(f"{org.name} (deletion on {deletion_at.date().isoformat()})" for org in rows)
+
+    return _chunked_sweep(
+        result=result,
+        select=lambda: orgs_due_for_deletion_warning(now=now),
+        act=act,
+        now=now,
+    )
+
+
+def _batch_decide(*, now: datetime, result: SweepResult) -> list[int]:
+    """The safety valve, under a lock so two ticks decide one after the other.
+
+    Orgs released by support staff (a hold released in the last 7 days) may go; the rest may go
+    only if they are no more than the limit. Otherwise none of the rest is deleted: a hold is
+    filed (or the open one updated), an error is logged, and support staff are emailed once per
+    hold.
+    """
+    with sweep_lock("deletion-batch"):
+        due_ids = list(orgs_due_for_deletion(now=now).order_by("pk").values_list("pk", flat=True))
+        if not due_ids:
+            return []
+        released: set[int] = set()
+        for org_ids in DeletionHold.objects.filter(
+            released_at__isnull=False, released_at__gte=now - HOLD_RELEASE_VALID
+        ).values_list("org_ids", flat=True):
+            released.update(int(pk) for pk in org_ids)
+        covered = [pk for pk in due_ids if pk in released]
+        rest = [pk for pk in due_ids if pk not in released]
+        limit = deletion_batch_limit(org_count=Organization.objects.count())
+        if len(rest) <= limit:
+            return due_ids
+        hold = DeletionHold.objects.filter(released_at__isnull=True).order_by("-pk").first()
+        if hold is None:
+            hold = DeletionHold.objects.create(
+                tick_at=now, due_count=len(rest), limit=limit, org_ids=rest, created_at=now
+            )
+        else:
+            DeletionHold.objects.filter(pk=hold.pk).update(
+                tick_at=now, due_count=len(rest), limit=limit, org_ids=rest
+            )
+        logger.error(
+            "Deletion batch held: %d orgs are due for deletion, more than the limit of %d. "
+            "None of them was deleted; support staff can release hold %d in the admin.",
+            len(rest),
+            limit,
+            hold.pk,
+        )
+        result.emails += emails_owe_bulk(
+            OwedEmail(
+                key=outbox_key("deletion_batch_held", email, hold.pk),
+                kind="deletion_batch_held",
+                to=email,
+                template="deletion_batch_held",
+                context={
+                    "due_count": len(rest),
+                    "limit": limit,
+                    "hold_pk": hold.pk,
+                    "tick_at": now,
+                },
+            )
+            for email in settings.SUPPORT_EMAILS
+        )
+        result.items.insert(0, f"HELD: {len(rest)} orgs over the limit of {limit} (hold {hold.pk})")
+        return covered
+
+
+def _still_due(org: Organization, *, now: datetime) -> bool:
+    """D4 re-check inside the org's transaction: the countdown says deletion is due (no activity
+    arrived since the warning) and D1 still holds (no licenses, no customers)."""
+    stage = deletion_stage(
+        marked_at=org.deletion_marked_at,
+        warned_at=org.deletion_warned_at,
+        last_activity_at=org.last_activity_at,
+        now=now,
+    )
+    if stage != DeletionStage.DELETION_DUE:
+        return False
+    holds = Subscription.objects.filter(customer=org, state__in=LICENSE_HOLDING_STATES).exists()
+    manages = CustomerRelationship.objects.filter(partner=org).exists()
+    return is_markable(holds_licenses=holds, is_partner=org.is_partner, manages_customers=manages)
+
+
+def deletion_due(*, now: datetime) -> SweepResult:
+    """D4/D10: delete, org by org, every org warned 30+ days ago with no activity since, keeping
+    a tombstone and an audit row. Each org is locked and re-checked in its own transaction; the
+    safety limit may hold the batch back (``_batch_decide``)."""
+    result = SweepResult(name="deletion", rule="D4")
+    for org_id in _batch_decide(now=now, result=result):
+        try:
+            with transaction.atomic():
+                org = lock_rows(Organization.objects.filter(pk=org_id)).first()
+                if org is None or not _still_due(org, now=now):
+                    continue  # deleted by a concurrent tick, or saved by activity meanwhile
+                name = org.name
+                org_delete(org=org, reason=DeletionReason.UNUSED, now=now)
+        except Exception:
+            # One org that cannot be deleted (its transaction rolled back) must not keep the
+            # others alive; it stays due and the next tick tries again.
+            logger.exception("Deleting org %s failed; it will be retried next tick.", org_id)
+            continue
+        result.add([f"{name} (#{org_id})"])
+    return result
+
+
+def hold_release(*, hold: DeletionHold, user: User) -> bool:
+    """Support staff release a held batch; the next tick deletes its orgs that are still due."""
+    from django.utils import timezone
+
+    from partnerhub.accounts.services import audit_record
+
+    with transaction.atomic():
+        released = DeletionHold.objects.filter(pk=hold.pk, released_at__isnull=True).update(
+            released_at=timezone.now(), released_by=user
+        )
+        if released:
+            audit_record(
+                action="deletion_hold.release",
+                actor=user,
+                target=str(hold.pk),
+                details={"due_count": hold.due_count, "limit": hold.limit},
+            )
+    return bool(released)

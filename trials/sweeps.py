@@ -1,0 +1,387 @@
+"""Due-sweeps of trials: notices before and on the end day (T11), "services removed" 30 days
+after (T12, owed when the grace period's removal happens), consent expiry (T3) and the welcome
+email once every service of a new customer's trial is provisioned (T2).
+
+Notices are keyed in the outbox by recipient, kind, trial and end date: a trial selected on
+several days (a window makes a late tick still send them) is emailed once per end date, and an
+extended trial (T6, a new end date) gets fresh notices.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Concat
+
+from licensing.choices import (
+    LICENSE_HOLDING_STATES,
+    ProvisioningStatus,
+    SubscriptionKind,
+    SubscriptionState,
+)
+from licensing.models import Service, Subscription
+from licensing.sweeps import EndedSubscription
+from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PARTNER_ROLES, Role
+from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.accounts.services import relationship_revoke
+from partnerhub.core.models import OutboxEmail
+from partnerhub.core.outbox import outbox_key
+from partnerhub.core.sweeps import (
+    CHUNK_SIZE,
+    OwedEmail,
+    SweepResult,
+    audit_bulk,
+    emails_owe_bulk,
+    lock_rows,
+)
+
+from .choices import ConsentStatus
+from .lifecycle import GRACE_PERIOD_DAYS, NOTICE_DAYS_BEFORE_END
+from .models import ConsentRequest
+
+# A tick that runs late still sends the end-day notice up to this many days after the end.
+END_NOTICE_LATE_DAYS = 3
+# T2: the welcome email is for a new trial; one provisioned later than this is not "new".
+WELCOME_WINDOW = timedelta(days=30)
+
+
+def buy_url_path(org_pk: int) -> str:
+    """The Control Hub page where a customer admin buys (converts) the trial (T11)."""
+    return f"/control-hub/{org_pk}/subscriptions/"
+
+
+def _recipients(
+    org_ids: set[int], roles: frozenset[str] | list[str]
+) -> dict[int, list[tuple[str, str]]]:
+    """Active people holding one of ``roles`` in each org, as (email, language)."""
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    if not org_ids:
+        return out
+    for org_id, email, language in (
+        Membership.objects.filter(org_id__in=org_ids, role__in=roles, user__is_active=True)
+        .order_by("org_id", "user__email")
+        .values_list("org_id", "user__email", "user__language")
+    ):
+        out[org_id].append((email, language))
+    return out
+
+
+def _names(org_ids: set[int]) -> dict[int, str]:
+    return dict(Organization.objects.filter(pk__in=org_ids).values_list("pk", "name"))
+
+
+# --- T11 ----------------------------------------------------------------------------------
+
+
+def trials_due_for_ending_soon_notice(*, today: date) -> QuerySet[Subscription]:
+    """T11: active trials ending within the next 7 days (7 days before, or later if a tick was
+    missed or the trial was started or extended short)."""
+    return Subscription.objects.filter(
+        kind=SubscriptionKind.TRIAL,
+        state=SubscriptionState.ACTIVE,
+        end_date__gt=today,
+        end_date__lte=today + timedelta(days=NOTICE_DAYS_BEFORE_END),
+    ).order_by()
+
+
+def trials_due_for_end_notice(*, today: date) -> QuerySet[Subscription]:
+    """T11: trials whose end day is today (or was, up to 3 days ago, for a late tick)."""
+    return Subscription.objects.filter(
+        kind=SubscriptionKind.TRIAL,
+        state__in=[SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED],
+        end_date__lte=today,
+        end_date__gte=today - timedelta(days=END_NOTICE_LATE_DAYS),
+    ).order_by()
+
+
+def _trial_notice_emails(*, kind: str, trials: list[Subscription], today: date) -> list[OwedEmail]:
+    customer_ids = {t.customer_id for t in trials}
+    partner_ids = {t.partner_id for t in trials if t.partner_id}
+    names = _names(customer_ids | partner_ids)
+    customer_admins = _recipients(customer_ids, CUSTOMER_ADMIN_ROLES)
+    partner_admins = _recipients(partner_ids, PARTNER_ROLES)
+    emails = []
+    for trial in trials:
+        context = {
+            "org_name": names.get(trial.customer_id, ""),
+            "org_pk": trial.customer_id,
+            "end_date": trial.end_date,
+            "days_left": (trial.end_date - today).days,
+            "grace_end_date": trial.end_date + timedelta(days=GRACE_PERIOD_DAYS),
+            "buy_path": buy_url_path(trial.customer_id),
+            "partner_name": names.get(trial.partner_id, "") if trial.partner_id else "",
+        }
+        audiences = [("customer", customer_admins.get(trial.customer_id, []))]
+        if trial.partner_id:
+            audiences.append(("partner", partner_admins.get(trial.partner_id, [])))
+        for audience, people in audiences:
+            for email, language in people:
+                emails.append(
+                    OwedEmail(
+                        key=outbox_key(kind, email, trial.pk, trial.end_date.isoformat()),
+                        kind=kind,
+                        to=email,
+                        template=kind,
+                        context={**context, "audience": audience},
+                        org_id=trial.customer_id,
+                        language=language or None,
+                    )
+                )
+    return emails
+
+
+def _already_noticed(kind: str) -> Exists:
+    """The owed email is the record that a notice was done: its key ends with
+    ``:<trial pk>:<end date>`` (a DateField cast to text is ISO on SQLite and PostgreSQL), so a
+    trial extended to a new end date (T6) is due again."""
+    suffix = Concat(
+        Value(":"),
+        Cast(OuterRef("pk"), CharField()),
+        Value(":"),
+        Cast(OuterRef("end_date"), CharField()),
+        output_field=CharField(),
+    )
+    return Exists(
+        OutboxEmail.objects.filter(kind=kind, org_id=OuterRef("customer_id"), key__endswith=suffix)
+    )
+
+
+def _notice_sweep(
+    *, name: str, kind: str, queryset: QuerySet[Subscription], now: datetime
+) -> SweepResult:
+    """Notices change no state of the trial: the owed email is the record that it was done, so
+    trials noticed before are not selected again (an idle tick costs the same few queries
+    however many trials sit in the window). The keys of each chunk are checked in one query as
+    well, for recipients of a trial only partly noticed."""
+    result = SweepResult(name=name, rule="T11")
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            trials = list(
+                queryset.exclude(_already_noticed(kind))
+                .filter(pk__gt=last_pk)
+                .only("pk", "customer_id", "partner_id", "end_date")
+                .order_by("pk")[:CHUNK_SIZE]
+            )
+            if not trials:
+                return result
+            last_pk = trials[-1].pk
+            owed = emails_owe_bulk(_trial_notice_emails(kind=kind, trials=trials, today=now.date()))
+            result.emails += owed
+            if owed:
+                result.add(f"trial {t.pk} ends {t.end_date.isoformat()}" for t in trials)
+
+
+def trial_notices_due(*, now: datetime) -> list[SweepResult]:
+    """T11: 7 days before the end and on the end day, every customer admin (with a link to the
+    Buy page) and every admin of the managing partner is emailed."""
+    today = now.date()
+    return [
+        _notice_sweep(
+            name="trial_ending_soon",
+            kind="trial_ending_soon",
+            queryset=trials_due_for_ending_soon_notice(today=today),
+            now=now,
+        ),
+        _notice_sweep(
+            name="trial_ends_today",
+            kind="trial_ends_today",
+            queryset=trials_due_for_end_notice(today=today),
+            now=now,
+        ),
+    ]
+
+
+# --- T12 ----------------------------------------------------------------------------------
+
+
+def trial_services_removed_owe(ended: list[EndedSubscription], now: datetime) -> int:
+    """T12: called by ``licensing.sweeps.subscriptions_end_due`` inside its transaction: the
+    users of an org whose trial ran out of grace are told they no longer have its services."""
+    trials = [sub for sub in ended if sub.kind == SubscriptionKind.TRIAL]
+    if not trials:
+        return 0
+    people: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for org_id, email, language in (
+        User.objects.filter(org_id__in={t.customer_id for t in trials}, is_active=True)
+        .order_by("org_id", "email")
+        .values_list("org_id", "email", "language")
+    ):
+        people[org_id].append((email, language))
+    services = defaultdict(list)
+    for sub_id, service_type in Service.objects.filter(
+        subscription_id__in=[t.pk for t in trials]
+    ).values_list("subscription_id", "type"):
+        services[sub_id].append(service_type)
+    return emails_owe_bulk(
+        OwedEmail(
+            key=outbox_key("trial_services_removed", email, trial.pk, trial.end_date.isoformat()),
+            kind="trial_services_removed",
+            to=email,
+            template="trial_services_removed",
+            context={
+                "org_name": trial.customer_name,
+                "org_pk": trial.customer_id,
+                "end_date": trial.end_date,
+                "removed_date": now.date(),
+                "service_types": sorted(services.get(trial.pk, [])),
+            },
+            org_id=trial.customer_id,
+            language=language or None,
+        )
+        for trial in trials
+        for email, language in people.get(trial.customer_id, [])
+    )
+
+
+# --- T3 -----------------------------------------------------------------------------------
+
+
+def consent_requests_due_for_expiry(*, now: datetime) -> QuerySet[ConsentRequest]:
+    """T3: requests nobody answered within 10 days."""
+    return ConsentRequest.objects.filter(
+        status=ConsentStatus.PENDING, expires_at__lte=now
+    ).order_by()
+
+
+def consent_expire_due(*, now: datetime) -> SweepResult:
+    """T3: with no answer in 10 days the trial is cancelled and the customer leaves the
+    partner's list — unless the partner still has another live subscription with it."""
+    result = SweepResult(name="consent_expire", rule="T3")
+    seen: set[int] = set()
+    while True:
+        with transaction.atomic():
+            requests = [
+                r
+                for r in lock_rows(
+                    consent_requests_due_for_expiry(now=now).select_related("partner", "customer")[
+                        :CHUNK_SIZE
+                    ]
+                )
+                if r.pk not in seen
+            ]
+            if not requests:
+                return result
+            seen.update(r.pk for r in requests)
+            ids = [r.pk for r in requests]
+            trial_ids = [r.trial_id for r in requests]
+            ConsentRequest.objects.filter(pk__in=ids, status=ConsentStatus.PENDING).update(
+                status=ConsentStatus.EXPIRED
+            )
+            Subscription.objects.filter(
+                pk__in=trial_ids, state__in=[SubscriptionState.PENDING, SubscriptionState.ACTIVE]
+            ).update(state=SubscriptionState.CANCELLED)
+            audit_bulk(
+                action="consent.expire",
+                rows=((r.customer_id, r.customer.name, r.partner.name) for r in requests),
+                at=now,
+                details={"rule": "T3"},
+            )
+            for request in requests:
+                live = Subscription.objects.filter(
+                    partner_id=request.partner_id,
+                    customer_id=request.customer_id,
+                    state__in=LICENSE_HOLDING_STATES,
+                ).exclude(pk=request.trial_id)
+                if not live.exists():
+                    relationship_revoke(partner=request.partner, customer=request.customer)
+            partner_admins = _recipients({r.partner_id for r in requests}, PARTNER_ROLES)
+            result.emails += emails_owe_bulk(
+                OwedEmail(
+                    key=outbox_key("consent_expired", email, r.pk),
+                    kind="consent_expired",
+                    to=email,
+                    template="consent_expired",
+                    context={
+                        "org_name": r.customer.name,
+                        "partner_name": r.partner.name,
+                        "requested_date": r.requested_at.date(),
+                        "expired_date": r.expires_at.date(),
+                        "admin_email": r.admin_email,
+                    },
+                    org_id=r.partner_id,
+                    language=language or None,
+                )
+                for r in requests
+                for email, language in partner_admins.get(r.partner_id, [])
+            )
+            result.add(f"{r.partner.name} → {r.customer.name}" for r in requests)
+
+
+# --- T2 -----------------------------------------------------------------------------------
+
+
+def trials_due_for_welcome(*, now: datetime) -> QuerySet[Subscription]:
+    """T2: a new customer's trial (the org's first subscription, not a consent request on an
+    existing org) created within 30 days, every service provisioned, and no welcome owed yet
+    (the owed email itself is the record that it was done)."""
+    not_provisioned = Service.objects.filter(subscription=OuterRef("pk")).exclude(
+        provisioning_status=ProvisioningStatus.PROVISIONED
+    )
+    earlier = Subscription.objects.filter(
+        customer=OuterRef("customer"), created__lt=OuterRef("created")
+    )
+    welcomed = OutboxEmail.objects.filter(kind="trial_welcome", org_id=OuterRef("customer_id"))
+    return (
+        Subscription.objects.filter(
+            kind=SubscriptionKind.TRIAL,
+            state=SubscriptionState.ACTIVE,
+            created__gte=now - WELCOME_WINDOW,
+        )
+        .filter(Exists(Service.objects.filter(subscription=OuterRef("pk"))))
+        .exclude(Exists(not_provisioned))
+        .exclude(Exists(earlier))
+        .exclude(Exists(ConsentRequest.objects.filter(trial=OuterRef("pk"))))
+        .exclude(Exists(welcomed))
+        .order_by()
+    )
+
+
+def trial_welcome_due(*, now: datetime) -> SweepResult:
+    """T2: when every service of a new trial is provisioned, the customer admin gets a welcome
+    email with a sign-in link — once."""
+    result = SweepResult(name="trial_welcome", rule="T2")
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            trials = list(
+                trials_due_for_welcome(now=now)
+                .filter(pk__gt=last_pk)
+                .only("pk", "customer_id", "partner_id", "end_date")
+                .order_by("pk")[:CHUNK_SIZE]
+            )
+            if not trials:
+                return result
+            last_pk = trials[-1].pk
+            customer_ids = {t.customer_id for t in trials}
+            names = _names(customer_ids | {t.partner_id for t in trials if t.partner_id})
+            admins = _recipients(customer_ids, [Role.CUSTOMER_FULL_ADMIN])
+            services = defaultdict(list)
+            for sub_id, service_type in Service.objects.filter(
+                subscription_id__in=[t.pk for t in trials]
+            ).values_list("subscription_id", "type"):
+                services[sub_id].append(service_type)
+            result.emails += emails_owe_bulk(
+                OwedEmail(
+                    key=outbox_key("trial_welcome", email, t.pk),
+                    kind="trial_welcome",
+                    to=email,
+                    template="trial_welcome",
+                    context={
+                        "org_name": names.get(t.customer_id, ""),
+                        "org_pk": t.customer_id,
+                        "partner_name": names.get(t.partner_id, "") if t.partner_id else "",
+                        "end_date": t.end_date,
+                        "email": email,
+                        "service_types": sorted(services.get(t.pk, [])),
+                    },
+                    org_id=t.customer_id,
+                    language=language or None,
+                )
+                for t in trials
+                for email, language in admins.get(t.customer_id, [])
+            )
+            result.add(f"{names.get(t.customer_id, '')}: trial {t.pk}" for t in trials)
