@@ -28,8 +28,15 @@ def countdown_start(*, marked_at: datetime, last_activity_at: datetime | None) -
 
 
 def warning_is_current(*, warned_at: datetime | None, last_activity_at: datetime | None) -> bool:
-    """D5: activity at or after the warning voids it; the countdown starts again."""
-    return warned_at is not None and (last_activity_at is None or last_activity_at < warned_at)
+    """D3/D5: a warning stands only while the org has been quiet for the 30 days before it and
+    since. Any activity later than 30 days before the warning voids it, including one that
+    happened before the warning but was reported after it (the warning was premature: the
+    countdown restarts from that activity, D5)."""
+    if warned_at is None:
+        return False
+    return last_activity_at is None or last_activity_at <= warned_at - timedelta(
+        days=QUIET_DAYS_BEFORE_WARNING
+    )
 
 
 def warning_due_at(*, marked_at: datetime, last_activity_at: datetime | None) -> datetime:
@@ -82,8 +89,11 @@ def planned_deletion_at(
 def warned_at_after_activity(
     *, warned_at: datetime | None, activity_at: datetime
 ) -> datetime | None:
-    """D5: an activity at or after the warning voids it (a later fresh warning becomes possible);
-    an activity reported late, from before the warning, changes nothing."""
-    if warned_at is not None and activity_at >= warned_at:
+    """D5: an activity voids a warning it makes premature or stale: one at or after the
+    warning, or one reported late from the 30 quiet days the warning counted on. An activity
+    from before those 30 days changes nothing."""
+    if warned_at is not None and not warning_is_current(
+        warned_at=warned_at, last_activity_at=activity_at
+    ):
         return None
     return warned_at

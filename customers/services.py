@@ -6,7 +6,7 @@ The lifecycle sweeps (issue 3) build on these; Control Hub's "delete now" (D9) c
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +15,7 @@ from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.services import audit_record
 
 from .choices import ActivityKind, DeletionReason
+from .lifecycle import QUIET_DAYS_BEFORE_WARNING
 from .models import ActivityEvent, DeletionTombstone
 
 
@@ -40,10 +41,11 @@ def activity_record(
         last_activity_at=at
     )
     Organization.objects.filter(pk=org_id, last_activity_at__lt=at).update(last_activity_at=at)
-    # D5: activity at or after the warning voids it (customers.lifecycle.warned_at_after_activity).
-    Organization.objects.filter(pk=org_id, deletion_warned_at__lte=at).update(
-        deletion_warned_at=None
-    )
+    # D5: the activity voids a warning that counted on quiet days it falls in (at or after the
+    # warning, or in the 30 days before it when reported late): warned_at_after_activity.
+    Organization.objects.filter(
+        pk=org_id, deletion_warned_at__lt=at + timedelta(days=QUIET_DAYS_BEFORE_WARNING)
+    ).update(deletion_warned_at=None)
     return event
 
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import CombinedExpression
 
 from licensing.choices import LICENSE_HOLDING_STATES
 from licensing.models import Subscription
@@ -86,6 +87,11 @@ def orgs_due_for_unmark() -> QuerySet[Organization]:
     )
 
 
+def _quiet_since_warning() -> CombinedExpression:
+    """The instant a current warning counted its 30 quiet days from (warning_is_current)."""
+    return F("deletion_warned_at") - timedelta(days=QUIET_DAYS_BEFORE_WARNING)
+
+
 def orgs_due_for_deletion_warning(*, now: datetime) -> QuerySet[Organization]:
     """D3: marked orgs with no current warning, quiet for 30 days counted from the later of the
     mark and the last activity (customers.lifecycle.warning_due_at <= now)."""
@@ -93,10 +99,8 @@ def orgs_due_for_deletion_warning(*, now: datetime) -> QuerySet[Organization]:
     return (
         Organization.objects.filter(deletion_marked_at__lte=cutoff)
         .filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lte=cutoff))
-        # No current warning (D5: activity at or after a warning voids it).
-        .filter(
-            Q(deletion_warned_at__isnull=True) | Q(last_activity_at__gte=F("deletion_warned_at"))
-        )
+        # No current warning (customers.lifecycle.warning_is_current, D5).
+        .filter(Q(deletion_warned_at__isnull=True) | Q(last_activity_at__gt=_quiet_since_warning()))
         .order_by()
     )
 
@@ -108,7 +112,8 @@ def orgs_due_for_deletion(*, now: datetime) -> QuerySet[Organization]:
         Organization.objects.filter(
             deletion_marked_at__isnull=False, deletion_warned_at__lte=cutoff
         )
-        .filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=F("deletion_warned_at")))
+        # The warning is current: no activity in the 30 days before it or since (D5).
+        .filter(Q(last_activity_at__isnull=True) | Q(last_activity_at__lte=_quiet_since_warning()))
         .order_by()
     )
 

@@ -82,15 +82,42 @@ def test_D5_activity_on_day_45_restarts_countdown_and_a_second_warning_follows(c
     assert not Organization.objects.filter(pk=org.pk).exists()
 
 
-def test_D5_activity_reported_late_from_before_the_warning_does_not_void_it(clock):
+def test_D5_activity_reported_late_from_the_quiet_days_voids_the_warning(clock):
+    clock.go(0)
+    org = make_customer()
+    admin = make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN)
+    user = make_user(org=org, role=Role.USER)
+    clock.walk(0, 30)
+    assert len(_warnings_to(admin.email)) == 1  # day 30, counting on quiet days 0-30
+    # An outside system reports on day 40 a message sent on day 20: the warning was premature.
+    clock.go(40)
+    activity_record(user=user, kind=ActivityKind.MESSAGE, at=clock.at(20))
+    org.refresh_from_db()
+    assert org.deletion_warned_at is None
+    # The countdown runs from day 20: a fresh warning on day 50, deletion on day 80, not 60.
+    clock.walk(40, 79)
+    assert Organization.objects.filter(pk=org.pk).exists()
+    assert len(_warnings_to(admin.email)) == 2
+    clock.walk(80, 80)
+    assert not Organization.objects.filter(pk=org.pk).exists()
+
+
+def test_D5_activity_reported_late_from_before_the_quiet_days_leaves_the_warning(clock):
     clock.go(0)
     org = make_customer()
     user = make_user(org=org, role=Role.USER)
-    clock.walk(0, 30)
-    # An outside system reports on day 40 a message sent on day 20 (before the warning).
+    clock.go(5)
+    activity_record(user=user, kind=ActivityKind.MESSAGE, at=clock.at(5))
+    clock.walk(5, 35)  # warned on day 35, after 30 quiet days from day 5
+    org.refresh_from_db()
+    warned = org.deletion_warned_at
+    assert warned is not None
+    # Reported on day 40: a message from day 4, before those quiet days, changes nothing.
     clock.go(40)
-    activity_record(user=user, kind=ActivityKind.MESSAGE, at=clock.at(20))
-    clock.walk(40, 60)
+    activity_record(user=user, kind=ActivityKind.MESSAGE, at=clock.at(4))
+    org.refresh_from_db()
+    assert org.deletion_warned_at == warned
+    clock.walk(40, 65)
     assert not Organization.objects.filter(pk=org.pk).exists()
 
 

@@ -132,8 +132,12 @@ WARNED = MARKED + 30 * D  # warned the moment it was due
         (MARKED, WARNED, WARNED, WARNED + 30 * D, DeletionStage.WARNING_DUE),
         # D5: later the same day as the warning.
         (MARKED, WARNED, WARNED + timedelta(hours=8), WARNED + 29 * D, DeletionStage.MARKED),
-        # An activity reported late, from just before the warning, leaves the warning standing.
-        (MARKED, WARNED, WARNED - US, WARNED + 30 * D, DeletionStage.DELETION_DUE),
+        # D5: an activity reported late, from just before the warning, shows the warning was
+        # premature: it is void and the countdown runs from that activity.
+        (MARKED, WARNED, WARNED - US, WARNED + 30 * D, DeletionStage.WARNING_DUE),
+        (MARKED, WARNED, WARNED - 10 * D, WARNED + 19 * D, DeletionStage.MARKED),
+        # An activity from before the 30 quiet days the warning counted on changes nothing.
+        (MARKED, WARNED, WARNED - 30 * D, WARNED + 30 * D, DeletionStage.DELETION_DUE),
         # D5: activity on day 29 after the warning, one day before deletion.
         (MARKED, WARNED, WARNED + 29 * D, WARNED + 30 * D, DeletionStage.MARKED),
         (MARKED, WARNED, WARNED + 29 * D, WARNED + 59 * D, DeletionStage.WARNING_DUE),
@@ -150,7 +154,10 @@ def test_D3_D4_D5_deletion_stage(marked, warned, activity, now, stage):
         (None, None, False),
         (None, WARNED, False),
         (WARNED, None, True),
-        (WARNED, WARNED - US, True),
+        (WARNED, WARNED - US, False),  # reported late, from inside the 30 quiet days
+        (WARNED, WARNED - 30 * D + US, False),
+        (WARNED, WARNED - 30 * D, True),  # exactly 30 quiet days before the warning
+        (WARNED, WARNED - 31 * D, True),
         (WARNED, WARNED, False),
         (WARNED, WARNED + D, False),
     ],
@@ -166,8 +173,10 @@ def test_D5_warning_is_current(warned, activity, current):
         (WARNED, WARNED, None),  # at the very instant of the warning: void
         (WARNED, WARNED + US, None),
         (WARNED, WARNED + 29 * D, None),
-        (WARNED, WARNED - US, WARNED),  # reported late, from before the warning: unchanged
-        (WARNED, WARNED - 3 * D, WARNED),
+        (WARNED, WARNED - US, None),  # reported late, from the quiet days: premature, void
+        (WARNED, WARNED - 3 * D, None),
+        (WARNED, WARNED - 30 * D, WARNED),  # from before the 30 quiet days: unchanged
+        (WARNED, WARNED - 40 * D, WARNED),
     ],
 )
 def test_D5_warned_at_after_activity(warned, activity, after):
