@@ -445,6 +445,18 @@ def customer_sort_orders_build(*, partner: Organization, today: date) -> dict[st
     return built
 
 
+def customer_sort_orders_warm(*, today: date) -> dict[str, int]:
+    """Build the sort orders of every certified partner's list (beat, ``customer_list_warm``).
+    Returns the number of customers per partner name."""
+    from partnerhub.accounts.choices import OrgKind
+
+    warmed = {}
+    for partner in Organization.objects.filter(kind=OrgKind.PARTNER, partner_certified=True):
+        built = customer_sort_orders_build(partner=partner, today=today)
+        warmed[partner.name] = max(built.values(), default=0)
+    return warmed
+
+
 COMPUTED_SORT_KEYS = ("provisioning_rank", "subscription_rank", "services_key", "admins_key")
 
 

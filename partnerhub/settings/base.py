@@ -177,11 +177,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # One queue name per deployment; the integration test gives its worker a queue of its own.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 
+# Redis when REDIS_URL is set; otherwise a file cache under var/ that the web server, the
+# worker and beat share (the worker warms the customer list's sort orders for the web server).
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
     )
 }
 

@@ -22,3 +22,6 @@ else:
 SITE_URL = "http://testserver"
 # Static files come from the finders in tests (live_server serves them); no collectstatic.
 MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405
+if not REDIS_URL:  # noqa: F405
+    # Each test process keeps its own cache; with REDIS_URL the suite runs against Redis.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
