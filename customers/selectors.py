@@ -56,6 +56,7 @@ from partnerhub.accounts.models import CustomerRelationship, Membership, Organiz
 from partnerhub.core.listview import capped_count_expression
 from trials.choices import ConsentStatus
 from trials.models import ConsentRequest, DeviceShipment, ExtensionRequest
+from trials.selectors import partner_customers
 
 from .lifecycle import planned_deletion_at
 
@@ -191,23 +192,6 @@ HOLDING = [str(s) for s in LICENSE_HOLDING_STATES]
 
 
 # ---- the customer list ---------------------------------------------------------------------
-def partner_customers(*, partner: Organization) -> QuerySet[Organization]:
-    """The customers on ``partner``'s list (every page and export starts here).
-
-    A customer is on the list through a sales relationship, or while a trial request waits for
-    its consent (T3: cancelling the request takes it off the list again). Written as EXISTS so
-    SQLite and PostgreSQL can walk an index in the order of the page (name, created, region)
-    and stop after one page.
-    """
-    related = CustomerRelationship.objects.filter(partner=partner, customer=OuterRef("pk"))
-    pending = ConsentRequest.objects.filter(
-        partner=partner, customer=OuterRef("pk"), status=ConsentStatus.PENDING
-    )
-    return Organization.objects.filter(kind=OrgKind.CUSTOMER).filter(
-        Exists(related) | Exists(pending)
-    )
-
-
 def partner_customer_count(*, partner: Organization) -> tuple[Subquery, Subquery]:
     """How many customers are on the list, counted from the relationship index (no org scan)."""
     related = CustomerRelationship.objects.filter(partner=partner)
@@ -448,7 +432,6 @@ def customer_sort_orders_build(*, partner: Organization, today: date) -> dict[st
 def customer_sort_orders_warm(*, today: date) -> dict[str, int]:
     """Build the sort orders of every certified partner's list (beat, ``customer_list_warm``).
     Returns the number of customers per partner name."""
-    from partnerhub.accounts.choices import OrgKind
 
     warmed = {}
     for partner in Organization.objects.filter(kind=OrgKind.PARTNER, partner_certified=True):

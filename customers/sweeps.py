@@ -23,12 +23,12 @@ from licensing.choices import LICENSE_HOLDING_STATES
 from licensing.models import Subscription
 from partnerhub.accounts.choices import Role
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
+from partnerhub.accounts.services import audit_bulk
 from partnerhub.core.outbox import outbox_key
 from partnerhub.core.sweeps import (
     CHUNK_SIZE,
     OwedEmail,
     SweepResult,
-    audit_bulk,
     emails_owe_bulk,
     lock_rows,
     sweep_lock,

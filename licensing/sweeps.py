@@ -19,7 +19,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from partnerhub.accounts.choices import ContentKind
 from partnerhub.accounts.models import ContentItem
-from partnerhub.core.sweeps import CHUNK_SIZE, SweepResult, audit_bulk, lock_rows
+from partnerhub.accounts.services import audit_bulk
+from partnerhub.core.sweeps import CHUNK_SIZE, SweepResult, lock_rows
 
 from .choices import LICENSE_HOLDING_STATES, ServiceType, SubscriptionKind, SubscriptionState
 from .lifecycle import GRACE_PERIOD_DAYS, period_end_date

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from licensing.choices import LICENSE_HOLDING_STATES, ServiceType, SubscriptionKind
 from licensing.models import Service, Subscription
-from partnerhub.accounts.models import Organization
+from partnerhub.accounts.choices import OrgKind
+from partnerhub.accounts.models import CustomerRelationship, Organization
 
 from .choices import ConsentStatus
 from .models import ConsentRequest
@@ -58,3 +59,20 @@ def pending_consent(*, partner: Organization, customer: Organization) -> Consent
     return ConsentRequest.objects.filter(
         partner=partner, customer=customer, status=ConsentStatus.PENDING
     ).first()
+
+
+def partner_customers(*, partner: Organization) -> QuerySet[Organization]:
+    """The customers on ``partner``'s list (every page and export starts here).
+
+    A customer is on the list through a sales relationship, or while a trial request waits for
+    its consent (T3: cancelling the request takes it off the list again). Written as EXISTS so
+    SQLite and PostgreSQL can walk an index in the order of the page (name, created, region)
+    and stop after one page.
+    """
+    related = CustomerRelationship.objects.filter(partner=partner, customer=OuterRef("pk"))
+    pending = ConsentRequest.objects.filter(
+        partner=partner, customer=OuterRef("pk"), status=ConsentStatus.PENDING
+    )
+    return Organization.objects.filter(kind=OrgKind.CUSTOMER).filter(
+        Exists(related) | Exists(pending)
+    )

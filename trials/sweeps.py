@@ -26,14 +26,13 @@ from licensing.models import Service, Subscription
 from licensing.sweeps import EndedSubscription
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PARTNER_ROLES, Role
 from partnerhub.accounts.models import Membership, Organization, User
-from partnerhub.accounts.services import relationship_revoke
+from partnerhub.accounts.services import audit_bulk, relationship_revoke
 from partnerhub.core.models import OutboxEmail
 from partnerhub.core.outbox import outbox_key
 from partnerhub.core.sweeps import (
     CHUNK_SIZE,
     OwedEmail,
     SweepResult,
-    audit_bulk,
     emails_owe_bulk,
     lock_rows,
 )

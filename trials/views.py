@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from customers.selectors import partner_customers
 from licensing.models import Subscription
 from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.permissions import TrialManagerMixin
@@ -34,7 +33,7 @@ from .forms import (
 )
 from .lifecycle import device_trial_cap, trial_extension_plan
 from .models import ConsentRequest
-from .selectors import HOLDING, available_service_types, partner_trials
+from .selectors import HOLDING, available_service_types, partner_customers, partner_trials
 
 
 def _form_error(form: Form, exc: ValidationError) -> None:

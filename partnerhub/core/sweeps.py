@@ -28,8 +28,6 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, QuerySet
 
-from partnerhub.accounts.models import AuditEntry
-
 from .models import OutboxEmail
 from .outbox import email_render
 
@@ -89,30 +87,6 @@ def sweep_lock(name: str) -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
         yield
-
-
-def audit_bulk(
-    *,
-    action: str,
-    rows: Iterable[tuple[int, str, str]],
-    at: Any,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """One audit row per change (STYLE rule 2), written in one INSERT. ``rows`` are
-    (org id, org name, target)."""
-    AuditEntry.objects.bulk_create(
-        AuditEntry(
-            at=at,
-            actor=None,
-            actor_label="system",
-            action=action,
-            org_id_value=org_id,
-            org_name=org_name,
-            target=target,
-            details=details or {},
-        )
-        for org_id, org_name, target in rows
-    )
 
 
 @dataclass(frozen=True)

@@ -33,4 +33,4 @@ def home(request: HttpRequest) -> HttpResponse:
     url = _landing_url(request)
     if url is not None:
         return redirect(url)
-    return render(request, "core/home.html")
+    return render(request, "accounts/home.html")
