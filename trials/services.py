@@ -120,6 +120,32 @@ def _check_offer(
             )
 
 
+def _trial_create(
+    *,
+    customer: Organization,
+    partner: Organization,
+    services: list[ServiceSpec],
+    devices: list[DeviceOrder],
+    today: date,
+    length_days: int,
+    actor: User,
+    now: datetime,
+) -> Subscription:
+    """T2/T5: a provisioning trial of ``length_days`` from today, with its device shipments."""
+    start, end = _trial_dates(today=today, length_days=length_days)
+    trial = subscription_create(
+        customer=customer,
+        partner=partner,
+        kind=SubscriptionKind.TRIAL,
+        start_date=start,
+        end_date=end,
+        services=_services_with_status(services, ProvisioningStatus.PROVISIONING),
+        actor=actor,
+    )
+    _ship_devices(trial=trial, devices=devices, now=now)
+    return trial
+
+
 def _ship_devices(
     *, trial: Subscription, devices: list[DeviceOrder], now: datetime, ship: bool = True
 ) -> None:
@@ -188,27 +214,26 @@ def trial_start_new_customer(
     if User.objects.filter(email=email).exists():
         raise ValidationError(_("This email belongs to an existing organization."))
     _check_offer(customer=None, partner=partner, services=services, devices=devices)
-    start, end = _trial_dates(today=today, length_days=length_days)
     org = customer_org_create(name=company_name, country=country, vertical=vertical, actor=actor)
     user_create(email=email, org=org, role=Role.CUSTOMER_FULL_ADMIN, actor=actor)
     relationship_grant(partner=partner, customer=org, access=PartnerAccess.FULL_ADMIN, actor=actor)
-    trial = subscription_create(
+    trial = _trial_create(
         customer=org,
         partner=partner,
-        kind=SubscriptionKind.TRIAL,
-        start_date=start,
-        end_date=end,
-        services=_services_with_status(services, ProvisioningStatus.PROVISIONING),
+        services=services,
+        devices=devices,
+        today=today,
+        length_days=length_days,
         actor=actor,
+        now=now,
     )
-    _ship_devices(trial=trial, devices=devices, now=now)
     _band_changed(partner)
     audit_record(
         action="trial.start",
         actor=actor,
         org=org,
         target=str(trial.pk),
-        details={"rule": "T2", "end_date": end.isoformat(), "devices": len(devices)},
+        details={"rule": "T2", "end_date": trial.end_date.isoformat(), "devices": len(devices)},
     )
     return trial
 
@@ -421,17 +446,17 @@ def trial_add_to_customer(
         raise ValidationError(_("This customer has a trial of yours already: change its services."))
     _check_offer(customer=customer, partner=partner, services=services, devices=devices)
     today = today or timezone.localdate()
-    start, end = _trial_dates(today=today, length_days=length_days)
-    trial = subscription_create(
+    trial = _trial_create(
         customer=customer,
         partner=partner,
-        kind=SubscriptionKind.TRIAL,
-        start_date=start,
-        end_date=end,
-        services=_services_with_status(services, ProvisioningStatus.PROVISIONING),
+        services=services,
+        devices=devices,
+        today=today,
+        length_days=length_days,
         actor=actor,
+        now=timezone.now(),
     )
-    _ship_devices(trial=trial, devices=devices, now=timezone.now())
+    end = trial.end_date
     labels = [str(ServiceType(s.type).label) for s in services]
     for to in customer_admin_emails(org=customer):
         email_owe(
