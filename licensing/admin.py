@@ -37,6 +37,7 @@ from .orders import (
     order_place,
     order_place_check,
 )
+from .services import services_mark_provisioned
 
 
 class ServiceInline(admin.TabularInline):
@@ -85,10 +86,20 @@ class ServiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ("subscription__customer__name", "subscription__reference", "site_url")
     raw_id_fields = ("subscription",)
     show_full_result_count = False
+    actions = ("mark_provisioned",)
 
     @admin.display(description=_("customer"), ordering="subscription__customer__name")
     def customer(self, obj: Service) -> str:
         return str(obj.subscription.customer)
+
+    @admin.action(description=_("Finish manual provisioning: mark the selected as provisioned"))
+    def mark_provisioned(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        done = services_mark_provisioned(services=queryset, actor=request.user)  # type: ignore[arg-type]
+        self.message_user(
+            request,
+            _("%(count)d service(s) marked provisioned.") % {"count": done},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(License)

@@ -197,3 +197,46 @@ def _post_data(response: Any) -> dict[str, Any]:
         for form in formset.forms:
             put(form)
     return data
+
+
+def test_P1_T2_support_finishes_manual_provisioning_and_the_welcome_email_follows(support):
+    from django.core import mail
+    from django.utils import timezone
+
+    from customers.tick import consent_expiry_tick
+    from licensing.choices import ProvisioningStatus, ServiceType, SubscriptionKind
+    from licensing.models import Service
+    from partnerhub.accounts.choices import Role
+    from partnerhub.accounts.models import AuditEntry
+    from partnerhub.core.outbox import outbox_flush
+    from tests.factories import make_customer, make_partner, make_subscription, make_user
+
+    partner = make_partner(name="Welcome Partners")
+    org = make_customer(name="Fresh Start Ltd", partner=partner)
+    make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN, email="it@freshstart.example")
+    trial = make_subscription(
+        customer=org,
+        partner=partner,
+        kind=SubscriptionKind.TRIAL,
+        services={ServiceType.MESSAGING: 5, ServiceType.CALLING: 5},
+        status=ProvisioningStatus.MANUAL_VENDOR,
+    )
+    services = list(trial.services.order_by("pk"))
+    changelist = _url(Service, "changelist")
+    response = support.post(
+        changelist,
+        {"action": "mark_provisioned", "_selected_action": [s.pk for s in services]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert set(
+        Service.objects.filter(subscription=trial).values_list("provisioning_status", flat=True)
+    ) == {ProvisioningStatus.PROVISIONED}
+    assert AuditEntry.objects.filter(action="service.provisioned").count() == 2
+
+    # Every service is provisioned now: the hourly tick owes the customer admin the welcome.
+    consent_expiry_tick(now=timezone.now())
+    outbox_flush()
+    welcomes = [m for m in mail.outbox if m.to == ["it@freshstart.example"]]
+    assert len(welcomes) == 1
+    assert "Fresh Start Ltd" in welcomes[0].subject
