@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from licensing.models import Subscription
@@ -69,84 +70,83 @@ class TrialView(TrialManagerMixin, View):
         )
 
 
-class TrialStartView(TrialView):
-    """T2: start a trial for a new customer."""
+class _TrialOfferView(TrialView):
+    """The trial offer form with its device lines: validate both, call one service, show the
+    service's refusals as form errors (T2, T3)."""
 
-    template = "trials/trial_start.html"
-
-    def render_form(self, form: Form, devices: Any) -> HttpResponse:
-        return render(
-            self.request,
-            self.template,
-            {"form": form, "devices": devices, "title": _("Start a trial for a new customer")},
-        )
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        return self.render_form(TrialStartForm(), DeviceFormSet(prefix="dev"))
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        form = TrialStartForm(request.POST)
-        devices = DeviceFormSet(request.POST, prefix="dev")
-        if form.is_valid() and devices.is_valid():
-            try:
-                trial = services.trial_start_new_customer(
-                    partner=self.partner,
-                    actor=self.actor,
-                    company_name=form.cleaned_data["company_name"],
-                    admin_email=form.cleaned_data["admin_email"],
-                    vertical=form.cleaned_data["vertical"],
-                    country=form.cleaned_data["country"],
-                    services=form.service_specs(),
-                    devices=devices.orders(),
-                    length_days=form.cleaned_data["length"],
-                )
-            except ValidationError as exc:
-                _form_error(form, exc)
-            else:
-                messages.success(request, _("Trial started; its services are provisioning."))
-                return redirect(_customer_url(trial.customer_id))
-        return self.render_form(form, devices)
-
-
-class TrialRequestView(TrialView):
-    """T3: ask an existing organization for consent to a trial."""
+    form_class: type[Form]
+    title: Any
+    existing = False
 
     def render_form(self, form: Form, devices: Any) -> HttpResponse:
         return render(
             self.request,
             "trials/trial_start.html",
-            {
-                "form": form,
-                "devices": devices,
-                "title": _("Request a trial for an existing organization"),
-                "existing": True,
-            },
+            {"form": form, "devices": devices, "title": self.title, "existing": self.existing},
         )
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self.render_form(TrialRequestForm(), DeviceFormSet(prefix="dev"))
+        return self.render_form(self.form_class(), DeviceFormSet(prefix="dev"))
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = TrialRequestForm(request.POST)
+        form = self.form_class(request.POST)
         devices = DeviceFormSet(request.POST, prefix="dev")
         if form.is_valid() and devices.is_valid():
             try:
-                consent = services.trial_request_existing_org(
-                    partner=self.partner,
-                    actor=self.actor,
-                    admin_email=form.cleaned_data["admin_email"],
-                    services=form.service_specs(),
-                    devices=devices.orders(),
-                    length_days=form.cleaned_data["length"],
-                )
+                customer_id = self.submit(form, devices)
             except ValidationError as exc:
                 _form_error(form, exc)
             else:
-                messages.success(
-                    request, _("Consent request sent. The trial waits for the customer's consent.")
-                )
-                return redirect(_customer_url(consent.customer_id))
+                return redirect(_customer_url(customer_id))
         return self.render_form(form, devices)
+
+    def submit(self, form: Any, devices: Any) -> int:
+        """Call the service; return the customer's id."""
+        raise NotImplementedError
+
+
+class TrialStartView(_TrialOfferView):
+    """T2: start a trial for a new customer."""
+
+    form_class = TrialStartForm
+    title = gettext_lazy("Start a trial for a new customer")
+
+    def submit(self, form: Any, devices: Any) -> int:
+        trial = services.trial_start_new_customer(
+            partner=self.partner,
+            actor=self.actor,
+            company_name=form.cleaned_data["company_name"],
+            admin_email=form.cleaned_data["admin_email"],
+            vertical=form.cleaned_data["vertical"],
+            country=form.cleaned_data["country"],
+            services=form.service_specs(),
+            devices=devices.orders(),
+            length_days=form.cleaned_data["length"],
+        )
+        messages.success(self.request, _("Trial started; its services are provisioning."))
+        return trial.customer_id
+
+
+class TrialRequestView(_TrialOfferView):
+    """T3: ask an existing organization for consent to a trial."""
+
+    form_class = TrialRequestForm
+    title = gettext_lazy("Request a trial for an existing organization")
+    existing = True
+
+    def submit(self, form: Any, devices: Any) -> int:
+        consent = services.trial_request_existing_org(
+            partner=self.partner,
+            actor=self.actor,
+            admin_email=form.cleaned_data["admin_email"],
+            services=form.service_specs(),
+            devices=devices.orders(),
+            length_days=form.cleaned_data["length"],
+        )
+        messages.success(
+            self.request, _("Consent request sent. The trial waits for the customer's consent.")
+        )
+        return consent.customer_id
 
 
 class ConsentResendView(TrialView):
