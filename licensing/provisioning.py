@@ -189,7 +189,9 @@ class BackendTimeout(Exception):
 def _call_backend(backend: ProvisioningBackend, request: ProvisioningRequest) -> ProvisioningResult:
     """Ask the backend, giving up after ``PROVISIONING_TIMEOUT_SECONDS``. A daemon thread keeps
     a hung vendor call from holding the worker forever (its late answer is dropped)."""
-    timeout = float(getattr(settings, "PROVISIONING_TIMEOUT_SECONDS", 30))
+    timeout = float(getattr(settings, "PROVISIONING_TIMEOUT_SECONDS", 30) or 0)
+    if timeout <= 0:  # no timeout: the call runs in the worker's own thread
+        return _checked(backend, backend.provision(request))
     box: dict[str, Any] = {}
 
     def run() -> None:
@@ -207,7 +209,10 @@ def _call_backend(backend: ProvisioningBackend, request: ProvisioningRequest) ->
         )
     if "error" in box:
         raise box["error"]
-    result = box.get("result")
+    return _checked(backend, box.get("result"))
+
+
+def _checked(backend: ProvisioningBackend, result: Any) -> ProvisioningResult:
     if not isinstance(result, ProvisioningResult):
         raise TypeError(f"{type(backend).__name__}.provision returned {result!r}")
     return result
