@@ -11,18 +11,18 @@ from licensing.provisioning import (
     ProvisioningResult,
 )
 
-CALLS: list[int] = []
+vendor_calls: list[int] = []
 
 
 class RaisingBackend:
     def provision(self, request: ProvisioningRequest) -> ProvisioningResult:
-        CALLS.append(request.service_id)
+        vendor_calls.append(request.service_id)
         raise ConnectionError("vendor API returned 503")
 
 
 class HangingBackend:
     def provision(self, request: ProvisioningRequest) -> ProvisioningResult:
-        CALLS.append(request.service_id)
+        vendor_calls.append(request.service_id)
         time.sleep(3)
         return ProvisioningResult.provisioned()
 
@@ -34,7 +34,7 @@ class CountingBackend(EmbeddedVendorBackend):
     during = None
 
     def provision(self, request: ProvisioningRequest) -> ProvisioningResult:
-        CALLS.append(request.service_id)
+        vendor_calls.append(request.service_id)
         if CountingBackend.during is not None:
             CountingBackend.during(request)
         return super().provision(request)

@@ -37,7 +37,7 @@ from partnerhub.accounts.models import AuditEntry
 from partnerhub.core.models import OutboxEmail
 from tests.factories import make_customer, make_subscription, make_user
 
-from . import backends
+from .backends import CountingBackend, vendor_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -52,10 +52,10 @@ LOCATION = {
 
 @pytest.fixture(autouse=True)
 def _calls():
-    backends.CALLS.clear()
-    backends.CountingBackend.during = None
+    vendor_calls.clear()
+    CountingBackend.during = None
     yield
-    backends.CountingBackend.during = None
+    CountingBackend.during = None
 
 
 def request_for(service_type: str, **kw) -> ProvisioningRequest:
@@ -140,7 +140,8 @@ def test_P1_embedded_vendor_failure_share_is_seeded_and_reproducible():
     failed = EmbeddedVendorBackend({"failure_rate": 1.0}).provision(
         request_for(ServiceType.MESSAGING)
     )
-    assert failed.outcome == Outcome.FAILED and "could not set up Messaging" in failed.reason
+    assert failed.outcome == Outcome.FAILED
+    assert "could not set up Messaging" in failed.reason
 
 
 # ---- the engine ---------------------------------------------------------------------------
@@ -240,23 +241,23 @@ def test_P1_raising_backend_is_retried_with_exponential_backoff_then_failed(worl
     # The relay leaves a service waiting for its backoff alone.
     assert service.pk not in services_due_for_provisioning(now=timezone.now())
     assert service_provision(service_id=service.pk).outcome == ProvisioningStatus.FAILED
-    assert backends.CALLS == [service.pk] * 3
+    assert vendor_calls == [service.pk] * 3
 
 
 def test_P1_two_workers_provision_one_service_once(world, settings):
     """A second worker starts while the first is inside the vendor call: it loses the claim
     and does nothing; the vendor is asked once."""
-    settings.PROVISIONING_BACKEND = "tests.provisioning.backends.CountingBackend"
+    settings.PROVISIONING_BACKEND = "tests.provisioning.CountingBackend"
     settings.PROVISIONING_TIMEOUT_SECONDS = 0  # the vendor call in this thread, to interleave
     service = provisioning_service(world)
     second: list[str] = []
-    backends.CountingBackend.during = lambda request: second.append(
+    CountingBackend.during = lambda request: second.append(
         service_provision(service_id=request.service_id).outcome
     )
     first = service_provision(service_id=service.pk)
     assert first.outcome == ProvisioningStatus.PROVISIONED
     assert second == ["skipped"]
-    assert backends.CALLS == [service.pk]
+    assert vendor_calls == [service.pk]
     assert AuditEntry.objects.filter(action="service.provisioned").count() == 1
 
 
@@ -272,11 +273,11 @@ def test_P1_claim_is_a_conditional_update_won_once(world):
 
 
 def test_P1_a_late_answer_after_support_finished_it_is_dropped(world, settings):
-    settings.PROVISIONING_BACKEND = "tests.provisioning.backends.CountingBackend"
+    settings.PROVISIONING_BACKEND = "tests.provisioning.CountingBackend"
     settings.PROVISIONING_TIMEOUT_SECONDS = 0
     staff = make_user(org=None, is_staff=True)
     service = provisioning_service(world, ServiceType.CALLING)
-    backends.CountingBackend.during = lambda request: services_mark_provisioned(
+    CountingBackend.during = lambda request: services_mark_provisioned(
         services=[Service.objects.get(pk=request.service_id)], actor=staff
     )
     assert service_provision(service_id=service.pk).outcome == "skipped"
