@@ -56,6 +56,9 @@ logger = logging.getLogger(__name__)
 CLAIM_TIMEOUT = timedelta(minutes=10)
 # The relay leaves a service alone this long after it was due: its own task is on the way.
 RELAY_GRACE = timedelta(minutes=2)
+# At most this many services per relay run: a backlog (a bulk import) drains over a few runs
+# instead of burying the worker's other tasks (emails) under thousands of vendor calls.
+RELAY_BATCH = 200
 
 # The details Calling needs (the vendor asks for a location and its emergency address).
 CALLING_DETAILS = ("location_name", "address_line", "city", "postal_code", "country")
@@ -508,7 +511,7 @@ def _owe_failure_emails(*, service: Service, now: datetime) -> int:
     return owed
 
 
-def services_due_for_provisioning(*, now: datetime, limit: int = 1000) -> list[int]:
+def services_due_for_provisioning(*, now: datetime, limit: int = RELAY_BATCH) -> list[int]:
     """The relay's selector: services still *Provisioning* past their due time (a lost task, a
     broker outage, a worker that died holding the claim), oldest first."""
     return list(

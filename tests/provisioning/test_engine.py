@@ -247,7 +247,7 @@ def test_P1_raising_backend_is_retried_with_exponential_backoff_then_failed(worl
 def test_P1_two_workers_provision_one_service_once(world, settings):
     """A second worker starts while the first is inside the vendor call: it loses the claim
     and does nothing; the vendor is asked once."""
-    settings.PROVISIONING_BACKEND = "tests.provisioning.CountingBackend"
+    settings.PROVISIONING_BACKEND = "tests.provisioning.backends.CountingBackend"
     settings.PROVISIONING_TIMEOUT_SECONDS = 0  # the vendor call in this thread, to interleave
     service = provisioning_service(world)
     second: list[str] = []
@@ -273,7 +273,7 @@ def test_P1_claim_is_a_conditional_update_won_once(world):
 
 
 def test_P1_a_late_answer_after_support_finished_it_is_dropped(world, settings):
-    settings.PROVISIONING_BACKEND = "tests.provisioning.CountingBackend"
+    settings.PROVISIONING_BACKEND = "tests.provisioning.backends.CountingBackend"
     settings.PROVISIONING_TIMEOUT_SECONDS = 0
     staff = make_user(org=None, is_staff=True)
     service = provisioning_service(world, ServiceType.CALLING)

@@ -109,7 +109,8 @@ def test_P1_T2_trial_provisions_calling_location_in_control_hub_then_one_welcome
     assert outbox_flush() == 0
     welcome = [m for m in mail.outbox if m.to == ["admin@nordic.example"]]
     assert len(welcome) == 1
-    assert welcome[0].alternatives and "<" in welcome[0].alternatives[0][0]
+    assert welcome[0].alternatives
+    assert "<html" in welcome[0].alternatives[0][0] or "<p" in welcome[0].alternatives[0][0]
     assert "http://testserver" in welcome[0].body
     audited = set(
         AuditEntry.objects.filter(target=str(calling.pk)).values_list("action", flat=True)
