@@ -182,7 +182,7 @@ class EmbeddedVendorBackend:
 
 
 def provisioning_backend() -> ProvisioningBackend:
-    return import_string(settings.PROVISIONING_BACKEND)()  # type: ignore[no-any-return]
+    return import_string(settings.PROVISIONING_BACKEND)()
 
 
 class BackendTimeout(Exception):
