@@ -305,7 +305,7 @@ def _queue(service_ids: list[int]) -> None:
 def _locked(services: Iterable[Service] | Iterable[int], **filters: Any) -> list[Service]:
     ids = [s if isinstance(s, int) else s.pk for s in services]
     return list(
-        Service.objects.select_for_update()
+        Service.objects.select_for_update(of=("self",))
         .select_related("subscription__customer", "subscription__partner")
         .filter(pk__in=ids, **filters)
         .order_by("pk")
@@ -473,7 +473,7 @@ def _backend_error(
 
 def _still_ours(*, service_id: int, claim: datetime) -> Service | None:
     return (
-        Service.objects.select_for_update()
+        Service.objects.select_for_update(of=("self",))
         .select_related("subscription__customer", "subscription__partner")
         .filter(
             pk=service_id,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -346,3 +348,32 @@ def test_P1_every_status_has_a_meaning_and_a_next_step_without_rule_ids():
     assert "Control Hub" in str(
         PROVISIONING_STATUS_HELP[ProvisioningStatus.AWAITING_DETAILS].meaning
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_P1_two_worker_threads_racing_on_a_server_database_provision_once(world, settings):
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite test databases live in one in-memory connection")
+    settings.PROVISIONING_BACKEND = "tests.provisioning.backends.CountingBackend"
+    CountingBackend.during = lambda request: time.sleep(0.3)  # the vendor takes its time
+    service = provisioning_service(world)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(service_provision(service_id=service.pk).outcome)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(outcomes) == [ProvisioningStatus.PROVISIONED, "skipped"]
+    assert vendor_calls == [service.pk]
+    assert AuditEntry.objects.filter(action="service.provisioned").count() == 1
