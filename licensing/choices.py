@@ -104,7 +104,7 @@ PROVISIONING_STATUS_HELP: dict[str, StatusHelp] = {
     ),
     ProvisioningStatus.FAILED: StatusHelp(
         _("The service ran into an error while being set up."),
-        _("Retry the provisioning; if it fails again, contact support."),
+        _("The partner or support retries it; if it fails again, contact support."),
     ),
     ProvisioningStatus.PENDING_CONSENT: StatusHelp(
         _("The trial waits for the customer to accept it."),

@@ -207,7 +207,7 @@ def test_P1_customer_list_cell_shows_meaning_and_next_step(client, world):
     client.force_login(world.sales_admin)
     page = client.get(reverse("customers:customer_list")).content.decode()
     assert 'title="The service ran into an error while being set up."' in page
-    assert "Retry the provisioning; if it fails again, contact support." in page
+    assert "The partner or support retries it; if it fails again, contact support." in page
 
 
 def test_P1_support_retries_failed_services_from_the_admin(client, world):
