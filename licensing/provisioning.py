@@ -380,7 +380,9 @@ def service_provision(
     now = now or timezone.now()
     if not _claim(service_id=service_id, now=now):
         return ProvisionRun(service_id, "skipped")
-    service = Service.objects.select_related("subscription__customer").get(pk=service_id)
+    service = Service.objects.select_related("subscription__customer").filter(pk=service_id).first()
+    if service is None:  # removed from its trial (T8) or deleted with it since the claim
+        return ProvisionRun(service_id, "skipped")
     request = _request_of(service)
     backend = backend or provisioning_backend()
     with transaction.atomic():

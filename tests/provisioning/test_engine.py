@@ -377,3 +377,9 @@ def test_P1_two_worker_threads_racing_on_a_server_database_provision_once(world,
     assert sorted(outcomes) == [ProvisioningStatus.PROVISIONED, "skipped"]
     assert vendor_calls == [service.pk]
     assert AuditEntry.objects.filter(action="service.provisioned").count() == 1
+
+
+def test_P1_a_task_for_a_service_removed_meanwhile_does_nothing(world):
+    service = provisioning_service(world)
+    service.delete()
+    assert service_provision_task(service.pk) == "skipped"
