@@ -278,6 +278,9 @@ class TrialProvisionView(ControlHubView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         trial = self.trial()
         awaiting = self.awaiting(trial)
+        if not awaiting:
+            messages.info(request, _("Nothing is waiting for provisioning details."))
+            return redirect(self.url("overview"))
         form = self.location_form(awaiting, request.POST)
         if form is not None and not form.is_valid():
             ctx = self.get_context_data(trial=trial, location_form=form)
