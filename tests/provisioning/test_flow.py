@@ -11,6 +11,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from licensing.calling import is_assignable
 from licensing.choices import ProvisioningStatus, ServiceType
 from licensing.models import Service
 from licensing.provisioning import RELAY_GRACE, services_due_for_provisioning
@@ -77,6 +78,9 @@ def test_P1_T2_trial_provisions_calling_location_in_control_hub_then_one_welcome
         ServiceType.CALLING: ProvisioningStatus.AWAITING_DETAILS,
     }
     assert not OutboxEmail.objects.filter(kind="trial_welcome").exists()
+    # Licenses of the provisioned service can be assigned; Calling's not yet.
+    assignable = {s.type: is_assignable(s) for s in trial.services.select_related("subscription")}
+    assert assignable == {ServiceType.MESSAGING: True, ServiceType.CALLING: False}
 
     # The customer admin sees what Calling waits for, and enters the location.
     admin = User.objects.get(email="admin@nordic.example")
