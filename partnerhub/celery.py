@@ -24,6 +24,11 @@ app.conf.beat_schedule = {
         "task": "licensing.tasks.provisioning_relay",
         "schedule": crontab(minute="*/2"),
     },
+    # Issue 15: webhook deliveries whose task was lost (a dead worker) are queued again.
+    "webhook-relay": {
+        "task": "partnerhub.accounts.tasks.webhook_relay",
+        "schedule": crontab(minute="*"),
+    },
     # Issue 3: the lifecycle. Date rules (D1–D4, D6, S1–S2, T11–T13) once a day; every sweep is
     # a due-sweep, so a missed or repeated run does no harm.
     "lifecycle-tick": {

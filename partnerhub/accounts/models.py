@@ -252,3 +252,158 @@ class ContentItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.title}"
+
+
+# ---- machine interfaces (issue 15): API keys, idempotency, webhooks -----------------------
+class ApiKey(models.Model):
+    """A key a person creates for a program; it acts as that person (their role and tenant).
+
+    Only a prefix and the SHA-256 of the whole token are stored: the token is shown once.
+    """
+
+    org = models.ForeignKey(Organization, related_name="api_keys", on_delete=models.CASCADE)
+    created_by = models.ForeignKey(User, related_name="api_keys", on_delete=models.CASCADE)
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True)
+    secret_hash = models.CharField(_("secret hash"), max_length=64)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("last used from"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST sent with an ``Idempotency-Key`` (the Stripe model)."""
+
+    api_key = models.ForeignKey(ApiKey, related_name="+", on_delete=models.CASCADE)
+    key = models.CharField(_("idempotency key"), max_length=255)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status"), default=0)
+    response_body = models.JSONField(_("response"), null=True, blank=True)
+    created = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotent request")
+        verbose_name_plural = _("idempotent requests")
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_unique")
+        ]
+
+
+class WebhookEndpoint(models.Model):
+    """A partner's HTTPS receiver and the event types it wants."""
+
+    partner = models.ForeignKey(
+        Organization, related_name="webhook_endpoints", on_delete=models.CASCADE
+    )
+    url = models.URLField(_("URL"), max_length=500)
+    event_types = models.JSONField(_("event types"), default=list)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    failure_streak = models.PositiveIntegerField(_("failed attempts in a row"), default=0)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookSecret(models.Model):
+    """A signing secret of an endpoint. Rotating adds a new one and lets the old one expire
+    later, so deliveries are signed with both during the overlap."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, related_name="secrets", on_delete=models.CASCADE)
+    key_id = models.CharField(_("secret id"), max_length=32, unique=True)
+    secret = models.CharField(_("secret"), max_length=100)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook secret")
+        verbose_name_plural = _("webhook secrets")
+        ordering = ["-created"]
+
+
+class WebhookEvent(models.Model):
+    """One event owed to a partner, written in the transaction of the change (the outbox)."""
+
+    partner = models.ForeignKey(
+        Organization, related_name="webhook_events", on_delete=models.CASCADE
+    )
+    event_id = models.CharField(_("event id"), max_length=40, unique=True)
+    key = models.CharField(_("key"), max_length=255, unique=True)
+    event_type = models.CharField(_("event type"), max_length=64, db_index=True)
+    payload = models.JSONField(_("payload"))
+    created = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        ordering = ["-created"]
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: claimed by a worker, retried with backoff, logged per try."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    event = models.ForeignKey(WebhookEvent, related_name="deliveries", on_delete=models.CASCADE)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, related_name="deliveries", on_delete=models.CASCADE
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-next_attempt_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "endpoint"], name="webhook_delivery_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhook_due_idx",
+                condition=models.Q(status="pending"),
+            )
+        ]
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP try of a delivery: status, latency and the start of the answer."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, related_name="attempt_log", on_delete=models.CASCADE
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(_("latency (ms)"), default=0)
+    response_snippet = models.CharField(_("response"), max_length=500, blank=True)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook attempt")
+        verbose_name_plural = _("webhook attempts")
+        ordering = ["-at"]

@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "django_tables2",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     # Platform apps, bottom of the dependency graph (docs/architecture.md).
     "partnerhub.core",
     "partnerhub.accounts",
@@ -47,6 +50,8 @@ INSTALLED_APPS = [
     "licensing",
     "trials",
     "customers",
+    # The machine interface (issue 15): REST API views only, on top of every app.
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +220,48 @@ DELETION_BATCH_FRACTION = float(os.environ.get("DELETION_BATCH_FRACTION", "0.05"
 # D5: outside systems report activity to POST /api/activity/ with this bearer token (issue 3).
 # Empty disables the endpoint.
 ACTIVITY_API_TOKEN = os.environ.get("ACTIVITY_API_TOKEN", "")
+
+# Issue 15: the partner API (DRF + drf-spectacular) and webhooks.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/min")  # per key
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(256 * 1024)))
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Partner Hub API",
+    "DESCRIPTION": (
+        "The partner and Control Hub API. Authenticate with `Authorization: Bearer <API key>` "
+        "(keys are created in Settings → API keys). Errors are RFC 9457 problem details. "
+        "Send an `Idempotency-Key` header with every POST to retry it safely."
+    ),
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"ApiKey": {"type": "http", "scheme": "bearer"}},
+    },
+    "SECURITY": [{"ApiKey": []}],
+}
+# Webhooks: never to private or loopback addresses in production (SSRF); tests allow loopback.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_RETRY_BASE_SECONDS = 30  # backoff 30 s, 1 min, 2 min … capped at 6 h
+WEBHOOK_RETRY_MAX_SECONDS = 6 * 3600
+WEBHOOK_RETRY_FOR_SECONDS = 3 * 86400  # then the delivery gives up
+WEBHOOK_DISABLE_AFTER = 50  # failed attempts in a row turn an endpoint off (admins emailed)
 
 LOGGING = {
     "version": 1,

@@ -21,3 +21,5 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# SSRF: webhook URLs must resolve to public addresses, whatever the environment says.
+WEBHOOK_ALLOW_PRIVATE_URLS = False

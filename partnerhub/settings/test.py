@@ -28,3 +28,6 @@ if not REDIS_URL:  # noqa: F405
 # The simulated vendor answers at once in tests (its seconds are for demos).
 PROVISIONING_EMBEDDED = {**PROVISIONING_EMBEDDED, "seconds": {}}  # noqa: F405
 PROVISIONING_TIMEOUT_SECONDS = 5
+# Webhook tests post to a receiver on loopback; production refuses private addresses.
+WEBHOOK_ALLOW_PRIVATE_URLS = True
+WEBHOOK_TIMEOUT_SECONDS = 2
