@@ -102,6 +102,28 @@ def activity_report(request: HttpRequest) -> JsonResponse:
         return _error(400, "invalid", "Send one event or a non-empty list under 'events'.")
     if len(raw_events) > MAX_EVENTS:
         return _error(400, "too_many", f"At most {MAX_EVENTS} events per request.")
+    try:
+        recorded, ignored = activity_events_record(raw_events=raw_events, users=User.objects.all())
+    except ActivityInvalid as invalid:
+        return _error(400, "invalid", "No event was recorded.", errors=invalid.errors)
+    response = JsonResponse({"recorded": recorded, "ignored": ignored})
+    # Issue 15: the same report lives at /api/v1/activity/ with an API key.
+    response["Deprecation"] = "true"
+    response["Link"] = '</api/v1/activity/>; rel="successor-version"'
+    return response
+
+
+class ActivityInvalid(Exception):
+    """Some events were bad; nothing was recorded. ``errors``: index, field, message."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} bad events")
+        self.errors = errors
+
+
+def activity_events_record(*, raw_events: list[Any], users: Any) -> tuple[int, int]:
+    """Validate every event (users looked up in ``users``, so a tenant's key reaches only its
+    own people), then record all or none. Returns (recorded, ignored)."""
     now = timezone.now()
     events: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
@@ -110,26 +132,26 @@ def activity_report(request: HttpRequest) -> JsonResponse:
         errors.extend({"index": index, **e} for e in event_errors)
         if event is not None:
             events.append({"index": index, **event})
-    users = {u.email: u for u in User.objects.filter(email__in={e["email"] for e in events})}
+    found = {u.email: u for u in users.filter(email__in={e["email"] for e in events})}
     for event in events:
-        if event["email"] not in users:
+        if event["email"] not in found:
             errors.append(
                 {"index": event["index"], "field": "email", "message": "No user has this email."}
             )
     if errors:
         errors.sort(key=lambda e: e["index"])
-        return _error(400, "invalid", "No event was recorded.", errors=errors)
+        raise ActivityInvalid(errors)
     recorded = 0
     with transaction.atomic():
         for event in events:
             if activity_record(
-                user=users[event["email"]],
+                user=found[event["email"]],
                 kind=event["kind"],
                 at=event["at"],
                 source=event["source"],
             ):
                 recorded += 1
-    return JsonResponse({"recorded": recorded, "ignored": len(events) - recorded})
+    return recorded, len(events) - recorded
 
 
 app_name = "activity_api"

@@ -318,7 +318,9 @@ def license_plan_apply(
                     if change.calling_move
                     else None,
                     "calling_data_deleted": change.calling_lost,
-                    "rule": "C3" if source == "edit" else ("C4" if source == "csv" else "C5"),
+                    "rule": "C3"
+                    if source == "edit"
+                    else ("C4" if source in ("csv", "api") else "C5"),
                 },
             )
             for change in plan.changes

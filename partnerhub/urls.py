@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api.urls import settings_urlpatterns
 from partnerhub.accounts import views as accounts_views
 
 urlpatterns = [
@@ -13,7 +14,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("control-hub/<int:org_pk>/", include("customers.controlhub_urls")),
+    # Deprecated (issue 15): kept working; the successor is /api/v1/activity/ with an API key.
     path("api/activity/", include("customers.api")),
+    path("api/v1/", include("api.urls")),
+    path("settings/", include(settings_urlpatterns)),
     # Orders: the setup wizard (setup/<token>/…) and the partner's conversion page (T9, W).
     path("", include("licensing.urls")),
 ]

@@ -299,6 +299,9 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.api_key_id}:{self.key}"
+
 
 class WebhookEndpoint(models.Model):
     """A partner's HTTPS receiver and the event types it wants."""
@@ -336,6 +339,9 @@ class WebhookSecret(models.Model):
         verbose_name_plural = _("webhook secrets")
         ordering = ["-created"]
 
+    def __str__(self) -> str:
+        return self.key_id
+
 
 class WebhookEvent(models.Model):
     """One event owed to a partner, written in the transaction of the change (the outbox)."""
@@ -353,6 +359,9 @@ class WebhookEvent(models.Model):
         verbose_name = _("webhook event")
         verbose_name_plural = _("webhook events")
         ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
 
 
 class WebhookDelivery(models.Model):
@@ -390,6 +399,9 @@ class WebhookDelivery(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id} ({self.status})"
+
 
 class WebhookAttempt(models.Model):
     """One HTTP try of a delivery: status, latency and the start of the answer."""
@@ -407,3 +419,6 @@ class WebhookAttempt(models.Model):
         verbose_name = _("webhook attempt")
         verbose_name_plural = _("webhook attempts")
         ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.status_code or self.error}"

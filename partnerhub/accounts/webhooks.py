@@ -335,7 +335,9 @@ def webhook_deliver_one(*, delivery_id: int, now: datetime | None = None) -> boo
     body = json.dumps(
         {"id": event.event_id, **event.payload}, separators=(",", ":"), sort_keys=True
     ).encode()
-    headers = delivery_headers(event=event, live_secrets=live, body=body, timestamp=int(now.timestamp()))
+    headers = delivery_headers(
+        event=event, live_secrets=live, body=body, timestamp=int(now.timestamp())
+    )
     result = http_post(
         url=endpoint.url,
         body=body,

@@ -249,7 +249,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ServiceType": "licensing.choices.ServiceType",
+        "TrialLength": "trials.choices.TrialLength",
+        "ProvisioningStatus": "licensing.choices.ProvisioningStatus",
+        "SubscriptionStatus": "licensing.choices.SubscriptionStatus",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {"ApiKey": {"type": "http", "scheme": "bearer"}},
     },
