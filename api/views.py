@@ -190,7 +190,9 @@ PAGE_PARAMS = [
 
 
 # ---- customers (P1–P4, D2) -----------------------------------------------------------------
-SORT_KEYS = sorted(name for name, column in CustomerTable.base_columns.items() if column.orderable)
+SORT_KEYS = sorted(
+    name for name, column in CustomerTable.base_columns.items() if column.orderable is not False
+)
 
 
 class CustomerListApi(ApiView):

@@ -126,7 +126,12 @@ def consent_decline(
         org=request.customer,
         at=now,
         target=request.partner.name,
-        details={"trial": request.trial_id, "relationship_kept": others, "rule": "T3"},
+        details={
+            "trial": request.trial_id,
+            "relationship_kept": others,
+            "rule": "T3",
+            "partner_id": request.partner_id,  # the relationship may be gone: tell this partner
+        },
     )
     request.refresh_from_db()
     return request

@@ -23,9 +23,12 @@ def audit_record(
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEntry:
-    """Write one audit row. ``actor=None`` means the lifecycle (Celery beat) did it."""
-    return AuditEntry.objects.create(
-        at=at or timezone.now(),
+    """Write one audit row. ``actor=None`` means the lifecycle (Celery beat) did it.
+
+    A lifecycle change also owes its webhook event here, in the same transaction (issue 15)."""
+    at = at or timezone.now()
+    entry = AuditEntry.objects.create(
+        at=at,
         actor=actor,
         actor_label=str(actor) if actor else "system",
         action=action,
@@ -34,6 +37,17 @@ def audit_record(
         target=target,
         details=details or {},
     )
+    _webhooks_owe(action, [(org.pk, org.name, target)] if org else [], at, details or {})
+    return entry
+
+
+def _webhooks_owe(
+    action: str, rows: list[tuple[int | None, str, str]], at: datetime, details: dict[str, Any]
+) -> None:
+    from .webhooks import AUDIT_EVENTS, webhooks_owe_for_audit
+
+    if action in AUDIT_EVENTS and rows:
+        webhooks_owe_for_audit(action=action, rows=rows, at=at, details=details)
 
 
 def audit_bulk(
@@ -45,6 +59,7 @@ def audit_bulk(
 ) -> None:
     """One audit row per change (STYLE rule 2), written in one INSERT. ``rows`` are
     (org id, org name, target)."""
+    rows = list(rows)  # type: ignore[assignment]
     AuditEntry.objects.bulk_create(
         AuditEntry(
             at=at,
@@ -58,6 +73,7 @@ def audit_bulk(
         )
         for org_id, org_name, target in rows
     )
+    _webhooks_owe(action, list(rows), at, details or {})
 
 
 @transaction.atomic

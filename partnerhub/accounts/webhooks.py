@@ -443,3 +443,70 @@ def webhook_due_ids(*, now: datetime | None = None, limit: int = 1000) -> list[i
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+# ---- the audit log as the event source -----------------------------------------------------
+# Every change of the lifecycle writes one audit row in its own transaction (STYLE rule 2), so
+# owing the event where the audit row is written puts it in the same transaction as the change
+# without touching each service. The partners told are those managing the org (or the one the
+# row names in ``details["partner_id"]``, e.g. a declined consent whose relationship is gone).
+AUDIT_EVENTS: dict[str, str] = {
+    "trial.start": "trial.started",
+    "trial.consent_accept": "consent.accepted",
+    "trial.consent_decline": "consent.declined",
+    "consent.expire": "consent.expired",
+    "service.failed": "provisioning.failed",
+    "service.provisioned": "provisioning.done",
+    "order.setup_complete": "order.set_up",
+    "subscription.suspend": "subscription.suspended",
+    "org.deletion_mark": "customer.marked",
+    "org.deletion_warn": "customer.warned",
+    "org.delete": "customer.deleted",
+}
+
+
+def webhooks_owe_for_audit(
+    *,
+    action: str,
+    rows: list[tuple[int | None, str, str]],
+    at: datetime,
+    details: Mapping[str, Any],
+) -> int:
+    """Owe the event of an audited change to every subscribed partner of the orgs in ``rows``
+    (org id, org name, target). Costs one query when no endpoint wants it."""
+    event_type = AUDIT_EVENTS.get(action)
+    if event_type is None:
+        return 0
+    org_ids = {org_id for org_id, _name, _target in rows if org_id is not None}
+    named_partner = details.get("partner_id")
+    endpoints = WebhookEndpoint.objects.filter(disabled_at__isnull=True)
+    if named_partner:
+        endpoints = endpoints.filter(partner_id=named_partner)
+    else:
+        endpoints = endpoints.filter(partner__customer_relationships__customer_id__in=org_ids)
+    wanted = {e.partner_id for e in endpoints if event_type in e.event_types}
+    if not wanted:
+        return 0
+    partner_of_org: dict[int, set[int]] = {}
+    if named_partner:
+        partner_of_org = {org_id: {int(named_partner)} for org_id in org_ids}
+    else:
+        from .models import CustomerRelationship
+
+        for partner_id, customer_id in CustomerRelationship.objects.filter(
+            customer_id__in=org_ids, partner_id__in=wanted
+        ).values_list("partner_id", "customer_id"):
+            partner_of_org.setdefault(customer_id, set()).add(partner_id)
+    partners = {p.pk: p for p in Organization.objects.filter(pk__in=wanted)}
+    owed = 0
+    for org_id, org_name, target in rows:
+        for partner_id in partner_of_org.get(org_id or 0, set()) & wanted:
+            data = {
+                "customer": {"id": org_id, "name": org_name},
+                "target": target,
+                "details": {k: v for k, v in details.items() if k != "partner_id"},
+            }
+            key = f"{event_type}:{partner_id}:{org_id}:{target}:{at.isoformat()}"
+            if webhook_owe(partner=partners[partner_id], event_type=event_type, key=key, data=data):
+                owed += 1
+    return owed
