@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from licensing.models import Subscription
 from partnerhub.accounts.api_keys import api_key_create, api_key_revoke
-from partnerhub.accounts.models import ApiKey, Membership
 from partnerhub.accounts.choices import Role
+from partnerhub.accounts.models import ApiKey, Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -69,8 +69,11 @@ def test_no_key_bad_key_revoked_or_expired_is_401_problem(world, api_for, client
 
 def test_a_key_records_its_last_use_and_ip(world, api_for):
     api = api_for(world.sales_admin)
-    api.client.get("/api/v1/customers/", headers={"Authorization": f"Bearer {api.token}"},
-                   REMOTE_ADDR="203.0.113.9")
+    api.client.get(
+        "/api/v1/customers/",
+        headers={"Authorization": f"Bearer {api.token}"},
+        REMOTE_ADDR="203.0.113.9",
+    )
     key = ApiKey.objects.get(created_by=world.sales_admin)
     assert key.last_used_at is not None and key.last_used_ip == "203.0.113.9"
 
