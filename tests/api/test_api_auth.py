@@ -75,7 +75,8 @@ def test_a_key_records_its_last_use_and_ip(world, api_for):
         REMOTE_ADDR="203.0.113.9",
     )
     key = ApiKey.objects.get(created_by=world.sales_admin)
-    assert key.last_used_at is not None and key.last_used_ip == "203.0.113.9"
+    assert key.last_used_at is not None
+    assert key.last_used_ip == "203.0.113.9"
 
 
 def test_a_key_without_the_scope_is_403(world, api_for):
