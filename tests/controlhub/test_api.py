@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the api_for fixture is imported, then requested by name
 """Control Hub through the API (issue 15): users and licenses; one atomic license change per
 user (C3 move, C2 as an explicit flag) and one bulk plan (C4: all rows or none, every bad row
 named). Keys act as their creator: read-only admins read, other orgs are 404s."""
