@@ -29,7 +29,7 @@ class ApiKeyForm(forms.Form):
 
     def __init__(self, *args: Any, allowed: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scopes"].choices = [(s, SCOPES[s]) for s in allowed]
+        self.fields["scopes"].choices = [(s, SCOPES[s]) for s in allowed]  # type: ignore[attr-defined]
         self.fields["scopes"].initial = ["read"]
 
 

@@ -64,7 +64,7 @@ class _SettingsView(LoginRequiredMixin, View):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        resolved = person_role(user=request.user)  # type: ignore[arg-type]
+        resolved = person_role(user=request.user)
         if resolved is None:
             raise PermissionDenied
         self.org, self.role = resolved

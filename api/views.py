@@ -357,7 +357,7 @@ class TrialStartApi(_TrialApi):
             vertical=form.cleaned_data["vertical"],
             country=form.cleaned_data["country"],
             services=form.service_specs(),
-            devices=devices.orders(),
+            devices=devices.orders(),  # type: ignore[attr-defined]
             length_days=form.cleaned_data["length"],
         )
         return Response(_trial_out(trial), status=201)
@@ -385,7 +385,7 @@ class TrialRequestApi(_TrialApi):
             actor=self.principal.user,
             admin_email=form.cleaned_data["admin_email"],
             services=form.service_specs(),
-            devices=devices.orders(),
+            devices=devices.orders(),  # type: ignore[attr-defined]
             length_days=form.cleaned_data["length"],
         )
         return Response(s.ConsentOutSerializer(consent).data, status=201)
@@ -498,7 +498,7 @@ class TrialServicesApi(_TrialApi):
             actor=self.principal.user,
             add=form.additions(),
             remove=form.removals(),
-            devices=devices.orders(),
+            devices=devices.orders(),  # type: ignore[attr-defined]
         )
         return Response(_trial_out(trial))
 
@@ -611,7 +611,7 @@ class _ControlHubApi(ApiView):
     def org(self, org_pk: int) -> tuple[Organization, bool]:
         """The org as Control Hub resolves it, and whether this key's person may change it."""
         principal = self.principal
-        org, role = ControlHubMixin.resolve_access(self.request, org_pk)  # type: ignore[arg-type]
+        org, role = ControlHubMixin.resolve_access(self.request, org_pk)
         return org, role in {Role.CUSTOMER_FULL_ADMIN, PartnerAccess.FULL_ADMIN} and (
             principal.org.pk == org.pk or principal.role == Role.PARTNER_FULL_ADMIN
         )

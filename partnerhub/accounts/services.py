@@ -59,7 +59,7 @@ def audit_bulk(
 ) -> None:
     """One audit row per change (STYLE rule 2), written in one INSERT. ``rows`` are
     (org id, org name, target)."""
-    rows = list(rows)  # type: ignore[assignment]
+    rows = list(rows)
     AuditEntry.objects.bulk_create(
         AuditEntry(
             at=at,
