@@ -102,7 +102,8 @@ def test_tenant_another_partners_trial_and_order_are_404(client, trial_world):
         {
             "provisioning_contact_email": "a@nordicwidgets.dk",
             "term_months": "12",
-            "qty_messaging": "1",
+            "qty_messaging": "2",
+            "qty_calling": "1",
         },
     )
     order = Order.objects.get()
