@@ -145,6 +145,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAILS = env_list("SUPPORT_EMAILS", "support@partnerhub.local")
 # Absolute base URL for links in emails (sign in, buy, setup wizard).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# T14: where requests for a new device return label go (the device trial team).
+DEVICE_TRIAL_TEAM_EMAIL = os.environ.get(
+    "DEVICE_TRIAL_TEAM_EMAIL", "device-trials@partnerhub.local"
+)
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport, which needs no
 # server (the worker and beat exchange messages through files under var/).
