@@ -352,9 +352,11 @@ def test_T7_device_trial_cannot_go_past_120_days_in_all(world):
             devices=[DeviceOrder(DeviceType.HEADSET, 1)],
             length_days=90,
         )
-    with time_machine.travel(date(2026, 3, 15), tick=False):
-        with pytest.raises(ValidationError, match="at most 120 days"):
-            trial_extend(trial=trial, actor=world.sales_admin, days=90)  # → June 13 > May 1
+    with (
+        time_machine.travel(date(2026, 3, 15), tick=False),
+        pytest.raises(ValidationError, match="at most 120 days"),
+    ):
+        trial_extend(trial=trial, actor=world.sales_admin, days=90)  # → June 13 > May 1
     assert not ExtensionRequest.objects.exists()
 
 

@@ -80,8 +80,10 @@ def test_S3_renewal_order_reactivates_a_suspended_paid_subscription_in_place(pai
         placed_by=paid_world["seller"],
     )
     paid.refresh_from_db()
-    assert order.status == OrderStatus.COMPLETED and order.renews == paid
-    assert paid.state == SubscriptionState.ACTIVE and paid.period_end_date is None
+    assert order.status == OrderStatus.COMPLETED
+    assert order.renews == paid
+    assert paid.state == SubscriptionState.ACTIVE
+    assert paid.period_end_date is None
     assert paid.end_date > timezone.localdate() + timedelta(days=300)
     # C1/C6: the same license rows, the same users, the calling data and number untouched.
     assert _license_ids(paid) == before
@@ -208,12 +210,14 @@ def test_S3_new_paid_subscription_in_the_renewal_period_takes_over_the_suspended
         admin_email="anna@nordicwidgets.dk",
     )
     new = result.order.subscription
-    assert new is not None and new != paid
+    assert new is not None
+    assert new != paid
     # One UPDATE per license row: the same rows, now on the new subscription.
     assert _license_ids(new) == before
     assert not License.objects.filter(service__subscription=paid).exists()
     paid.refresh_from_db()
-    assert paid.state == SubscriptionState.ENDED and paid.replaced_by == new
+    assert paid.state == SubscriptionState.ENDED
+    assert paid.replaced_by == new
     assert PhoneNumber.objects.get(number="+4511112222").subscription == new
     # At the end of the old period nothing is lost.
     subscriptions_end_due(now=timezone.now() + timedelta(days=61))
