@@ -57,6 +57,7 @@ from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, OrgKind
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
 from partnerhub.core.listview import capped_count_expression
 from trials.choices import ConsentStatus
+from trials.lifecycle import device_return_state
 from trials.models import ConsentRequest, DeviceShipment, ExtensionRequest
 from trials.selectors import partner_customers
 
@@ -671,14 +672,23 @@ def customer_page(
         .select_related("user")
         .order_by("user__email")
     ]
+    shipments = list(
+        DeviceShipment.objects.filter(trial_id__in=trial_ids)
+        .prefetch_related("devices")
+        .order_by("trial_id", "device_type")
+    )
+    for shipment in shipments:
+        # T14: the return window is the two weeks before the agreement (EULA) date.
+        for device in shipment.devices.all():
+            device.return_state = device_return_state(  # type: ignore[attr-defined]
+                agreement_end_date=shipment.agreement_end_date,
+                today=today,
+                returned=device.returned_at is not None,
+            )
     return CustomerPage(
         org=customer,
         subscription_rows=subs,
-        shipments=list(
-            DeviceShipment.objects.filter(trial_id__in=trial_ids)
-            .prefetch_related("devices")
-            .order_by("trial_id", "device_type")
-        ),
+        shipments=shipments,
         consent_requests=list(
             ConsentRequest.objects.filter(partner=partner, customer=customer).order_by(
                 "-requested_at"
