@@ -161,6 +161,28 @@ def conversion_check(
     others = [p for p in problems if p.problem != LineProblem.DROPS]
     if others:
         raise OrderRefused(line_problems_message(others))
+    # A service the trial does not have but the org already pays for would double it.
+    paid_types = set(
+        Service.objects.filter(
+            subscription__customer_id=trial.customer_id,
+            subscription__kind=SubscriptionKind.PAID,
+            subscription__state=SubscriptionState.ACTIVE,
+        ).values_list("type", flat=True)
+    )
+    doubled = [t for t, _q in specs if t not in current and t in paid_types]
+    if doubled:
+        raise OrderRefused(
+            " ".join(
+                str(
+                    _(
+                        "%(service)s: the organization already has a paid subscription for it; "
+                        "change that subscription instead of ordering it twice."
+                    )
+                    % {"service": _service_label(t)}
+                )
+                for t in doubled
+            )
+        )
     if drops:
         raise ServicesLeftOut(
             line_problems_message([p for p in problems if p.problem == LineProblem.DROPS])

@@ -251,3 +251,25 @@ def test_T14_a_new_return_label_can_be_requested_in_the_US_only(world):
     )
     with pytest.raises(ValidationError, match=r"United States only.*DHL"):
         return_label_request(trial=dk, actor=world.sales_admin)
+
+
+def test_T3_T14_devices_ship_at_consent_with_the_agreement_date_of_the_started_trial(world):
+    org = make_customer(name="Existing Org", country="AU")
+    full = make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN, email="full@existing.example")
+    with time_machine.travel(date(2026, 3, 1), tick=False):
+        consent = trial_request_existing_org(
+            partner=world.partner,
+            actor=world.sales_admin,
+            admin_email="full@existing.example",
+            services=[ServiceSpec(type=ServiceType.DEVICES, quantity=1)],
+            devices=[DeviceOrder(DeviceType.BOARD, 1)],
+            length_days=30,
+        )
+    assert not OutboxEmail.objects.filter(kind="device_agreement").exists()
+    with time_machine.travel(date(2026, 3, 9), tick=False):
+        consent_accept(request=consent, by=full, grant_full_admin=True)
+    shipment = DeviceShipment.objects.get(trial_id=consent.trial_id)
+    assert shipment.agreement_end_date == date(2026, 4, 8)
+    email = OutboxEmail.objects.get(kind="device_agreement")
+    assert email.to_email == "full@existing.example"
+    assert "Expeditors" in email.body_text  # Australia

@@ -289,3 +289,17 @@ def test_T9_conversion_order_with_fewer_licenses_than_users_is_refused(mm_trial)
             placed_by=mm_trial["seller"],
         )
     assert not Order.objects.exists()
+
+
+def test_T9_conversion_order_doubling_a_paid_service_is_refused(mm_trial):
+    make_subscription(
+        customer=mm_trial["org"], partner=mm_trial["partner"], services={ServiceType.CALLING: 5}
+    )
+    with pytest.raises(OrderRefused, match="already has a paid subscription"):
+        order_place(
+            lines=_lines(meetings=5, messaging=5, calling=5),
+            provisioning_contact_email="sam@fjord.example",
+            trial=mm_trial["trial"],
+            placed_by=mm_trial["seller"],
+        )
+    assert not Order.objects.exists()
