@@ -634,6 +634,12 @@ def subscription_take_over_suspended(
                     )
                 )
             moved_here += License.objects.filter(service=old).update(service=new)
+            if old.provisioning_status == ProvisioningStatus.PROVISIONED:
+                # The org has this service set up already: the moved users can use it at once
+                # (as a conversion keeps a provisioned trial service provisioned, T9).
+                Service.objects.filter(pk=new.pk).exclude(
+                    provisioning_status=ProvisioningStatus.PROVISIONED
+                ).update(provisioning_status=ProvisioningStatus.PROVISIONED, provisioned_at=now)
             if old.type == ServiceType.MEETINGS and old.site_url and not new.site_url:
                 url, zone, edition = old.site_url, old.time_zone, old.edition
                 Service.objects.filter(pk=old.pk).update(site_url="", time_zone="")

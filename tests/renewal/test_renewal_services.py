@@ -186,6 +186,8 @@ def test_S3_new_paid_subscription_in_the_renewal_period_takes_over_the_suspended
     paid.refresh_from_db()
     assert paid.state == SubscriptionState.ENDED
     assert paid.replaced_by == new
+    # The services were set up on the org already: usable at once on the new subscription.
+    assert set(new.services.values_list("provisioning_status", flat=True)) == {"provisioned"}
     assert PhoneNumber.objects.get(number="+4511112222").subscription == new
     # At the end of the old period nothing is lost.
     subscriptions_end_due(now=timezone.now() + timedelta(days=61))
