@@ -54,6 +54,7 @@ from .lifecycle import (
     wizard_outcome,
 )
 from .models import CallingProfile, License, Order, OrderLine, PhoneNumber, Service, Subscription
+from .provisioning import services_take_over_provisioned
 from .selectors import WizardMatch, wizard_match
 from .services import ServiceSpec, subscription_create
 
@@ -637,9 +638,7 @@ def subscription_take_over_suspended(
             if old.provisioning_status == ProvisioningStatus.PROVISIONED:
                 # The org has this service set up already: the moved users can use it at once
                 # (as a conversion keeps a provisioned trial service provisioned, T9).
-                Service.objects.filter(pk=new.pk).exclude(
-                    provisioning_status=ProvisioningStatus.PROVISIONED
-                ).update(provisioning_status=ProvisioningStatus.PROVISIONED, provisioned_at=now)
+                services_take_over_provisioned(services=[new.pk], now=now)
             if old.type == ServiceType.MEETINGS and old.site_url and not new.site_url:
                 url, zone, edition = old.site_url, old.time_zone, old.edition
                 Service.objects.filter(pk=old.pk).update(site_url="", time_zone="")
