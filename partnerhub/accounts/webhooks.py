@@ -459,6 +459,7 @@ AUDIT_EVENTS: dict[str, str] = {
     "service.provisioned": "provisioning.done",
     "order.setup_complete": "order.set_up",
     "subscription.suspend": "subscription.suspended",
+    "subscription.renew": "subscription.renewed",
     "org.deletion_mark": "customer.marked",
     "org.deletion_warn": "customer.warned",
     "org.delete": "customer.deleted",

@@ -136,10 +136,9 @@ def test_T2_start_then_T6_extend_returns_the_new_date_then_T10_delete(world, api
             "admin_email": "it@newco.example",
             "vertical": "retail",
             "country": "DK",
-            "services": ["meetings", "messaging", "devices"],
+            "services": ["meetings", "messaging"],
             "licenses": 10,
             "length": 30,
-            "device_lines": [{"device_type": "desk_phone", "quantity": 2}],
         },
     )
     assert response.status_code == 201, response.content
@@ -236,3 +235,48 @@ def test_a_paid_subscription_is_no_trial(world, api_for):
     api = api_for(world.sales_admin, scopes=["read", "trials"])
     paid = Subscription.objects.get(customer=world.customer_paid, kind=SubscriptionKind.PAID)
     assert api.get(f"/trials/{paid.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("sort", ["subscription_status", "-provisioning_status", "admins"])
+def test_P2_the_api_uses_the_pages_precomputed_order_and_agrees_with_it(
+    world, api_for, client, sort, django_assert_num_queries
+):
+    import io
+
+    from django.core.management import call_command
+
+    _many(world, 40)
+    client.force_login(world.sales_admin)
+    call_command("customer_list_warm", stdout=io.StringIO())
+    page = [page_names(client, {"sort": sort, "per_page": 25, "page": p}) for p in (1, 2)]
+    api = api_for(world.sales_admin)
+    first = api.get("/customers/", {"sort": sort, "page_size": 25})
+    with django_assert_num_queries(API_LIST_QUERIES):
+        second = api.get(
+            "/customers/", {"sort": sort, "page_size": 25, "cursor": first.json()["next"]}
+        )
+    assert [api_names(first), api_names(second)] == page
+
+
+def test_T7_a_device_trials_extension_becomes_a_request_and_the_end_stays(world, api_for):
+    api = api_for(world.sales_admin, scopes=["read", "trials"])
+    started = api.post(
+        "/trials/",
+        {
+            "company_name": "Phoneco",
+            "admin_email": "it@phoneco.example",
+            "vertical": "retail",
+            "country": "DK",
+            "services": ["calling", "devices"],
+            "length": 30,
+            "device_lines": [{"device_type": "desk_phone", "quantity": 2}],
+        },
+    )
+    assert started.status_code == 201, started.content
+    trial = started.json()
+    extended = api.post(f"/trials/{trial['id']}/extend/", {"days": 30, "reason": "pilot"})
+    assert extended.status_code == 200
+    assert extended.json()["end_date"] == trial["end_date"]
+    assert extended.json()["extension_request"]["status"] == "pending"
+    detail = api.get(f"/customers/{trial['customer_id']}/").json()
+    assert [r["status"] for r in detail["extension_requests"]] == ["pending"]

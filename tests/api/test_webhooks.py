@@ -262,3 +262,19 @@ def test_the_webhooks_page_is_for_partner_full_admins(world, client):
     assert replay.status_code == 302
     client.force_login(world.other_sales_admin)
     assert client.get(f"/settings/webhooks/{endpoint.pk}/").status_code == 403
+
+
+def test_every_audited_lifecycle_event_is_a_known_event_type():
+    from partnerhub.accounts.webhooks import AUDIT_EVENTS, EVENT_TYPES
+
+    assert set(AUDIT_EVENTS.values()) <= set(EVENT_TYPES)
+
+
+def test_D4_deleting_a_customer_owes_customer_deleted_before_the_org_goes(world):
+    from customers.services import org_delete
+
+    endpoint_for(world, "https://hooks.example/d", events=("customer.deleted",))
+    org_delete(org=world.customer_marked, reason="unused")
+    event = WebhookEvent.objects.get(event_type="customer.deleted")
+    assert event.payload["data"]["customer"]["name"] == "Sleepy Co"
+    assert event.deliveries.count() == 1
