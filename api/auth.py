@@ -80,5 +80,5 @@ class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         principal = request.auth
         if isinstance(principal, ApiPrincipal):
-            return f"throttle:api:{principal.key.pk}"
+            return f"throttle:api:{principal.key.prefix}"
         return f"throttle:api:ip:{self.get_ident(request)}"

@@ -54,3 +54,13 @@ def api_for() -> Callable[..., ApiClient]:
         return ApiClient(token)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and count bands live in the cache; start every test clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

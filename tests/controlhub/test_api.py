@@ -10,7 +10,10 @@ import pytest
 from licensing.choices import ServiceType
 from licensing.models import License
 from partnerhub.accounts.choices import Role
-from tests.api.conftest import api_for  # noqa: F401 - the fixture
+from tests.api.conftest import (
+    _fresh_cache,  # noqa: F401 - clean cache per test
+    api_for,  # noqa: F401 - the fixture
+)
 from tests.factories import make_customer, make_user
 
 from .conftest import calling_service_of, calling_snapshot
