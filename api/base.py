@@ -17,6 +17,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -70,7 +71,7 @@ class ApiView(APIView):
     def json_body(self) -> dict[str, Any]:
         data = self.request.data
         if not isinstance(data, dict):
-            raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
+            raise exceptions.ValidationError({"non_field_errors": [_("Send a JSON object.")]})
         return data
 
     def idempotent(self, handler: Callable[[], Response]) -> Response:
@@ -79,7 +80,7 @@ class ApiView(APIView):
         if not key:
             return handler()
         if len(key) > 255:
-            raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+            raise exceptions.ValidationError({"Idempotency-Key": [_("At most 255 characters.")]})
         principal = self.principal
         digest = hashlib.sha256(
             b"\n".join(
@@ -100,7 +101,7 @@ class ApiView(APIView):
                 record = IdempotencyRecord.objects.get(api_key=principal.key, key=key)
                 if record.request_hash != digest:
                     raise Unprocessable(
-                        "This Idempotency-Key was used with a different request."
+                        _("This Idempotency-Key was used with a different request.")
                     ) from None
                 if not record.status_code:
                     raise Conflict() from None

@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -23,19 +25,19 @@ CONTENT_TYPE = "application/problem+json"
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+    default_detail = gettext_lazy("The request body is too large.")
     default_code = "payload_too_large"
 
 
 class Unprocessable(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "The request cannot be processed."
+    default_detail = gettext_lazy("The request cannot be processed.")
     default_code = "unprocessable"
 
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "A request with this idempotency key is still being processed."
+    default_detail = gettext_lazy("A request with this idempotency key is still being processed.")
     default_code = "conflict"
 
 
@@ -98,7 +100,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, exceptions.ValidationError):
         body = problem(
             response.status_code,
-            "Your request has invalid fields.",
+            _("Your request has invalid fields."),
             errors=_flatten(exc.detail),
             code="validation",
         )
@@ -107,7 +109,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else ""
         body = problem(
             response.status_code,
-            str(detail) if isinstance(detail, str) else "Error",
+            str(detail) if isinstance(detail, str) else _("Error"),
             code=code if isinstance(code, str) else "",
         )
     response.data = body
@@ -121,4 +123,4 @@ def problem_response(request: HttpRequest, status_code: int, title: str) -> Json
 
 
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    return problem_response(request, 404, "Not found.")
+    return problem_response(request, 404, _("Not found."))
