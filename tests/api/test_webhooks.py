@@ -278,3 +278,21 @@ def test_D4_deleting_a_customer_owes_customer_deleted_before_the_org_goes(world)
     event = WebhookEvent.objects.get(event_type="customer.deleted")
     assert event.payload["data"]["customer"]["name"] == "Sleepy Co"
     assert event.deliveries.count() == 1
+
+
+def test_a_delivery_a_dead_worker_claimed_is_taken_over_later_with_the_same_id(world):
+    from partnerhub.accounts.webhooks import CLAIM_TIMEOUT, webhook_claim, webhook_due_ids
+
+    with Receiver() as receiver:
+        endpoint_for(world, receiver.url)
+        start_trial(world)
+        delivery = WebhookDelivery.objects.get()
+        now = timezone.now()
+        assert webhook_claim(delivery_id=delivery.pk, now=now)  # the worker then dies
+        assert webhook_deliver_one(delivery_id=delivery.pk, now=now) is None  # still claimed
+        later = now + CLAIM_TIMEOUT + timedelta(minutes=1)
+        assert delivery.pk in webhook_due_ids(now=later)  # the relay queues it again
+        assert webhook_deliver_one(delivery_id=delivery.pk, now=later) is True
+        assert webhook_deliver_one(delivery_id=delivery.pk, now=later) is None  # once
+    assert len(receiver.received) == 1
+    assert receiver.received[0][0]["webhook-id"] == delivery.event.event_id
