@@ -65,11 +65,19 @@ def api_token(db, django_settings_for_fuzz):
     return token
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def wsgi_app():
+    """The real WSGI handler, minus closing the connection after each request (as Django's test
+    client does): the test's transaction must survive the requests."""
+    from django.core import signals
     from django.core.wsgi import get_wsgi_application
+    from django.db import close_old_connections
 
-    return get_wsgi_application()
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield get_wsgi_application()
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
