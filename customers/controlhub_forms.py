@@ -178,3 +178,15 @@ class OrgDeleteForm(forms.Form):
                 % {"name": self.org.name}
             )
         return name
+
+
+class BuyRequestForm(forms.Form):
+    """The Buy page: "I want to buy" one subscription, with an optional message to the partner."""
+
+    subscription = forms.IntegerField(widget=forms.HiddenInput)
+    message = forms.CharField(
+        label=_("Message to your partner (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -18,9 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
+from licensing.buy import open_buy_requests
+from licensing.choices import ProvisioningStatus
 from licensing.lifecycle import days_left
-from partnerhub.accounts.choices import PartnerTier
-from partnerhub.accounts.models import Organization
+from partnerhub.accounts.choices import PartnerAccess, PartnerTier
+from partnerhub.accounts.models import CustomerRelationship, Organization
 from partnerhub.accounts.permissions import PartnerMemberMixin
 from partnerhub.core.listview import (
     SUMMARY_TTL,
@@ -30,7 +32,12 @@ from partnerhub.core.listview import (
     summary_cache_key,
 )
 from trials.lifecycle import can_convert, device_trial_cap
-from trials.selectors import available_service_types, partner_trial, pending_consent
+from trials.selectors import (
+    available_service_types,
+    customer_services_held,
+    partner_trial,
+    pending_consent,
+)
 
 from .filters import CustomerFilterSet
 from .selectors import (
@@ -158,6 +165,27 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
 
 
 class CustomerDetailView(PartnerMemberMixin, View):
+    def act_for(self, *, customer: Organization, page: Any) -> dict[str, Any]:
+        """T2/T3: with full or provisioning admin access the partner works in the customer's
+        Control Hub: "Set up customer" while services of its subscriptions wait for set-up,
+        "View customer" after."""
+        access = (
+            CustomerRelationship.objects.filter(partner=self.partner, customer=customer)
+            .values_list("access", flat=True)
+            .first()
+        )
+        if access not in (PartnerAccess.FULL_ADMIN, PartnerAccess.PROVISIONING_ADMIN):
+            return {}
+        unfinished = any(
+            svc.provisioning_status == ProvisioningStatus.AWAITING_DETAILS
+            for row in page.subscription_rows
+            for svc in row.services
+        )
+        return {
+            "controlhub_url": reverse("controlhub:overview", kwargs={"org_pk": customer.pk}),
+            "controlhub_setup": unfinished,
+        }
+
     """The customer page: the partner's subscriptions and services with their provisioning
     statuses, trial dates and days left, device shipments and returns (T14), the deletion
     countdown (D2, D8), the org's admins, and the actions the signed-in role may take (T1)."""
@@ -192,6 +220,9 @@ class CustomerDetailView(PartnerMemberMixin, View):
                 and trial is None
                 and bool(available_service_types(customer=customer, partner=self.partner)),
                 "consent": pending_consent(partner=self.partner, customer=customer),
+                "services_held": list(customer_services_held(customer=customer)),
+                "buy_requests": list(open_buy_requests(partner=self.partner, customer=customer)),
+                **self.act_for(customer=customer, page=page),
                 **trial_info,
             },
         )

@@ -113,3 +113,27 @@ def services_mark_provisioned(*, services: Iterable[Service], actor: User) -> in
         )
         done += 1
     return done
+
+
+def provisioning_failed_notify(*, subscription: Subscription, service_types: Iterable[str]) -> int:
+    """P1: the managing partner hears that services of a subscription failed to provision (feed
+    + email to its admins), inside the caller's transaction. The provisioning engine calls it
+    when a service moves to *Provisioning failed*; keyed by subscription and services, so a
+    retried attempt that fails the same way is one notice."""
+    from django.urls import reverse
+
+    from partnerhub.accounts.choices import NotificationKind
+    from partnerhub.accounts.notifications import notification_owe
+
+    if subscription.partner_id is None:
+        return 0
+    types = sorted(set(service_types))
+    labels = ", ".join(str(ServiceType(t).label) for t in types)
+    return notification_owe(
+        partner=subscription.partner_id,
+        kind=NotificationKind.PROVISIONING_FAILED,
+        key=f"provisioning_failed:{subscription.pk}:{'+'.join(types)}",
+        customer=subscription.customer,
+        link_path=reverse("customers:customer_detail", kwargs={"pk": subscription.customer_id}),
+        context={"services": labels},
+    )

@@ -12,12 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from licensing.choices import LICENSE_HOLDING_STATES, ProvisioningStatus, SubscriptionState
 from licensing.models import Service, Subscription
-from partnerhub.accounts.choices import PartnerAccess
+from partnerhub.accounts.choices import NotificationKind, PartnerAccess
 from partnerhub.accounts.models import User
+from partnerhub.accounts.notifications import notification_owe
 from partnerhub.accounts.services import audit_record, relationship_grant, relationship_revoke
 
 from .choices import ConsentStatus
@@ -71,6 +73,14 @@ def consent_accept(
     ).update(provisioning_status=ProvisioningStatus.AWAITING_DETAILS)
     # T2/T14: devices picked with the request ship once the customer has said yes.
     trial_devices_ship(trial=request.trial, actor=by)
+    notification_owe(
+        partner=request.partner,
+        kind=NotificationKind.CONSENT_ACCEPTED,
+        key=f"consent:{request.pk}",
+        customer=request.customer,
+        link_path=reverse("customers:customer_detail", kwargs={"pk": request.customer_id}),
+        context={"full_admin": grant_full_admin},
+    )
     audit_record(
         action="trial.consent_accept",
         actor=by,
@@ -107,6 +117,18 @@ def consent_decline(
     )
     if not others:
         relationship_revoke(partner=request.partner, customer=request.customer, actor=by)
+    notification_owe(
+        partner=request.partner,
+        kind=NotificationKind.CONSENT_DECLINED,
+        key=f"consent:{request.pk}",
+        customer=request.customer,
+        # The customer has left the list unless the partner manages something else of it.
+        link_path=(
+            reverse("customers:customer_detail", kwargs={"pk": request.customer_id})
+            if others
+            else reverse("customers:customer_list")
+        ),
+    )
     audit_record(
         action="trial.consent_decline",
         actor=by,

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,8 +27,15 @@ from licensing.choices import (
 from licensing.lifecycle import can_reactivate
 from licensing.models import Service, Subscription
 from licensing.services import ServiceSpec, subscription_create
-from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES, OrgKind, PartnerAccess, Role
+from partnerhub.accounts.choices import (
+    TRIAL_MANAGER_ROLES,
+    NotificationKind,
+    OrgKind,
+    PartnerAccess,
+    Role,
+)
 from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.accounts.notifications import notification_owe
 from partnerhub.accounts.selectors import customer_admin_emails
 from partnerhub.accounts.services import (
     audit_record,
@@ -99,7 +107,7 @@ def _check_offer(
         raise ValidationError(_("Each service can be picked once."))
     device_types = [d.device_type for d in devices]
     if len(set(device_types)) != len(device_types):
-        raise ValidationError(_("Each device type ships once: never a second shipment (T2)."))
+        raise ValidationError(_("Each device type ships once: never a second shipment."))
     if any(d.quantity <= 0 for d in devices):
         raise ValidationError(_("Device quantities must be positive."))
     if devices and ServiceType.DEVICES not in types:
@@ -116,7 +124,7 @@ def _check_offer(
         if taken:
             names = ", ".join(str(ServiceType(t).label) for t in sorted(taken))
             raise ValidationError(
-                _("Already bought or trialled for this customer (T4): %(names)s") % {"names": names}
+                _("Already bought or trialled for this customer: %(names)s") % {"names": names}
             )
 
 
@@ -251,6 +259,7 @@ def _consent_recipients(*, consent: ConsentRequest) -> list[str]:
 
 def _owe_consent_emails(*, consent: ConsentRequest) -> int:
     owed = 0
+    full_admins = set(customer_admin_emails(org=consent.customer, full_only=True))
     for to in _consent_recipients(consent=consent):
         owed += (
             email_owe(
@@ -261,6 +270,9 @@ def _owe_consent_emails(*, consent: ConsentRequest) -> int:
                 context={
                     "org_name": consent.customer.name,
                     "org_id": consent.customer_id,
+                    "consent_id": consent.pk,
+                    # Only full admins may answer: the others are told to ask one (T3).
+                    "recipient_is_full_admin": to in full_admins,
                     "partner_name": consent.partner.name,
                     "expires_at": consent.expires_at,
                     "services": [str(s.get_type_display()) for s in consent.trial.services.all()],
@@ -510,7 +522,7 @@ def trial_services_change(
         raise ValidationError(_("A trial keeps at least one service: delete the trial instead."))
     shipped = set(trial.device_shipments.values_list("device_type", flat=True))
     if shipped & {d.device_type for d in devices}:
-        raise ValidationError(_("Each device type ships once: never a second shipment (T2)."))
+        raise ValidationError(_("Each device type ships once: never a second shipment."))
     keeps_devices = ServiceType.DEVICES in (current - remove_set) or any(
         s.type == ServiceType.DEVICES for s in add
     )
@@ -667,6 +679,19 @@ def extension_request_decide(
             raise ValidationError(_("The trial is no longer running."))
         _set_trial_end(trial=trial, end_date=locked.requested_end_date, today=today)
     _band_changed(trial.partner)
+    if trial.partner_id is not None:
+        notification_owe(
+            partner=trial.partner_id,
+            kind=(
+                NotificationKind.EXTENSION_APPROVED
+                if approve
+                else NotificationKind.EXTENSION_REFUSED
+            ),
+            key=f"extension:{locked.pk}",
+            customer=trial.customer,
+            link_path=reverse("customers:customer_detail", kwargs={"pk": trial.customer_id}),
+            context={"date": locked.requested_end_date, "note": note},
+        )
     audit_record(
         action="trial.extension_approve" if approve else "trial.extension_refuse",
         actor=actor,

@@ -17,7 +17,8 @@ from tests.factories import make_customer, make_subscription, make_user
 
 pytestmark = pytest.mark.django_db
 URL = reverse("customers:customer_list")
-LIST_QUERIES = 7  # session, user, user's org, membership, band+count, page rows, services
+# session, user, user's org, membership, band+count, page rows, services, the bell's unread count
+LIST_QUERIES = 8
 
 
 def names(response) -> list[str]:
