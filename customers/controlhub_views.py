@@ -205,6 +205,20 @@ class TrialRequestView(ControlHubView):
             sel.pending_consents(org=self.org, now=timezone.now()), pk=self.kwargs["pk"]
         )
 
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The consent email links here: opened after the request was answered (by a colleague)
+        # or expired, it says so on the overview instead of a dead end.
+        if (
+            not sel.pending_consents(org=self.org, now=timezone.now())
+            .filter(pk=self.kwargs["pk"])
+            .exists()
+        ):
+            if not ConsentRequest.objects.filter(customer=self.org, pk=self.kwargs["pk"]).exists():
+                raise Http404
+            messages.info(request, _("This trial request was already answered or has expired."))
+            return redirect(self.url("overview"))
+        return super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx.setdefault("form", ConsentForm())
