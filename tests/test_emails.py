@@ -25,7 +25,12 @@ from customers.sweeps import deletion_due, deletion_mark_due, deletion_warn_due
 from licensing.buy import buy_request_create
 from licensing.choices import ServiceType, SubscriptionKind
 from licensing.orders import OrderLineSpec, order_place
-from licensing.services import ServiceSpec, provisioning_failed_notify, services_mark_provisioned
+from licensing.provisioning import (
+    EmbeddedVendorBackend,
+    service_provision,
+    services_mark_provisioned,
+)
+from licensing.services import ServiceSpec
 from licensing.sweeps import EndedSubscription
 from partnerhub.accounts.choices import (
     EMAILED_NOTIFICATION_KINDS,
@@ -165,7 +170,8 @@ def every_email(db, settings) -> list[OutboxEmail]:
     )
     assert plain.email  # every user of the org gets T12
     # P1: a failed provisioning; the customer asks to buy (the Buy page).
-    provisioning_failed_notify(subscription=trial, service_types=[ServiceType.CALLING])
+    calling = trial.services.get(type=ServiceType.CALLING)
+    service_provision(service_id=calling.pk, backend=EmbeddedVendorBackend({"failure_rate": 1.0}))
     buy_request_create(subscription=trial, by=paying_admin, message="Please call me.")
 
     # T2: a new customer, provisioned by support: the welcome email.

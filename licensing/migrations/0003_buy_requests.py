@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("licensing", "0001_initial"),
+        ("licensing", "0002_provisioning_engine"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
