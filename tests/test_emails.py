@@ -313,3 +313,10 @@ def test_SITE_URL_is_read_from_the_environment_by_the_settings():
         cwd=settings.BASE_DIR,
     )
     assert custom.stdout.strip() == "https://hub.example"
+
+
+def test_partner_notice_link_says_where_it_leads(every_email):
+    declined = next(e for e in every_email if e.kind == "consent_declined")
+    assert "Open your customer list: http://testserver/partner/customers/\n" in declined.body_text
+    accepted = next(e for e in every_email if e.kind == "consent_accepted")
+    assert "Open the customer: http://testserver/partner/customers/" in accepted.body_text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from partnerhub.accounts.choices import NotificationKind
@@ -31,8 +32,10 @@ def notice_subject(kind: str, customer_name: str) -> str:
 
 
 @register.simple_tag
-def notice_link_label(kind: str) -> str:
-    if kind == NotificationKind.ORG_DELETED or kind == NotificationKind.CONSENT_EXPIRED:
+def notice_link_label(kind: str, link_url: str = "") -> str:
+    """The words of the notice's link: where it leads (a customer that left the list is not
+    opened, the list is)."""
+    if link_url.rstrip("/").endswith(reverse("customers:customer_list").rstrip("/")):
         return _("Open your customer list")
     if kind == NotificationKind.BUY_REQUESTED:
         return _("Convert or renew")
