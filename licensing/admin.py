@@ -17,10 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.admin import AuditedAdminMixin, PartnerFilter
+from partnerhub.core.admin import ReadOnlyAdminMixin
 
 from .lifecycle import subscription_status
 from .models import (
     AutoLicenseTemplate,
+    BuyRequest,
     CallingProfile,
     License,
     Order,
@@ -301,3 +303,14 @@ class OrderAdmin(admin.ModelAdmin):
                 order_cancel(order=order, actor=request.user)  # type: ignore[arg-type]
             except OrderRefused as refused:
                 self.message_user(request, f"{order.number}: {refused.message}", messages.WARNING)
+
+
+@admin.register(BuyRequest)
+class BuyRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What customers asked their partners to convert or renew (the Buy page), for look-ups."""
+
+    list_display = ("subscription", "requested_by", "created_at", "handled_at")
+    list_filter = ("handled_at",)
+    search_fields = ("subscription__customer__name", "requested_by__email", "message")
+    list_select_related = ("subscription__customer", "requested_by")
+    readonly_fields = ("subscription", "requested_by", "message", "created_at", "handled_at")
