@@ -28,6 +28,8 @@ from trials.services import trial_request_existing_org
 
 pytestmark = pytest.mark.django_db
 FEED = reverse("accounts:notification_list")
+# session, user, membership, the rows, their services, their open requests, the top bar's org
+BUY_PAGE_QUERIES = 7
 
 
 def login(client, user):
@@ -228,3 +230,29 @@ def test_T11_emails_link_to_the_buy_page_which_lists_expiring_and_suspended(clie
     login(client, admin)
     page = client.get(reverse("controlhub:buy", kwargs={"org_pk": world.customer_paid.pk}))
     assert "I want to buy" in page.content.decode()  # a paid subscription ending soon
+
+
+def test_buy_page_costs_the_same_queries_with_more_subscriptions(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import make_subscription
+
+    admin = world.customer_trial.users.get(email="admin@trial.example")
+    login(client, admin)
+    buy = reverse("controlhub:buy", kwargs={"org_pk": world.customer_trial.pk})
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(buy).status_code == 200
+    for _ in range(4):
+        sub = make_subscription(
+            customer=world.customer_trial,
+            partner=world.partner,
+            end=timezone.localdate() + timedelta(days=15),
+            services={ServiceType.CALLING: 3, ServiceType.MESSAGING: 3},
+        )
+        BuyRequest.objects.create(subscription=sub, requested_by=admin)
+    with CaptureQueriesContext(connection) as five:
+        page = client.get(buy).content.decode()
+    assert page.count('class="card buy-row"') == 5
+    assert len(five) == len(one)
+    assert len(one) == BUY_PAGE_QUERIES, [q["sql"][:80] for q in one]
