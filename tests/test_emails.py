@@ -38,12 +38,14 @@ from partnerhub.accounts.choices import (
     Role,
 )
 from partnerhub.accounts.models import Notification, Organization, User
+from partnerhub.accounts.notifications import notice_template
 from partnerhub.core.models import OutboxEmail
 from tests.factories import make_customer, make_partner, make_subscription, make_user
 from trials.consent import consent_accept, consent_decline
 from trials.services import (
     DeviceOrder,
     extension_request_decide,
+    return_label_request,
     trial_add_to_customer,
     trial_extend,
     trial_request_existing_org,
@@ -57,7 +59,6 @@ from trials.sweeps import (
 )
 
 EMAILS_DIR = Path(settings.BASE_DIR) / "templates" / "emails"
-NOTICE_TEMPLATE = "partner_notice"
 RULE_ID = re.compile(r"\b[DSPTWC]\d{1,2}\b")
 HREF = re.compile(r'href="([^"]+)"')
 TEXT_URL = re.compile(r"https?://[^\s<>\"]+")
@@ -68,9 +69,9 @@ def discovered_kinds() -> set[str]:
 
 
 def template_of(kind: str) -> str:
-    """Partner notices share one template, except the T3 expiry, which keeps its own."""
-    if kind in EMAILED_NOTIFICATION_KINDS and kind not in discovered_kinds():
-        return NOTICE_TEMPLATE
+    """Partner notices share one template unless their kind has its own."""
+    if kind in EMAILED_NOTIFICATION_KINDS:
+        return notice_template(kind)
     return kind
 
 
@@ -150,7 +151,7 @@ def every_email(db, settings) -> list[OutboxEmail]:
     trial_notices_due(now=now + timedelta(days=23))
     trial_notices_due(now=now + timedelta(days=30))
     for approve in (True, False):
-        result = trial_extend(trial=trial, actor=sales, days=90, today=today + timedelta(days=40))
+        result = trial_extend(trial=trial, actor=sales, days=30, today=today + timedelta(days=10))
         assert result.extension_request is not None
         extension_request_decide(
             extension_request=result.extension_request, actor=staff, approve=approve
@@ -173,6 +174,19 @@ def every_email(db, settings) -> list[OutboxEmail]:
     calling = trial.services.get(type=ServiceType.CALLING)
     service_provision(service_id=calling.pk, backend=EmbeddedVendorBackend({"failure_rate": 1.0}))
     buy_request_create(subscription=trial, by=paying_admin, message="Please call me.")
+
+    # T14: a US customer lost its return label: the device trial team is asked for a new one.
+    us_customer = make_customer(name="Boston Org", country="US", partner=partner)
+    make_user(org=us_customer, role=Role.CUSTOMER_FULL_ADMIN)
+    us_trial = trial_add_to_customer(
+        partner=partner,
+        actor=sales,
+        customer=us_customer,
+        services=[ServiceSpec(type=ServiceType.DEVICES, quantity=1)],
+        devices=[DeviceOrder(device_type="desk_phone", quantity=1)],
+        length_days=30,
+    )
+    return_label_request(trial=us_trial, actor=sales)
 
     # T2: a new customer, provisioned by support: the welcome email.
     new_trial = trial_start_new_customer(

@@ -257,7 +257,7 @@ class TrialExtendForm(forms.Form):
         initial=TrialLength.DAYS_30,
     )
     reason = forms.CharField(
-        label=_("Reason (for support staff, device trials past 120 days)"),
+        label=_("Reason (for support staff, who decide every device-trial extension)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -272,3 +272,15 @@ class ConfirmForm(forms.Form):
     """T10: deleting asks for an explicit confirmation."""
 
     confirm = forms.BooleanField(label=_("Yes, delete this trial"), required=True)
+
+
+class DevicesReturnForm(forms.Form):
+    """T14: the serial numbers of returned trial devices, one a line (or comma-separated)."""
+
+    serial_numbers = forms.CharField(
+        label=_("Serial numbers of returned devices"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def serials(self) -> list[str]:
+        text = self.cleaned_data["serial_numbers"].replace(",", " ")
+        return [part for part in text.split() if part]

@@ -9,8 +9,8 @@ from licensing.models import Service, Subscription
 from partnerhub.accounts.choices import OrgKind
 from partnerhub.accounts.models import CustomerRelationship, Organization
 
-from .choices import ConsentStatus
-from .models import ConsentRequest
+from .choices import ConsentStatus, ExtensionStatus
+from .models import ConsentRequest, ExtensionRequest
 
 HOLDING = [str(s) for s in LICENSE_HOLDING_STATES]
 
@@ -119,3 +119,8 @@ def customer_services_held(*, customer: Organization) -> QuerySet[Service]:
         .select_related("subscription__partner")
         .order_by("type", "subscription__kind", "pk")
     )
+
+
+def waiting_extension(*, trial: Subscription) -> ExtensionRequest | None:
+    """T7: the trial's extension request still waiting for support staff, if any."""
+    return ExtensionRequest.objects.filter(trial=trial, status=ExtensionStatus.PENDING).first()

@@ -35,6 +35,18 @@ from .choices import (
 from .models import Membership, Notification, NotificationEmailOptOut, Organization, User
 
 NOTICE_TEMPLATE = "partner_notice"
+# Kinds whose email has a template of its own (more detail than the shared notice).
+NOTICE_TEMPLATES = {
+    NotificationKind.CONSENT_EXPIRED: "consent_expired",
+    NotificationKind.EXTENSION_APPROVED: "extension_decided",
+    NotificationKind.EXTENSION_REFUSED: "extension_decided",
+    NotificationKind.PROVISIONING_FAILED: "provisioning_failed",
+}
+
+
+def notice_template(kind: str) -> str:
+    """The email template of a notice kind: its own, or the shared ``partner_notice``."""
+    return NOTICE_TEMPLATES.get(kind, NOTICE_TEMPLATE)  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
@@ -48,8 +60,8 @@ class Notice:
     customer_id: int | None = None
     customer_name: str = ""
     context: Mapping[str, Any] = field(default_factory=dict)
-    # An email template of its own (the T3 expiry keeps its detailed one); else the shared one.
-    template: str = NOTICE_TEMPLATE
+    # Empty: the kind's template (``notice_template``).
+    template: str = ""
 
 
 def _jsonable(value: Any) -> Any:
@@ -115,7 +127,7 @@ def notifications_owe_bulk(notices: Iterable[Notice], *, now: datetime | None = 
                     key=outbox_key(notice.kind, email, notice.key),
                     kind=notice.kind,
                     to=email,
-                    template=notice.template,
+                    template=notice.template or notice_template(notice.kind),
                     context={
                         **notice.context,
                         "kind": notice.kind,
@@ -140,7 +152,7 @@ def notification_owe(
     customer: Organization | None = None,
     customer_name: str = "",
     context: Mapping[str, Any] | None = None,
-    template: str = NOTICE_TEMPLATE,
+    template: str = "",
 ) -> int:
     """Owe one notice to a partner (feed + email), inside the caller's transaction."""
     partner_id = partner if isinstance(partner, int) else partner.pk

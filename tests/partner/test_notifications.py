@@ -104,11 +104,10 @@ def test_a_notice_owed_twice_is_listed_and_emailed_once(world):
     for _ in range(2):
         notification_owe(
             partner=world.partner,
-            kind=NotificationKind.PROVISIONING_FAILED,
-            key="provisioning_failed:1:calling",
+            kind=NotificationKind.CONSENT_ACCEPTED,
+            key="consent:1",
             customer=world.customer_trial,
             link_path="/",
-            context={"services": "Calling"},
         )
     assert Notification.objects.filter(user=world.sales_admin).count() == 1
     assert OutboxEmail.objects.filter(to_email=world.sales_admin.email).count() == 1

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("licensing", "0002_provisioning_engine"),
+        ("licensing", "0003_renewal_and_conversion_safety"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
