@@ -151,7 +151,7 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
         ),
         (_("Partner"), {"fields": ("partner_tier", "partner_certified")}),
         (
-            _("Deletion of unused organizations (D1–D5)"),
+            _("Deletion of unused organizations"),
             {"fields": ("deletion_status", "planned_deletion", *DELETION_FIELDS)},
         ),
     )

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from django.views import View
 
 from licensing.lifecycle import days_left
@@ -45,15 +46,28 @@ from .selectors import (
 )
 from .tables import CustomerTable
 
+# Each band is counted: singular and plural through ngettext ("1 subscription").
 BAND_LABELS: dict[str, Any] = {
-    "to_be_deleted": _("to be deleted"),
-    "trial_expiring_30": _("trials expiring within 30 days"),
-    "expiring_30": _("subscriptions expiring within 30 days"),
-    "trial_expired": _("trials expired"),
-    "provisioning_failed": _("provisioning failed"),
-    "pending_consent": _("pending customer consent"),
-    "awaiting_details": _("awaiting provisioning details"),
+    "to_be_deleted": ngettext_lazy("to be deleted", "to be deleted", "count"),
+    "trial_expiring_30": ngettext_lazy(
+        "trial expiring within 30 days", "trials expiring within 30 days", "count"
+    ),
+    "expiring_30": ngettext_lazy(
+        "subscription expiring within 30 days", "subscriptions expiring within 30 days", "count"
+    ),
+    "trial_expired": ngettext_lazy("trial expired", "trials expired", "count"),
+    "provisioning_failed": ngettext_lazy("provisioning failed", "provisioning failed", "count"),
+    "pending_consent": ngettext_lazy(
+        "pending customer consent", "pending customer consent", "count"
+    ),
+    "awaiting_details": ngettext_lazy(
+        "awaiting provisioning details", "awaiting provisioning details", "count"
+    ),
 }
+
+
+def band_label(key: str, count: int) -> str:
+    return str(BAND_LABELS[key] % {"count": count})
 
 
 class CustomerListView(PartnerMemberMixin, ObjectListView):
@@ -143,13 +157,25 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
 
     def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
         summary = [
-            {"key": key, "label": BAND_LABELS[key], "count": self.summary[key], "query": query}
+            {
+                "key": key,
+                "label": band_label(key, self.summary[key]),
+                "count": self.summary[key],
+                "query": query,
+            }
             for key, query in BAND_LINKS.items()
         ]
         actions = []
+        actions_note = ""
         if self.role_runs_trials():
             actions.append({"url": reverse("trials:trial_start"), "label": _("Start a trial")})
-        return {"summary": summary, "actions": actions}
+        else:
+            # T1: only sales roles run trials; say so instead of hiding the button silently.
+            actions_note = _(
+                "Only sales admins and sales full admins start or change trials. Ask one of "
+                "them, or your full admin to give you a sales role."
+            )
+        return {"summary": summary, "actions": actions, "actions_note": actions_note}
 
     def role_runs_trials(self) -> bool:
         from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES

@@ -68,7 +68,7 @@ class SubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     inlines = (ServiceInline,)
     show_full_result_count = False
 
-    @admin.display(description=_("status (P3)"))
+    @admin.display(description=_("status"))
     def status(self, obj: Subscription) -> str:
         if obj.end_date is None:  # the add page
             return "—"

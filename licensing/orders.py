@@ -195,16 +195,14 @@ def order_place_check(
     if placer_org is not None and placer_org.kind == OrgKind.PARTNER:
         partner = placer_org
         if partner.partner_tier != PartnerTier.TIER_1:
-            raise OrderRefused(
-                str(_("Tier 2 partners place orders through their distributor (T9)."))
-            )
+            raise OrderRefused(str(_("Tier 2 partners place orders through their distributor.")))
     if trial is not None:
         if trial.kind != SubscriptionKind.TRIAL:
             raise OrderRefused(str(_("Only a trial can be converted.")))
         if partner is not None and trial.partner_id != partner.pk:
             raise OrderRefused(str(_("Only the partner managing a trial can convert it.")))
         if not trial_convertible(trial=trial, today=today):
-            raise OrderRefused(str(_("This trial can no longer be converted (T12).")))
+            raise OrderRefused(str(_("This trial can no longer be converted.")))
         if Order.objects.filter(trial=trial, status=OrderStatus.PLACED).exists():
             raise OrderRefused(
                 str(_("An order converting this trial is already waiting to be set up."))
@@ -434,7 +432,7 @@ def trial_convert(
     today = today or timezone.localdate()
     trial = Subscription.objects.select_for_update().get(pk=trial.pk)
     if not trial_convertible(trial=trial, today=today):
-        raise OrderRefused(str(_("This trial can no longer be converted (T12).")))
+        raise OrderRefused(str(_("This trial can no longer be converted.")))
     trial_services = {service.type: service for service in trial.services.all()}
     specs: list[ServiceSpec] = []
     for spec in services:

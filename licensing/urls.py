@@ -13,6 +13,7 @@ urlpatterns = [
         views.TrialConvertView.as_view(),
         name="trial_convert",
     ),
+    path("partner/orders/", views.OrderListView.as_view(), name="order_list"),
     path("partner/orders/<int:order_pk>/", views.OrderDetailView.as_view(), name="order_detail"),
     path(
         "partner/orders/<int:order_pk>/resend/",

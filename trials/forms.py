@@ -61,7 +61,7 @@ class BaseDeviceFormSet(forms.BaseFormSet):
                 continue
             if kind in seen:
                 raise forms.ValidationError(
-                    _("%(type)s is listed twice: each device type ships once (T2).")
+                    _("%(type)s is listed twice: each device type ships once.")
                     % {"type": DeviceType(kind).label}
                 )
             seen.add(kind)
@@ -111,7 +111,7 @@ class OfferForm(forms.Form):
         for t in ServiceType.values:
             if t not in self.allowed:
                 self.fields[t].disabled = True
-                self.fields[t].help_text = _("Bought or trialled by another partner (T4)")
+                self.fields[t].help_text = _("Bought or trialled by another partner")
 
     def clean_site_url(self) -> str:
         value = self.cleaned_data.get("site_url", "").strip().lower()

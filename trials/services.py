@@ -99,7 +99,7 @@ def _check_offer(
         raise ValidationError(_("Each service can be picked once."))
     device_types = [d.device_type for d in devices]
     if len(set(device_types)) != len(device_types):
-        raise ValidationError(_("Each device type ships once: never a second shipment (T2)."))
+        raise ValidationError(_("Each device type ships once: never a second shipment."))
     if any(d.quantity <= 0 for d in devices):
         raise ValidationError(_("Device quantities must be positive."))
     if devices and ServiceType.DEVICES not in types:
@@ -116,7 +116,7 @@ def _check_offer(
         if taken:
             names = ", ".join(str(ServiceType(t).label) for t in sorted(taken))
             raise ValidationError(
-                _("Already bought or trialled for this customer (T4): %(names)s") % {"names": names}
+                _("Already bought or trialled for this customer: %(names)s") % {"names": names}
             )
 
 
@@ -510,7 +510,7 @@ def trial_services_change(
         raise ValidationError(_("A trial keeps at least one service: delete the trial instead."))
     shipped = set(trial.device_shipments.values_list("device_type", flat=True))
     if shipped & {d.device_type for d in devices}:
-        raise ValidationError(_("Each device type ships once: never a second shipment (T2)."))
+        raise ValidationError(_("Each device type ships once: never a second shipment."))
     keeps_devices = ServiceType.DEVICES in (current - remove_set) or any(
         s.type == ServiceType.DEVICES for s in add
     )
