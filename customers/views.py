@@ -22,7 +22,7 @@ from django.views import View
 from licensing.lifecycle import days_left
 from partnerhub.accounts.choices import PartnerTier
 from partnerhub.accounts.models import Organization
-from partnerhub.accounts.permissions import PartnerMemberMixin
+from partnerhub.accounts.permissions import PartnerMemberMixin, trials_sales_only_reason
 from partnerhub.core.listview import (
     SUMMARY_TTL,
     ObjectListView,
@@ -171,10 +171,7 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
             actions.append({"url": reverse("trials:trial_start"), "label": _("Start a trial")})
         else:
             # T1: only sales roles run trials; say so instead of hiding the button silently.
-            actions_note = _(
-                "Only sales admins and sales full admins start or change trials. Ask one of "
-                "them, or your full admin to give you a sales role."
-            )
+            actions_note = trials_sales_only_reason()
         return {"summary": summary, "actions": actions, "actions_note": actions_note}
 
     def role_runs_trials(self) -> bool:
