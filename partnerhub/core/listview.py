@@ -80,9 +80,9 @@ def fast_cells(table: tables.Table, rows: Sequence[Any]) -> list[list[tuple[str,
             else:
                 value = getattr(record, name, None)
                 if isinstance(value, datetime):
-                    value = date_format(timezone.localtime(value), "SHORT_DATE_FORMAT")
+                    value = date_format(timezone.localtime(value), "DATE_FORMAT")
                 elif isinstance(value, date):
-                    value = date_format(value, "SHORT_DATE_FORMAT")
+                    value = date_format(value, "DATE_FORMAT")
             line.append((name, "—" if value in (None, "") else value))
         out.append(line)
     return out
