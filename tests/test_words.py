@@ -43,9 +43,9 @@ class _Words(HTMLParser):
             self._in_title = True
         hidden_input = tag == "input" and ("type", "hidden") in attrs
         for name, value in attrs:
-            if name in READ_ATTRS and value and not hidden_input:
-                if name != "value" or tag in {"button", "input"}:
-                    self.parts.append(value)
+            shown = name != "value" or tag in {"button", "input"}
+            if name in READ_ATTRS and value and not hidden_input and shown:
+                self.parts.append(value)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in {"script", "style"}:
