@@ -4,6 +4,7 @@ read-only admins included, on GET and POST; another partner's trial or customer 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -23,6 +24,7 @@ from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.permissions import TrialManagerMixin
 
 from . import services
+from .choices import TrialLength
 from .forms import (
     ConfirmForm,
     DeviceFormSet,
@@ -333,6 +335,10 @@ class TrialExtendView(TrialView):
                 "has_devices": services._has_devices(trial),
                 "device_cap": device_trial_cap(start_date=trial.start_date),
                 "choices": [30, 60, 90],
+                # The script shows these, formatted by Django like every other date.
+                "choice_ends": [
+                    (days, today + timedelta(days=days)) for days in TrialLength.values
+                ],
             },
         )
 

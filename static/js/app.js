@@ -50,8 +50,8 @@
       var p = para(d.msgEnd + " ");
       var strong = document.createElement("strong");
       strong.id = "new-end";
-      strong.textContent = end.toLocaleDateString(document.documentElement.lang || undefined,
-        {timeZone: "UTC", year: "numeric", month: "long", day: "numeric"});
+      // The server formats each possible end date (one date format per locale).
+      strong.textContent = d["end-" + picked.value] || iso;
       p.appendChild(strong);
       p.appendChild(document.createTextNode("."));
       box.appendChild(p);
