@@ -137,7 +137,9 @@ class CustomerTable(tables.Table):
             return "—"
         # One address a line, each breakable at its @ (long addresses never widen the list).
         shown = format_html_join(
-            "", '<span class="admin-email">{}</span>', ((a,) for a in admins[:ADMINS_SHOWN])
+            "",
+            '<span class="admin-email">{}<wbr>@{}</span>',
+            (a.partition("@")[::2] for a in admins[:ADMINS_SHOWN]),
         )
         if len(admins) <= ADMINS_SHOWN:
             return shown

@@ -57,7 +57,7 @@ def test_P2_P3_D2_columns(signed_in, world):
     assert "Provisioning failed" in html
     assert "Trial expiring within 30 days" in html
     assert "10 days left" in html
-    assert "boss@paid.example" in html
+    assert "boss@paid.example" in html.replace("<wbr>", "")  # may break after the local part
 
 
 def test_D2_to_be_deleted_filter(signed_in):
@@ -284,3 +284,32 @@ def test_cheap_count_says_more_than_for_big_filtered_lists_only(client, world, m
     assert filtered.context["count_capped"]
     assert "of more than" in filtered.content.decode()
     assert len(names(filtered)) == 25
+
+
+# ---- issue 13: words, pages and accessibility of the list -------------------------------
+
+
+def test_page_past_the_last_is_said_not_silently_replaced(signed_in):
+    response = signed_in.get(URL, {"page": "99"})
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert 'id="page-missing"' in html
+    assert "There is no page 99: this list has 1 page." in html
+    assert signed_in.get(URL, {"page": "1"}).status_code == 200
+
+
+def test_count_band_words_follow_the_count(signed_in):
+    from customers.views import band_label
+
+    assert band_label("expiring_30", 1) == "subscription expiring within 30 days"
+    assert band_label("expiring_30", 2) == "subscriptions expiring within 30 days"
+    assert band_label("trial_expired", 1) == "trial expired"
+
+
+def test_headers_have_scope_and_sort_state_and_the_search_box_a_label(signed_in):
+    html = signed_in.get(URL, {"sort": "-created"}).content.decode()
+    assert html.count('scope="col"') >= 7
+    assert 'aria-sort="descending"' in html
+    assert 'aria-sort="none"' in html
+    assert '<label for="id_q">Search name or admin email</label>' in html
+    assert 'class="skip-link" href="#main"' in html
