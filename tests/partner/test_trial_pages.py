@@ -227,9 +227,12 @@ def test_T7_support_staff_approve_in_the_admin(client, world):
     client.force_login(staff)
     changelist = reverse("admin:trials_extensionrequest_changelist")
     assert client.get(changelist).status_code == 200
-    response = client.post(
-        changelist, {"action": "approve", "_selected_action": [extension.pk]}, follow=True
-    )
+    chosen = {"action": "approve", "_selected_action": [extension.pk]}
+    asked = client.post(changelist, chosen)  # a confirmation page first (issue 13)
+    assert asked.status_code == 200
+    extension.refresh_from_db()
+    assert extension.status == ExtensionStatus.PENDING
+    response = client.post(changelist, {**chosen, "confirm": "yes", "note": ""}, follow=True)
     assert response.status_code == 200
     extension.refresh_from_db()
     assert extension.status == ExtensionStatus.APPROVED
