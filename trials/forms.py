@@ -314,7 +314,7 @@ class TrialExtendForm(forms.Form):
         initial=TrialLength.DAYS_30,
     )
     reason = forms.CharField(
-        label=_("Reason (for support staff, device trials past 120 days)"),
+        label=_("Reason (for support staff, who decide every device-trial extension)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -345,3 +345,15 @@ class ConfirmForm(forms.Form):
             self.fields["confirm"].label = label
         if required_message is not None:
             self.fields["confirm"].error_messages["required"] = required_message
+
+
+class DevicesReturnForm(forms.Form):
+    """T14: the serial numbers of returned trial devices, one a line (or comma-separated)."""
+
+    serial_numbers = forms.CharField(
+        label=_("Serial numbers of returned devices"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def serials(self) -> list[str]:
+        text = self.cleaned_data["serial_numbers"].replace(",", " ")
+        return [part for part in text.split() if part]

@@ -56,7 +56,9 @@
       p.appendChild(document.createTextNode("."));
       box.appendChild(p);
       if (iso < d.currentEnd) box.appendChild(para(d.msgShort, "msg msg-warning", "shorten-warning"));
-      if (d.cap && iso > d.cap) box.appendChild(para(d.msgCap, "msg", "approval-note"));
+      // T7: past the 120-day cap is refused; inside it, a device trial's extension is a request.
+      if (d.cap && iso > d.cap) box.appendChild(para(d.msgCap, "msg msg-warning", "cap-warning"));
+      else if (d.cap) box.appendChild(para(d.msgAsk, "msg", "approval-note"));
     }
     form.addEventListener("change", update);
     update();
