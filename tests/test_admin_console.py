@@ -102,7 +102,7 @@ def test_T7_refusing_needs_a_note(support):
 
 def test_order_form_finds_partner_customer_and_trial_by_typing(support):
     order_admin = admin.site._registry[Order]
-    assert set(order_admin.autocomplete_fields) == {"partner", "customer", "trial"}
+    assert set(order_admin.autocomplete_fields) == {"partner", "customer", "trial", "renews"}
     html = support.get(reverse("admin:licensing_order_add")).content.decode()
     assert "admin-autocomplete" in html
     found = support.get(
