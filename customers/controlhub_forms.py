@@ -68,7 +68,7 @@ class LicensesForm(forms.Form):
         calling = [i for i in ids if self.org_services[i].type == ServiceType.CALLING]
         if len(calling) > 1:
             raise forms.ValidationError(
-                _("Tick Calling on one subscription only: a user has Calling once (C1).")
+                _("Tick Calling on one subscription only: a user has Calling once.")
             )
         for pk in ids:
             if pk not in self.held and not is_assignable(self.org_services[pk]):

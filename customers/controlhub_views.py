@@ -112,12 +112,16 @@ class ControlHubView(ControlHubMixin, TemplateView):
         if self.role in PartnerAccess.values and self.waiting_for_consent(request):
             raise Http404
         if self.role == PartnerAccess.PROVISIONING_ADMIN and not self.provisioning_page:
-            raise PermissionDenied
+            raise PermissionDenied(
+                _("As provisioning admin you set up this organization's services, nothing else.")
+            )
         if self.full_admin_only and not self.is_full_admin:
-            raise PermissionDenied
+            raise PermissionDenied(_("Only a full admin of this organization may do this."))
         changing = request.method not in SAFE_METHODS or self.change_page
         if changing and not self.allows_change():
-            raise PermissionDenied
+            raise PermissionDenied(
+                _("You have read-only access to this organization: you can look, not change.")
+            )
         if self.acting_partner is None:
             # Skip ControlHubMixin.dispatch: access is resolved above, once.
             return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)

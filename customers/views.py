@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from django.views import View
 
 from licensing.buy import open_buy_requests
@@ -30,7 +31,11 @@ from licensing.provisioning import (
 )
 from partnerhub.accounts.choices import PartnerAccess, PartnerTier
 from partnerhub.accounts.models import CustomerRelationship, Organization
-from partnerhub.accounts.permissions import PartnerMemberMixin, TrialManagerMixin
+from partnerhub.accounts.permissions import (
+    PartnerMemberMixin,
+    TrialManagerMixin,
+    trials_sales_only_reason,
+)
 from partnerhub.core.listview import (
     SUMMARY_TTL,
     ObjectListView,
@@ -61,15 +66,28 @@ from .selectors import (
 )
 from .tables import CustomerTable
 
+# Each band is counted: singular and plural through ngettext ("1 subscription").
 BAND_LABELS: dict[str, Any] = {
-    "to_be_deleted": _("to be deleted"),
-    "trial_expiring_30": _("trials expiring within 30 days"),
-    "expiring_30": _("subscriptions expiring within 30 days"),
-    "trial_expired": _("trials expired"),
-    "provisioning_failed": _("provisioning failed"),
-    "pending_consent": _("pending customer consent"),
-    "awaiting_details": _("awaiting provisioning details"),
+    "to_be_deleted": ngettext_lazy("to be deleted", "to be deleted", "count"),
+    "trial_expiring_30": ngettext_lazy(
+        "trial expiring within 30 days", "trials expiring within 30 days", "count"
+    ),
+    "expiring_30": ngettext_lazy(
+        "subscription expiring within 30 days", "subscriptions expiring within 30 days", "count"
+    ),
+    "trial_expired": ngettext_lazy("trial expired", "trials expired", "count"),
+    "provisioning_failed": ngettext_lazy("provisioning failed", "provisioning failed", "count"),
+    "pending_consent": ngettext_lazy(
+        "pending customer consent", "pending customer consent", "count"
+    ),
+    "awaiting_details": ngettext_lazy(
+        "awaiting provisioning details", "awaiting provisioning details", "count"
+    ),
 }
+
+
+def band_label(key: str, count: int) -> str:
+    return str(BAND_LABELS[key] % {"count": count})
 
 
 class CustomerListView(PartnerMemberMixin, ObjectListView):
@@ -159,13 +177,22 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
 
     def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
         summary = [
-            {"key": key, "label": BAND_LABELS[key], "count": self.summary[key], "query": query}
+            {
+                "key": key,
+                "label": band_label(key, self.summary[key]),
+                "count": self.summary[key],
+                "query": query,
+            }
             for key, query in BAND_LINKS.items()
         ]
         actions = []
+        actions_note = ""
         if self.role_runs_trials():
             actions.append({"url": reverse("trials:trial_start"), "label": _("Start a trial")})
-        return {"summary": summary, "actions": actions}
+        else:
+            # T1: only sales roles run trials; say so instead of hiding the button silently.
+            actions_note = trials_sales_only_reason()
+        return {"summary": summary, "actions": actions, "actions_note": actions_note}
 
     def role_runs_trials(self) -> bool:
         from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES

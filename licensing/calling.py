@@ -176,7 +176,7 @@ def license_plan(
             errors.append(
                 PlanError(
                     user_id,
-                    _("Calling is ticked on %(n)d subscriptions; a user has Calling once (C1).")
+                    _("Calling is ticked on %(n)d subscriptions; a user has Calling once.")
                     % {"n": len(want_calling)},
                 )
             )

@@ -101,7 +101,10 @@ def _require_trial_manager(*, actor: User, partner: Organization) -> None:
             user=actor, org=partner, role__in=TRIAL_MANAGER_ROLES
         ).exists()
     ):
-        raise PermissionDenied("T1: only sales admins of a certified partner run trials.")
+        # T1: only sales admins of a certified partner run trials.
+        raise PermissionDenied(
+            _("Only sales admins and sales full admins of a certified partner run trials.")
+        )
 
 
 def _check_offer(
@@ -542,7 +545,7 @@ def trial_add_to_customer(
     the trial started. T4: only services not bought and not trialled by another partner."""
     _require_trial_manager(actor=actor, partner=partner)
     if not partner.customer_relationships.filter(customer=customer).exists():
-        raise PermissionDenied("Not this partner's customer.")
+        raise PermissionDenied(_("This organization is not on your customer list."))
     if Subscription.objects.filter(
         partner=partner, customer=customer, kind=SubscriptionKind.TRIAL, state__in=HOLDING
     ).exists():
@@ -771,7 +774,7 @@ def extension_request_decide(
 ) -> ExtensionRequest:
     """T7: support staff approve (the trial then ends on the requested date) or refuse."""
     if not actor.is_staff:
-        raise PermissionDenied("T7: only support staff decide extension requests.")
+        raise PermissionDenied(_("Only support staff decide extension requests."))  # T7
     locked = ExtensionRequest.objects.select_for_update().get(pk=extension_request.pk)
     if locked.status != ExtensionStatus.PENDING:
         raise ValidationError(_("This request has been decided already."))

@@ -4,6 +4,7 @@ read-only admins included, on GET and POST; another partner's trial or customer 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -23,6 +24,7 @@ from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.permissions import TrialManagerMixin
 
 from . import services
+from .choices import TrialLength
 from .forms import (
     ConfirmForm,
     DeviceFormSet,
@@ -128,7 +130,7 @@ class TrialStartView(_TrialOfferView):
             admin_email=form.cleaned_data["admin_email"],
             vertical=form.cleaned_data["vertical"],
             country=form.cleaned_data["country"],
-            services=form.service_specs(),
+            services=form.service_specs(devices=devices.orders()),
             devices=devices.orders(),
             length_days=form.cleaned_data["length"],
         )
@@ -177,7 +179,7 @@ class TrialRequestView(_TrialOfferView):
                 partner=self.partner,
                 actor=self.actor,
                 admin_email=form.cleaned_data["admin_email"],
-                services=form.service_specs(),
+                services=form.service_specs(devices=devices.orders()),
                 devices=devices.orders(),
                 length_days=form.cleaned_data["length"],
             )
@@ -208,26 +210,36 @@ class ConsentResendView(TrialView):
 class ConsentCancelView(TrialView):
     """T3: cancel the trial request; the customer leaves the list."""
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        consent = self.consent(pk)
+    @staticmethod
+    def confirm_form(data: Any = None) -> ConfirmForm:
+        return ConfirmForm(
+            data,
+            label=_("Yes, cancel this trial request"),
+            required_message=_("Tick the box to confirm the cancellation."),
+        )
+
+    def confirm_page(self, consent: Any, form: ConfirmForm, status: int = 200) -> HttpResponse:
         return render(
-            request,
+            self.request,
             "trials/confirm.html",
             {
-                "form": ConfirmForm(),
-                "confirm_text": _("Yes, cancel this trial request"),
+                "form": form,
                 "title": _("Cancel the trial request to %(org)s?") % {"org": consent.customer},
                 "explain": _("The customer leaves your customer list."),
                 "confirm_label": _("Cancel the request"),
                 "back": _customer_url(consent.customer_id),
             },
+            status=status,
         )
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self.confirm_page(self.consent(pk), self.confirm_form())
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         consent = self.consent(pk)
-        if not ConfirmForm(request.POST).is_valid():
-            messages.error(request, _("Tick the box to confirm the cancellation."))
-            return redirect(reverse("trials:consent_cancel", args=[consent.pk]))
+        form = self.confirm_form(request.POST)
+        if not form.is_valid():
+            return self.confirm_page(consent, form, status=400)
         try:
             services.consent_cancel(consent=consent, actor=self.actor)
         except ValidationError as exc:
@@ -279,7 +291,7 @@ class TrialAddView(TrialView):
                     partner=self.partner,
                     actor=self.actor,
                     customer=customer,
-                    services=form.service_specs(),
+                    services=form.service_specs(devices=devices.orders()),
                     devices=devices.orders(),
                     length_days=form.cleaned_data["length"],
                 )
@@ -334,7 +346,7 @@ class TrialServicesView(TrialView):
                 services.trial_services_change(
                     trial=trial,
                     actor=self.actor,
-                    add=form.additions(),
+                    add=form.additions(devices=devices.orders()),
                     remove=form.removals(),
                     devices=devices.orders(),
                 )
@@ -376,6 +388,10 @@ class TrialExtendView(TrialView):
                 "has_devices": services._has_devices(trial),
                 "device_cap": device_trial_cap(start_date=trial.start_date),
                 "choices": [30, 60, 90],
+                # The script shows these, formatted by Django like every other date.
+                "choice_ends": [
+                    (days, today + timedelta(days=days)) for days in TrialLength.values
+                ],
             },
         )
 
@@ -421,7 +437,7 @@ class TrialDeleteView(TrialView):
         trial = self.trial(pk)
         return self.confirm_page(trial, ConfirmForm())
 
-    def confirm_page(self, trial: Subscription, form: Form) -> HttpResponse:
+    def confirm_page(self, trial: Subscription, form: Form, status: int = 200) -> HttpResponse:
         return render(
             self.request,
             "trials/confirm.html",
@@ -435,13 +451,14 @@ class TrialDeleteView(TrialView):
                 "danger": True,
                 "back": _customer_url(trial.customer_id),
             },
+            status=status,
         )
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         trial = self.trial(pk)
         form = ConfirmForm(request.POST)
         if not form.is_valid():
-            return self.confirm_page(trial, form)
+            return self.confirm_page(trial, form, status=400)
         if trial.state not in HOLDING:
             messages.error(request, _("This trial has ended already."))
             return redirect(_customer_url(trial.customer_id))

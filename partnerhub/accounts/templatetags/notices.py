@@ -22,7 +22,7 @@ def notice_text(
     passes none (its own template context is the notice's context)."""
     if details is None:
         details = context.flatten()
-    return notification_text(kind=kind, customer_name=customer_name, context=details)
+    return str(notification_text(kind=kind, customer_name=customer_name, context=details))
 
 
 @register.simple_tag
@@ -35,7 +35,7 @@ def notice_subject(kind: str, customer_name: str) -> str:
 def notice_link_label(kind: str, link_url: str = "") -> str:
     """The words of the notice's link: where it leads (a customer that left the list is not
     opened, the list is)."""
-    if link_url.rstrip("/").endswith(reverse("customers:customer_list").rstrip("/")):
+    if str(link_url).rstrip("/").endswith(reverse("customers:customer_list").rstrip("/")):
         return _("Open your customer list")
     if kind == NotificationKind.BUY_REQUESTED:
         return _("Convert or renew")
