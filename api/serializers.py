@@ -111,7 +111,14 @@ class OfferSerializer(serializers.Serializer):
     services = serializers.ListField(
         child=serializers.ChoiceField(choices=ServiceType.choices), max_length=4
     )
-    licenses = serializers.IntegerField(min_value=1, max_value=10000, default=25)
+    licenses = serializers.IntegerField(
+        min_value=1, max_value=10000, default=25, help_text="Licenses of each licensed service."
+    )
+    service_licenses = serializers.DictField(
+        child=serializers.IntegerField(min_value=1, max_value=10000),
+        required=False,
+        help_text='Licenses per service, e.g. {"calling": 10}; overrides `licenses`.',
+    )
     meetings_edition = serializers.ChoiceField(
         choices=MeetingsEdition.choices, default=MeetingsEdition.STANDARD
     )
@@ -267,3 +274,20 @@ class LicenseBulkOutSerializer(serializers.Serializer):
 class ActivityOutSerializer(serializers.Serializer):
     recorded = serializers.IntegerField()
     ignored = serializers.IntegerField()
+
+
+# ---- notifications -------------------------------------------------------------------------
+class NotificationOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    kind = serializers.CharField()
+    text = serializers.CharField()
+    customer_id = serializers.IntegerField(source="customer_id_value", allow_null=True)
+    customer_name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True)
+
+
+class NotificationPageSerializer(serializers.Serializer):
+    results = NotificationOutSerializer(many=True)
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)

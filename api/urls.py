@@ -24,6 +24,12 @@ urlpatterns = [
     path("orders/", views.OrderListApi.as_view(), name="order_list"),
     path("orders/<str:number>/", views.OrderDetailApi.as_view(), name="order_detail"),
     path("audit/", views.AuditListApi.as_view(), name="audit_list"),
+    path("notifications/", views.NotificationListApi.as_view(), name="notification_list"),
+    path(
+        "notifications/<int:pk>/read/",
+        views.NotificationReadApi.as_view(),
+        name="notification_read",
+    ),
     path("orgs/<int:org_pk>/users/", views.UserListApi.as_view(), name="user_list"),
     path(
         "orgs/<int:org_pk>/users/<int:pk>/licenses/",

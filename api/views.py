@@ -15,7 +15,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -50,6 +50,7 @@ from licensing.selectors import orders_of_partner, org_users
 from partnerhub.accounts.api_keys import ApiPrincipal
 from partnerhub.accounts.choices import OrgKind, PartnerAccess, Role
 from partnerhub.accounts.models import AuditEntry, Organization, User
+from partnerhub.accounts.notifications import notification_read, notification_text, partner_feed
 from partnerhub.accounts.permissions import ControlHubMixin
 from partnerhub.core.listview import PreparedRows, summary_cache_key
 from trials import services as trial_services
@@ -114,6 +115,10 @@ def _offer_form_data(data: dict[str, Any]) -> QueryDict:
             form[name] = str(data[name])
     for service_type in data.get("services", []):
         form[service_type] = "on"
+        # One license count for every licensed service, or a count per service.
+        count = (data.get("service_licenses") or {}).get(service_type, data.get("licenses"))
+        if count is not None:
+            form[f"{service_type}_licenses"] = str(count)
     lines = data.get("device_lines", [])
     form["dev-TOTAL_FORMS"] = str(len(lines))
     form["dev-INITIAL_FORMS"] = "0"
@@ -606,6 +611,51 @@ class OrderDetailApi(ApiView):
         partner = _partner(self.principal)
         order = get_object_or_404(orders_of_partner(partner=partner), number=number)
         return Response(_order_out(order))
+
+
+# ---- notifications (the partner person's feed) -------------------------------------------
+def _notification_out(rows: list[Any]) -> Any:
+    for row in rows:
+        row.text = notification_text(
+            kind=row.kind, customer_name=row.customer_name, context=row.context
+        )
+    return s.NotificationOutSerializer(rows, many=True).data
+
+
+class NotificationListApi(ApiView):
+    @extend_schema(
+        operation_id="notifications_list",
+        summary="The key creator's notifications, newest first",
+        parameters=PAGE_PARAMS,
+        responses={200: s.NotificationPageSerializer, **PROBLEMS},
+    )
+    def get(self, request: Request) -> Response:
+        _partner(self.principal)
+        size = _page_size(request, 50)
+        offset = _cursor_offset(request, "api.notifications")
+        rows = list(partner_feed(user=self.principal.user)[offset : offset + size + 1])
+        links = _page_links(request, "api.notifications", offset, size, len(rows) > size)
+        return Response({"results": _notification_out(rows[:size]), **links})
+
+
+class NotificationReadApi(ApiView):
+    scopes = {"POST": "read"}
+
+    @extend_schema(
+        operation_id="notifications_read",
+        request=None,
+        responses={200: s.NotificationOutSerializer, **POST_PROBLEMS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        _partner(self.principal)
+
+        def read() -> Response:
+            row = notification_read(user=self.principal.user, notification_id=pk)
+            if row is None:
+                raise Http404
+            return Response(_notification_out([row])[0])
+
+        return self.idempotent(read)
 
 
 # ---- the audit log of the key's own org ----------------------------------------------------

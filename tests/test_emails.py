@@ -223,6 +223,31 @@ def every_email(db, settings) -> list[OutboxEmail]:
     leaver = make_user(org=leaving, role=Role.CUSTOMER_FULL_ADMIN)
     org_delete(org=leaving, reason=DeletionReason.CUSTOMER_REQUEST, actor=leaver)
 
+    # Issue 15: a webhook endpoint that keeps failing is turned off; the full admins hear it.
+    from partnerhub.accounts.webhooks import webhook_deliver_one, webhook_endpoint_create
+
+    hook_admin = make_user(org=partner, role=Role.PARTNER_FULL_ADMIN)
+    settings.WEBHOOK_DISABLE_AFTER = 1
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
+    endpoint, _secret = webhook_endpoint_create(
+        partner=partner,
+        actor=hook_admin,
+        url="http://127.0.0.1:9/refused",
+        event_types=["trial.started"],
+    )
+    trial_start_new_customer(
+        partner=partner,
+        actor=sales,
+        company_name="Hooked Org",
+        admin_email="admin@hooked.example",
+        vertical="retail",
+        country="DK",
+        services=meetings(),
+        devices=[],
+        length_days=30,
+    )
+    webhook_deliver_one(delivery_id=endpoint.deliveries.get().pk)
+
     return list(OutboxEmail.objects.order_by("pk"))
 
 

@@ -408,7 +408,8 @@ def _endpoint_disable_failing(*, endpoint: WebhookEndpoint, now: datetime) -> No
             kind="webhook_disabled",
             to=membership.user.email,
             template="webhook_disabled",
-            context={"url": endpoint.url, "partner": endpoint.partner.name},
+            # Named without its scheme: the email links only to our own pages.
+            context={"url": endpoint.url.split("://", 1)[-1], "partner": endpoint.partner.name},
             org_id=endpoint.partner_id,
             language=membership.user.language or None,
         )

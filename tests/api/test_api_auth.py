@@ -136,9 +136,9 @@ def test_a_too_large_body_is_413(world, api_for, settings):
 def test_idempotency_key_replays_the_first_answer_and_changes_nothing(world, api_for):
     api = api_for(world.sales_admin, scopes=["read", "trials"])
     first = api.post("/trials/", START, **{"Idempotency-Key": "abc-1"})
-    assert first.status_code == 201
+    assert first.status_code == 201, first.content
     again = api.post("/trials/", START, **{"Idempotency-Key": "abc-1"})
-    assert again.status_code == 201
+    assert again.status_code == 201, again.content
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
     assert Subscription.objects.filter(customer__name="Newco").count() == 1

@@ -280,3 +280,27 @@ def test_T7_a_device_trials_extension_becomes_a_request_and_the_end_stays(world,
     assert extended.json()["extension_request"]["status"] == "pending"
     detail = api.get(f"/customers/{trial['customer_id']}/").json()
     assert [r["status"] for r in detail["extension_requests"]] == ["pending"]
+
+
+def test_the_notifications_feed_is_the_key_creators_own(world, api_for):
+    from partnerhub.accounts.choices import NotificationKind
+    from partnerhub.accounts.notifications import notification_owe
+
+    notification_owe(
+        partner=world.partner,
+        kind=NotificationKind.CONSENT_DECLINED,
+        key="declined:1",
+        link_path="/partner/customers/",
+        customer=world.customer_trial,
+    )
+    api = api_for(world.sales_admin)
+    feed = api.get("/notifications/").json()["results"]
+    assert [n["customer_name"] for n in feed] == ["Trial Co"]
+    assert feed[0]["text"]
+    assert feed[0]["read_at"] is None
+    read = api.post(f"/notifications/{feed[0]['id']}/read/")
+    assert read.status_code == 200
+    assert read.json()["read_at"] is not None
+    rival = api_for(world.other_sales_admin)
+    assert rival.get("/notifications/").json()["results"] == []
+    assert rival.post(f"/notifications/{feed[0]['id']}/read/").status_code == 404
