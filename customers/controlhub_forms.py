@@ -151,6 +151,14 @@ class LicenseTemplateForm(forms.Form):
         self.org_services = services
         self.fields["services"].choices = service_choices(services)
 
+    @property
+    def ticked(self) -> set[int]:
+        """The boxes to show ticked: as submitted, or as saved."""
+        if self.is_bound:
+            raw = self.data.getlist("services") if hasattr(self.data, "getlist") else []
+            return {int(v) for v in raw if str(v).isdigit()}
+        return set(self.initial.get("services", []))
+
     def clean_services(self) -> list[int]:
         ids: list[int] = self.cleaned_data["services"]
         if sum(1 for i in ids if self.org_services[i].type == ServiceType.CALLING) > 1:

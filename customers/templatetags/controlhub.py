@@ -24,6 +24,14 @@ def license_use(service: Any) -> str:
     }
 
 
+@register.filter
+def service_name(service: Any) -> str:
+    """``Calling [SUB-123]``: the service and its subscription."""
+    from licensing.calling import service_label
+
+    return service_label(service)
+
+
 def _on_off(value: Any) -> str:
     return _("on") if value else _("off")
 
