@@ -12,7 +12,7 @@ from licensing.models import AutoLicenseTemplate, CallingProfile, License
 from partnerhub.accounts.models import AuditEntry, Organization, User
 from tests.factories import make_user
 
-from .conftest import calling_service_of, calling_snapshot
+from .conftest import calling_service_of
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_C5_succeeds_in_the_demo_world(client):
     demo_world_build()
     litware = Organization.objects.get(name="Litware Inc")
     admin = User.objects.get(email="admin@litware.example")
-    main, second = sorted(
+    _main, second = sorted(
         litware.subscriptions.filter(services__type=ServiceType.CALLING),
         key=lambda s: s.start_date,
     )
