@@ -245,8 +245,7 @@ def shortage_message(*, service: Service, needed: int) -> str:
     sub = service.subscription
     return ngettext(
         "%(service)s on %(subscription)s has %(quantity)d license; this change needs %(needed)d.",
-        "%(service)s on %(subscription)s has %(quantity)d licenses; this change needs "
-        "%(needed)d.",
+        "%(service)s on %(subscription)s has %(quantity)d licenses; this change needs %(needed)d.",
         service.quantity,
     ) % {
         "service": service.get_type_display(),
