@@ -54,7 +54,7 @@ from licensing.csv_io import CsvInvalid, users_csv_export, users_csv_import, use
 from licensing.models import AutoLicenseTemplate, Subscription
 from licensing.provisioning import ProvisioningRefused
 from licensing.selectors import org_users
-from partnerhub.accounts.choices import PartnerAccess, Role
+from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PartnerAccess, Role
 from partnerhub.accounts.models import User
 from partnerhub.accounts.permissions import SAFE_METHODS, ControlHubMixin
 from trials.choices import ConsentStatus
@@ -864,15 +864,8 @@ class UserChangeView(ControlHubView):
         return redirect(self.url("user_detail", pk=person.pk))
 
     def still_admin(self, request: HttpRequest) -> bool:
-        request.user.refresh_from_db()
-        return (
-            bool(request.user.is_active)
-            and org_role_of(
-                user=request.user,  # type: ignore[arg-type]
-                org=self.org,
-            )
-            == Role.CUSTOMER_FULL_ADMIN
-        )
+        me = User.objects.get(pk=request.user.pk)
+        return me.is_active and org_role_of(user=me, org=self.org) in CUSTOMER_ADMIN_ROLES
 
 
 class UserRoleView(UserChangeView):

@@ -152,10 +152,10 @@ def users_add_csv_parse(
                 )
                 continue
 
-            def cell(name: str, row: list[str] = row) -> str:
+            def value_of(name: str, row: list[str] = row) -> str:
                 return cell_read(row[index[name]].strip()) if name in index else ""
 
-            email = cell(EMAIL).lower()
+            email = value_of(EMAIL).lower()
             bad = False
             try:
                 validate_email(email)
@@ -163,7 +163,7 @@ def users_add_csv_parse(
                 bad = True
                 errors.append(
                     RowError(
-                        line, _("“%(email)s” is not an email address.") % {"email": cell(EMAIL)}
+                        line, _("“%(email)s” is not an email address.") % {"email": value_of(EMAIL)}
                     )
                 )
             if not bad and email in seen:
@@ -175,18 +175,18 @@ def users_add_csv_parse(
                         % {"email": email, "line": seen[email]},
                     )
                 )
-            role = _role_of(cell(ROLE))
+            role = _role_of(value_of(ROLE))
             if role is None:
                 bad = True
                 errors.append(
                     RowError(
                         line,
                         _("Unknown role “%(role)s”: use User, Read-only admin or Full admin.")
-                        % {"role": cell(ROLE)},
+                        % {"role": value_of(ROLE)},
                     )
                 )
             for name in (FIRST, LAST):
-                if len(cell(name)) > MAX_NAME:
+                if len(value_of(name)) > MAX_NAME:
                     bad = True
                     errors.append(
                         RowError(
@@ -197,7 +197,8 @@ def users_add_csv_parse(
                     )
             if not bad:
                 seen[email] = line
-                rows.append(NewUser(line, email, cell(FIRST), cell(LAST), role or Role.USER))
+                first, last = value_of(FIRST), value_of(LAST)
+                rows.append(NewUser(line, email, first, last, role or Role.USER))
     except csv.Error as exc:
         errors.append(RowError(reader.line_num, _("Not a CSV file: %(error)s") % {"error": exc}))
         return result
