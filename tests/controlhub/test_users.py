@@ -397,3 +397,50 @@ def test_bulk_add_bad_files_are_never_a_500(client, world):
     assert stale.status_code == 302
     sample = client.get(url("users_add_csv", world.org), {"sample": "1"})
     assert sample.content.decode().startswith("Email,First name,Last name,Role")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_full_admins_demoting_each_other_at_once_leave_one(world, monkeypatch):
+    """The last-full-admin check holds under a real race (PostgreSQL, two connections): the
+    full-admin rows are locked, so the second demotion sees the first and is refused."""
+    import threading
+    import time
+
+    from django.db import connection, connections
+
+    import customers.user_services as services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite test databases live in one in-memory connection")
+    second = make_user(org=world.org, role=Role.CUSTOMER_FULL_ADMIN, email="second@fjord.example")
+    counted = services._other_active_full_admins
+
+    def slow_count(**kwargs):  # the real check, then a pause that widens the race window
+        n = counted(**kwargs)
+        time.sleep(0.3)
+        return n
+
+    monkeypatch.setattr(services, "_other_active_full_admins", slow_count)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def demote(actor, target) -> None:
+        barrier.wait()
+        try:
+            org_user_role_set(org=world.org, user=target, role=Role.USER, actor=actor)
+            outcomes.append("demoted")
+        except UserChangeRefused:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=demote, args=(world.admin, second)),
+        threading.Thread(target=demote, args=(second, world.admin)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(outcomes) == ["demoted", "refused"]
+    assert Membership.objects.filter(org=world.org, role=Role.CUSTOMER_FULL_ADMIN).count() == 1
