@@ -37,7 +37,7 @@ from partnerhub.accounts.choices import Role
 from partnerhub.accounts.lifecycle import email_domain
 from partnerhub.accounts.models import AuditEntry, Membership, Organization, User
 
-from .user_services import ASSIGNABLE_ROLES, invitation_send
+from .user_services import ASSIGNABLE_ROLES, invitations_send_new
 
 EMAIL, FIRST, LAST, ROLE = "Email", "First name", "Last name", "Role"
 HEADERS = (EMAIL, FIRST, LAST, ROLE)
@@ -327,6 +327,7 @@ def users_add_csv_import(
                 raise LicenseError(plan.errors)
             license_plan_apply(plan=plan, actor=actor, source="template", now=now)
     if invite:
-        for r in parsed.users:
-            invitation_send(org=org, user=by_email[r.email], actor=actor, now=now)
+        invitations_send_new(
+            org=org, users=[by_email[r.email] for r in parsed.users], actor=actor, now=now
+        )
     return len(parsed.users)
