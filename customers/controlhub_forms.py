@@ -275,3 +275,15 @@ class UsersAddCsvForm(forms.Form):
 
 class UsersAddApplyForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput)
+
+
+class BuyRequestForm(forms.Form):
+    """The Buy page: "I want to buy" one subscription, with an optional message to the partner."""
+
+    subscription = forms.IntegerField(widget=forms.HiddenInput)
+    message = forms.CharField(
+        label=_("Message to your partner (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("customers", "0001_initial"),
+        ("customers", "0002_tombstone_reason_labels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
