@@ -34,11 +34,13 @@ from licensing.calling import (
     LicenseError,
     LicensePlan,
     calling_users_of,
+    is_assignable,
     license_template_apply,
     license_template_plan,
     license_template_save,
     org_services,
     plan_error_messages,
+    service_label,
     subscription_cancel,
     user_licenses_plan,
     user_licenses_set,
@@ -474,8 +476,6 @@ class UserLicensesEditView(ControlHubView):
         ]
 
     def rows(self, ids: list[int], ticked: set[int]) -> list[dict[str, Any]]:
-        from licensing.calling import is_assignable, service_label
-
         return [
             {
                 "service": self.services[pk],
