@@ -1,10 +1,12 @@
 """Control Hub: a customer org's own admin pages (its own URL space and look).
 
-Who may do what (checked on the server on every request, ``ControlHubMixin``):
-customer full admins and partners with full access change things; read-only admins see and
-get a 403 on anything that changes (and on the forms themselves); a partner that got consent
-without full access (*provisioning admin*, T3) sees the overview and may provision the trial,
-nothing else. Another org's objects are a 404 everywhere. Views validate and call one service.
+Who may do what is decided once, in ``partnerhub.accounts.access.controlhub_access`` (checked on
+every request by ``ControlHubMixin`` and again by the services): customer full admins, and users
+of a certified managing partner with full access whose own role is not read-only, change things;
+read-only admins (customer or partner) see and get a 403 on anything that changes (and on the
+forms themselves); a partner that got consent without full access (*provisioning admin*, T3)
+sees the overview and may provision the trial, nothing else. Another org's objects are a 404
+everywhere. Views validate and call one service.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -45,9 +46,10 @@ from licensing.choices import (
 from licensing.csv_io import CsvInvalid, users_csv_export, users_csv_import, users_csv_parse
 from licensing.models import AutoLicenseTemplate, Subscription
 from licensing.selectors import org_users
+from partnerhub.accounts.access import ControlHubAction as Action
 from partnerhub.accounts.choices import PartnerAccess, Role
 from partnerhub.accounts.models import User
-from partnerhub.accounts.permissions import SAFE_METHODS, ControlHubMixin
+from partnerhub.accounts.permissions import ControlHubMixin
 from trials.choices import ConsentStatus
 from trials.consent import ConsentClosed, consent_accept, consent_decline, trial_provision
 from trials.models import ConsentRequest
@@ -88,30 +90,15 @@ def plan_rows(plan: LicensePlan, line_of: dict[int, int] | None = None) -> list[
 class ControlHubView(ControlHubMixin, TemplateView):
     """Base of every Control Hub page.
 
-    ``change_page``: the page exists only to change something; read-only people get a 403 on
-    GET too. ``provisioning_page``: a provisioning admin may open it (T3); every other page is a
-    403 for them. ``full_admin_only``: only the customer's own full admins (T3 consent, D9).
+    ``action`` is what opening the page needs, ``post_action`` what sending its form needs
+    (``partnerhub.accounts.access.ControlHubAction``; the decision is made there, once). Pages
+    that exist only to change something set both, so read-only people get a 403 on GET too.
     """
 
-    change_page = False
-    provisioning_page = False
-    full_admin_only = False
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.org, self.role = self.resolve_access(request, kwargs["org_pk"])
-        if self.role in PartnerAccess.values and self.waiting_for_consent(request):
+    def check_access(self, request: HttpRequest) -> None:
+        if self.access.via_partner and self.waiting_for_consent(request):
             raise Http404
-        if self.role == PartnerAccess.PROVISIONING_ADMIN and not self.provisioning_page:
-            raise PermissionDenied
-        if self.full_admin_only and not self.is_full_admin:
-            raise PermissionDenied
-        changing = request.method not in SAFE_METHODS or self.change_page
-        if changing and not self.allows_change():
-            raise PermissionDenied
-        # Skip ControlHubMixin.dispatch: access is resolved above, once.
-        return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)
+        super().check_access(request)
 
     def waiting_for_consent(self, request: HttpRequest) -> bool:
         """T3: a partner whose only link to the org is a trial request the customer has not
@@ -130,7 +117,7 @@ class ControlHubView(ControlHubMixin, TemplateView):
 
     @property
     def can_change(self) -> bool:
-        return self.allows_change()
+        return self.may(Action.CHANGE)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -140,6 +127,7 @@ class ControlHubView(ControlHubMixin, TemplateView):
             can_change=self.can_change,
             is_full_admin=self.is_full_admin,
             is_provisioning_admin=self.role == PartnerAccess.PROVISIONING_ADMIN,
+            can_provision=self.may(Action.PROVISION),
             role_label=role_label(self.role),
         )
         return ctx
@@ -162,7 +150,7 @@ class OverviewView(ControlHubView):
     the pending trial requests (T3)."""
 
     template_name = "controlhub/overview.html"
-    provisioning_page = True
+    action = Action.OVERVIEW
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -181,7 +169,7 @@ class TrialRequestView(ControlHubView):
     """T3: a full admin accepts (the box decides full or provisioning access) or declines."""
 
     template_name = "controlhub/trial_request.html"
-    full_admin_only = True
+    action = post_action = Action.ANSWER_CONSENT
 
     def consent(self) -> ConsentRequest:
         return get_object_or_404(
@@ -232,11 +220,7 @@ class TrialProvisionView(ControlHubView):
     page a provisioning admin may change things on."""
 
     template_name = "controlhub/trial_provision.html"
-    provisioning_page = True
-    change_page = True
-
-    def allows_change(self) -> bool:
-        return super().allows_change() or self.role == PartnerAccess.PROVISIONING_ADMIN
+    action = post_action = Action.PROVISION
 
     def trial(self) -> Subscription:
         qs = Subscription.objects.filter(customer=self.org, kind=SubscriptionKind.TRIAL)
@@ -327,7 +311,7 @@ class UserLicensesEditView(ControlHubView):
     explicit confirmation, and offers the move instead (C2)."""
 
     template_name = "controlhub/user_licenses_edit.html"
-    change_page = True
+    action = post_action = Action.CHANGE
 
     def setup_form(self, data: Any = None) -> LicensesForm:
         self.person = self.org_user_or_404(self.kwargs["pk"])
@@ -391,7 +375,7 @@ class UsersCsvImportView(ControlHubView):
     """
 
     template_name = "controlhub/users_csv_import.html"
-    change_page = True
+    action = post_action = Action.CHANGE
 
     @property
     def session_key(self) -> str:
@@ -462,7 +446,7 @@ class LicenseTemplateView(ControlHubView):
     users' licenses" unticked it moves them between subscriptions, calling data kept)."""
 
     template_name = "controlhub/license_template.html"
-    change_page = True
+    action = post_action = Action.CHANGE
 
     def make_form(self, data: Any = None) -> LicenseTemplateForm:
         template = AutoLicenseTemplate.objects.filter(org=self.org).first()
@@ -548,7 +532,7 @@ class SubscriptionCancelView(ControlHubView):
     explicit confirmation, and offers the move instead."""
 
     template_name = "controlhub/subscription_cancel.html"
-    change_page = True
+    action = post_action = Action.CHANGE
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -586,8 +570,7 @@ class OrgDeleteView(ControlHubView):
     goes; a tombstone stays. The admin's own account goes with it, so they are signed out."""
 
     template_name = "controlhub/org_delete.html"
-    change_page = True
-    full_admin_only = True
+    action = post_action = Action.DELETE_ORG
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)

@@ -25,6 +25,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.models import AuditEntry, Organization, User
 from partnerhub.accounts.services import audit_record
 
@@ -265,6 +266,8 @@ def license_plan_apply(
     (C1) is never touched. C2: users losing Calling lose their calling data only when
     ``confirm_calling_loss`` is given; otherwise :class:`CallingDataAtRisk` names them.
     """
+    # Every way of changing licenses (edit, CSV, template) comes through here: ask again.
+    controlhub_require(actor, plan.org, ControlHubAction.CHANGE)
     if plan.errors:
         raise LicenseError(plan.errors)
     losses = plan.calling_losses
@@ -374,6 +377,7 @@ def subscription_cancel(
     C2: if its Calling service still has users, their calling data would be lost; without
     ``confirm_calling_loss`` this raises :class:`CallingDataAtRisk` naming them (the page offers
     to move them first)."""
+    controlhub_require(actor, subscription.customer, ControlHubAction.CHANGE)
     org_licenses_lock(org=subscription.customer)
     if subscription.state not in LICENSE_HOLDING_STATES:
         raise ValueError("Only a pending, active or suspended subscription can be cancelled.")
@@ -413,6 +417,7 @@ def license_template_save(
     actor: User | None,
 ) -> AutoLicenseTemplate:
     """C5: the org's template of licenses for new users (at most one Calling service)."""
+    controlhub_require(actor, org, ControlHubAction.CHANGE)
     services = org_services(org=org)
     ids = set(service_ids)
     if not ids <= set(services):

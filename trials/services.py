@@ -26,8 +26,9 @@ from licensing.choices import (
 from licensing.lifecycle import can_reactivate
 from licensing.models import Service, Subscription
 from licensing.services import ServiceSpec, subscription_create
-from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES, OrgKind, PartnerAccess, Role
-from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.accounts.access import PartnerAction, partner_require
+from partnerhub.accounts.choices import OrgKind, PartnerAccess, Role
+from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.selectors import customer_admin_emails
 from partnerhub.accounts.services import (
     audit_record,
@@ -72,16 +73,9 @@ class ExtendResult:
 
 # ---- checks ------------------------------------------------------------------------------
 def _require_trial_manager(*, actor: User, partner: Organization) -> None:
-    """T1: only sales admins and sales full admins of a certified partner run trials."""
-    if (
-        partner.kind != OrgKind.PARTNER
-        or not partner.partner_certified
-        or actor.org_id != partner.pk
-        or not Membership.objects.filter(
-            user=actor, org=partner, role__in=TRIAL_MANAGER_ROLES
-        ).exists()
-    ):
-        raise PermissionDenied("T1: only sales admins of a certified partner run trials.")
+    """T1: only sales admins and sales full admins of a certified partner run trials (the
+    partner side's one decision, ``partnerhub.accounts.access``)."""
+    partner_require(actor, PartnerAction.RUN_TRIALS, partner)
 
 
 def _check_offer(
