@@ -32,6 +32,8 @@ from django.utils.formats import date_format
 from django.views import View
 from django_tables2.data import TableListData
 
+from .csvcells import csv_row
+
 EXPORT_CHUNK = 2000
 
 
@@ -279,14 +281,14 @@ class ObjectListView(View):
 
         def lines() -> Iterator[str]:
             writer = csv.writer(_EchoBuffer())
-            yield writer.writerow(header)
+            yield writer.writerow(csv_row(header))
             for start in range(0, len(pks), EXPORT_CHUNK):
                 chunk = pks[start : start + EXPORT_CHUNK]
                 position = {pk: i for i, pk in enumerate(chunk)}
                 rows = self.fetch_rows(self.get_queryset().filter(pk__in=chunk))
                 rows.sort(key=lambda row: position[row.pk])
                 for record in rows:
-                    yield writer.writerow([cell(record, *g) for g in getters])
+                    yield writer.writerow(csv_row(cell(record, *g) for g in getters))
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{self.export_filename}.csv"'
