@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 
 import django_filters
 import django_tables2 as tables
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Expression, F, IntegerField, Model, OrderBy, QuerySet
 from django.db.models.expressions import RawSQL
@@ -33,6 +32,7 @@ from django.views import View
 from django_tables2.data import TableListData
 
 from .csvcells import csv_row
+from .safecache import cache_get, cache_incr
 
 EXPORT_CHUNK = 2000
 
@@ -305,17 +305,15 @@ def _summary_version_key(scope: str, owner_id: int) -> str:
 
 def summary_cache_key(scope: str, owner_id: int, *parts: object) -> str:
     """Key of one owner's cached summary; ``summary_cache_clear`` makes every old key stale."""
-    version = cache.get(_summary_version_key(scope, owner_id), 0)
+    version = cache_get(_summary_version_key(scope, owner_id), 0)
     return ":".join(str(p) for p in ("listsummary", scope, owner_id, version, *parts))
 
 
 def summary_cache_clear(scope: str, owner_id: int) -> None:
-    """Forget an owner's cached summaries (call after commit of a change that moves a count)."""
-    key = _summary_version_key(scope, owner_id)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, None)
+    """Forget an owner's cached summaries (call after commit of a change that moves a count).
+    A cache that is down skips it with a warning: the change is committed, the page goes on,
+    and a stale band lasts at most ``SUMMARY_TTL``."""
+    cache_incr(_summary_version_key(scope, owner_id), timeout=None)
 
 
 def filters_active(filterset: django_filters.FilterSet) -> bool:

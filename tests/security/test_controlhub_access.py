@@ -121,9 +121,7 @@ def test_services_ask_again(world):
                 org=org, service_ids=[messaging], keep_existing_licenses=True, actor=actor
             )
         with pytest.raises(PermissionDenied):
-            user_licenses_set(
-                user=world["users"][org.name], service_ids=[messaging], actor=actor
-            )
+            user_licenses_set(user=world["users"][org.name], service_ids=[messaging], actor=actor)
         with pytest.raises(PermissionDenied):
             users_csv_import(org=org, content=content, actor=actor)
     assert_unchanged(world, org)
