@@ -35,6 +35,7 @@ from .csvcells import csv_row
 from .safecache import cache_get, cache_incr
 
 EXPORT_CHUNK = 2000
+MAX_PAGE_PARAM = 1_000_000  # ?page= and ?per_page= beyond this are read as this
 
 
 class PreparedRows(TableListData):
@@ -158,8 +159,10 @@ class ObjectListView(View):
 
     # ---- machinery ----------------------------------------------------------------------
     def _int_param(self, name: str, default: int) -> int:
+        """A positive integer from the URL, bounded (bad input is the default, never a 500)."""
+        raw = self.request.GET.get(name, default)
         try:
-            return max(int(self.request.GET.get(name, default)), 1)
+            return min(max(int(str(raw)[:12]), 1), MAX_PAGE_PARAM)
         except (TypeError, ValueError):
             return default
 
@@ -205,7 +208,10 @@ class ObjectListView(View):
         if filterset.is_bound and not filterset.is_valid():
             filtered = base.none()
 
-        table = self.table_class(PreparedRows([]), request=request)
+        # Not request=: django-tables2 would paginate the empty table from the raw ?page and
+        # ?per_page (a 500 on ?per_page=-1); this view reads and bounds them itself.
+        table = self.table_class(PreparedRows([]))
+        table.request = request
         table.order_by = request.GET.get(table.prefixed_order_by_field) or self.default_sort
         accessors = self._ordering(table)
 

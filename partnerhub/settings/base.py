@@ -198,6 +198,8 @@ DELETION_BATCH_FRACTION = float(os.environ.get("DELETION_BATCH_FRACTION", "0.05"
 # D5: outside systems report activity to POST /api/activity/ with this bearer token (issue 3).
 # Empty disables the endpoint.
 ACTIVITY_API_TOKEN = os.environ.get("ACTIVITY_API_TOKEN", "")
+# Larger bodies are refused with 413 before they are read (1,000 events fit in ~150 KB).
+ACTIVITY_API_MAX_BODY_BYTES = int(os.environ.get("ACTIVITY_API_MAX_BODY_BYTES", str(512 * 1024)))
 
 LOGGING = {
     "version": 1,
