@@ -34,3 +34,21 @@ def home(request: HttpRequest) -> HttpResponse:
     if url is not None:
         return redirect(url)
     return render(request, "accounts/home.html")
+
+
+def signin_locked_out(
+    request: HttpRequest, original_response: object = None, credentials: object = None
+) -> HttpResponse:
+    """django-axes' answer once an address or an IP has failed too often: the sign-in page
+    again, saying why and for how long (429)."""
+    from django.conf import settings
+    from django.contrib.auth.forms import AuthenticationForm
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    form = AuthenticationForm(request)
+    return render(
+        request,
+        "registration/login.html",
+        {"form": form, "locked_out": True, "cooloff_minutes": minutes},
+        status=429,
+    )
