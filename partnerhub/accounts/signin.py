@@ -24,7 +24,8 @@ class SignInGuardBackend(AxesStandaloneBackend):
 def signin_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
     """The address as the sign-in reads it (case and spaces do not make a fresh counter)."""
     data = credentials or getattr(request, "POST", {}) or {}
-    return str(data.get("username") or "").strip().lower()[:255]
+    typed = data.get("username") or data.get("email") or ""
+    return str(typed).strip().lower()[:255]
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -230,6 +230,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit locks
 AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in form's field (it holds the email)
 AXES_USERNAME_CALLABLE = "partnerhub.accounts.signin.signin_username"
 AXES_CLIENT_IP_CALLABLE = "partnerhub.accounts.signin.client_ip"
 AXES_LOCKOUT_CALLABLE = "partnerhub.accounts.views.signin_locked_out"
