@@ -88,3 +88,35 @@ def test_finding_4_starting_a_trial_with_cache_and_broker_down_is_not_an_error_p
     assert response.status_code == 302, response.content[:500]
     assert callbacks  # the cache clear and the delivery were tried after commit
     assert Subscription.objects.filter(partner=partner, kind=SubscriptionKind.TRIAL).count() == 1
+
+
+def test_broker_down_a_consent_request_is_committed_and_its_emails_wait(
+    client, broker_down, django_capture_on_commit_callbacks, caplog
+):
+    """The request owes consent emails; queueing their delivery fails after commit; the page
+    is the usual redirect and the emails wait in the outbox (the relay sends them later)."""
+    from partnerhub.core.models import OutboxEmail
+    from trials.models import ConsentRequest
+
+    partner = make_partner(name="Northwind")
+    org = make_customer(name="Litware")
+    make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN, email="admin@litware.example")
+    client.force_login(make_user(org=partner, role=Role.SALES_ADMIN))
+    data = {
+        "admin_email": "admin@litware.example",
+        "messaging": "on",
+        "licenses": "25",
+        "length": "30",
+        "meetings_edition": "standard",
+        "dev-TOTAL_FORMS": "0",
+        "dev-INITIAL_FORMS": "0",
+        "dev-MIN_NUM_FORMS": "0",
+        "dev-MAX_NUM_FORMS": "6",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("trials:trial_request"), data)
+    assert response.status_code == 302
+    assert ConsentRequest.objects.filter(partner=partner, customer=org).count() == 1
+    assert OutboxEmail.objects.filter(kind="consent_request", sent_at__isnull=True).exists()
+    # Queueing the delivery was tried and failed (logged), it did not reach the page.
+    assert any(r.name.startswith("partnerhub.core") for r in caplog.records), caplog.text
