@@ -276,6 +276,12 @@ class _Builder:
         )
         return subscription
 
+    def provisioning_note(self, org: Organization, service_type: str, note: str) -> None:
+        """P1: why a service failed, or what it waits for (the engine writes it in real life)."""
+        Service.objects.filter(subscription__customer=org, type=service_type).update(
+            provisioning_reason=note
+        )
+
     def assign(self, users: list[User], subscription: Subscription, service_type: str) -> None:
         service = subscription.services.get(type=service_type)
         License.objects.bulk_create(
@@ -523,8 +529,10 @@ def _customers(b: _Builder) -> None:
         kind=T,
         start=-50,
         end=40,
-        services={MEET: (10, PS.AWAITING_DETAILS), MSG: (10, OK)},
+        services={CALL: (10, PS.AWAITING_DETAILS), MSG: (10, OK)},
     )
+    # P1: the vendor waits for a location; the customer admin enters it in Control Hub.
+    b.provisioning_note(org, CALL, "A location and its emergency address for Calling.")
 
     # P3 Trial expired (in its 30-day grace, S1/T12); a Calling trial with numbers (T13).
     org, _, people = b.customer(
@@ -630,6 +638,8 @@ def _customers(b: _Builder) -> None:
         end=362,
         services={MEET: (20, PS.FAILED), MSG: (20, OK)},
     )
+    # P1: the partner sees why, and retries from the customer page.
+    b.provisioning_note(org, MEET, "The vendor could not set up Meetings for this organization.")
 
     # T3 consent asked of a read-only admin: goes to them and every full admin; bought directly.
     org, _, people = b.customer(
@@ -821,7 +831,16 @@ def _customers(b: _Builder) -> None:
         vertical=Vertical.TELECOM,
         partner=CONTOSO,
     )
-    b.sub(org, partner=CONTOSO, kind=T, start=-10, end=20, services={CALL: (5, PS.PROVISIONING)})
+    # P1: provisioning; when the worker runs, Messaging is provisioned and Calling waits for a
+    # location entered in Control Hub.
+    b.sub(
+        org,
+        partner=CONTOSO,
+        kind=T,
+        start=-10,
+        end=20,
+        services={MSG: (5, PS.PROVISIONING), CALL: (5, PS.PROVISIONING)},
+    )
 
     # The uncertified partner's one customer.
     org, _, _ = b.customer(

@@ -9,18 +9,25 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import django_filters
+from django.contrib import messages
 from django.db.models import Expression, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from licensing.lifecycle import days_left
+from licensing.models import Service
+from licensing.provisioning import (
+    ProvisioningRefused,
+    service_manual_done,
+    service_provisioning_retry,
+)
 from partnerhub.accounts.choices import PartnerTier
 from partnerhub.accounts.models import Organization
-from partnerhub.accounts.permissions import PartnerMemberMixin
+from partnerhub.accounts.permissions import PartnerMemberMixin, TrialManagerMixin
 from partnerhub.core.listview import (
     SUMMARY_TTL,
     ObjectListView,
@@ -194,4 +201,51 @@ class CustomerDetailView(PartnerMemberMixin, View):
                 "consent": pending_consent(partner=self.partner, customer=customer),
                 **trial_info,
             },
+        )
+
+
+class _ServiceActionView(TrialManagerMixin, View):
+    """P1: a sales admin acts on one provisioning service of a customer (T1: sales roles)."""
+
+    def service(self, pk: int, service_pk: int) -> Service:
+        # Only the partner's own subscriptions: another tenant's service is a 404.
+        return get_object_or_404(
+            Service.objects.select_related("subscription"),
+            pk=service_pk,
+            subscription__customer_id=pk,
+            subscription__partner=self.partner,
+        )
+
+    def act(self, service: Service) -> str:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, pk: int, service_pk: int) -> HttpResponse:
+        service = self.service(pk, service_pk)
+        try:
+            done = self.act(service)
+        except ProvisioningRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, done)
+        return redirect("customers:customer_detail", pk=pk)
+
+
+class ServiceProvisioningRetryView(_ServiceActionView):
+    """P1: send a failed service to the vendor again."""
+
+    def act(self, service: Service) -> str:
+        service_provisioning_retry(service=service, actor=self.request.user)  # type: ignore[arg-type]
+        return str(
+            _("%(service)s goes to the vendor again.") % {"service": service.get_type_display()}
+        )
+
+
+class ServiceManualDoneView(_ServiceActionView):
+    """P1: the partner finished a *Manual provisioning (partner)* service."""
+
+    def act(self, service: Service) -> str:
+        service_manual_done(service=service, actor=self.request.user)  # type: ignore[arg-type]
+        return str(
+            _("%(service)s is provisioned; licenses can be assigned.")
+            % {"service": service.get_type_display()}
         )

@@ -37,7 +37,7 @@ from .orders import (
     order_place,
     order_place_check,
 )
-from .services import services_mark_provisioned
+from .provisioning import ProvisioningRefused, service_provisioning_retry, services_mark_provisioned
 
 
 class ServiceInline(admin.TabularInline):
@@ -80,13 +80,21 @@ class SubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("type", "subscription", "customer", "quantity", "provisioning_status")
+    list_display = (
+        "type",
+        "subscription",
+        "customer",
+        "quantity",
+        "provisioning_status",
+        "provisioning_reason",
+    )
     list_select_related = ("subscription__customer", "subscription__partner")
     list_filter = ("type", "provisioning_status")
     search_fields = ("subscription__customer__name", "subscription__reference", "site_url")
     raw_id_fields = ("subscription",)
     show_full_result_count = False
-    actions = ("mark_provisioned",)
+    actions = ("mark_provisioned", "retry_provisioning")
+    readonly_fields = ("provisioning_reason", "provisioning_attempts", "provisioning_details")
 
     @admin.display(description=_("customer"), ordering="subscription__customer__name")
     def customer(self, obj: Service) -> str:
@@ -100,6 +108,22 @@ class ServiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
             _("%(count)d service(s) marked provisioned.") % {"count": done},
             messages.SUCCESS,
         )
+
+    @admin.action(description=_("Retry provisioning of the selected failed services"))
+    def retry_provisioning(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        retried = 0
+        for service in queryset:
+            try:
+                service_provisioning_retry(service=service, actor=request.user)  # type: ignore[arg-type]
+                retried += 1
+            except ProvisioningRefused as refused:
+                self.message_user(request, f"{service}: {refused.message}", messages.WARNING)
+        if retried:
+            self.message_user(
+                request,
+                _("%(count)d service(s) sent to the vendor again.") % {"count": retried},
+                messages.SUCCESS,
+            )
 
 
 @admin.register(License)

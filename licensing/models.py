@@ -105,6 +105,17 @@ class Service(models.Model):
         default=ProvisioningStatus.PROVISIONING,
     )
     provisioned_at = models.DateTimeField(_("provisioned at"), null=True, blank=True)
+    # P1, the provisioning engine (licensing/provisioning.py). Why the service is failed, what
+    # details it waits for, or which step it reached; shown with the status.
+    provisioning_reason = models.CharField(_("provisioning note"), max_length=500, blank=True)
+    # What a customer admin entered in Control Hub (Calling: location and emergency address).
+    provisioning_details = models.JSONField(_("provisioning details"), default=dict, blank=True)
+    provisioning_attempts = models.PositiveSmallIntegerField(_("provisioning attempts"), default=0)
+    # A worker's claim (conditional UPDATE): two workers never provision one service twice.
+    provisioning_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the service is next due at the vendor (now, or after a retry's backoff); the relay
+    # picks up services left waiting past it (a lost task is not a stuck service).
+    provisioning_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Meetings only (T2).
     edition = models.CharField(
         _("edition"), max_length=16, choices=MeetingsEdition.choices, blank=True
@@ -129,6 +140,11 @@ class Service(models.Model):
         ]
         indexes = [
             models.Index(fields=["provisioning_status"], name="service_prov_status_idx"),
+            models.Index(
+                fields=["provisioning_due_at"],
+                condition=Q(provisioning_status="provisioning"),
+                name="service_prov_queue_idx",
+            ),
             models.Index(fields=["type", "subscription"], name="service_type_sub_idx"),
         ]
 

@@ -75,9 +75,9 @@ CH_OWN_FULL = frozenset({"cust_full"})
 
 @dataclass(frozen=True)
 class Entry:
-    """One URL name: what fills its path (``target``: none, org, customer, trial, consent,
-    order, token, admin) and who may GET and POST it. ``ok`` lists extra statuses an entitled
-    request may get (e.g. 404 for an admin page about an unknown thing)."""
+    """One URL name: what fills its path (``target``: none, org, customer, trial, service,
+    consent, order, token, admin) and who may GET and POST it. ``ok`` lists extra statuses an
+    entitled request may get (e.g. 404 for an admin page about an unknown thing)."""
 
     target: str
     get: frozenset[str]
@@ -95,6 +95,9 @@ TABLE: dict[str, Entry] = {
     # The partner side.
     "customers:customer_list": T("none", PARTNER_ANY, PARTNER_CHANGE),
     "customers:customer_detail": T("customer", OWN_ANY, OWN_CHANGE),
+    # P1: a sales admin acts on a service of one of the partner's own subscriptions (POST only).
+    "customers:service_provisioning_retry": T("service", OWN_TRIALS, OWN_TRIALS),
+    "customers:service_manual_done": T("service", OWN_TRIALS, OWN_TRIALS),
     "trials:trial_start": T("none", PARTNER_TRIALS, PARTNER_TRIALS),
     "trials:trial_request": T("none", PARTNER_TRIALS, PARTNER_TRIALS),
     "trials:consent_resend": T("consent", OWN_TRIALS, OWN_TRIALS),
@@ -239,6 +242,7 @@ class Owned:
     label: str
     pk: int
     owner_ids: frozenset[int]
+    customer_pk: int = 0  # a service's customer
 
 
 def build_world() -> dict[str, Any]:
@@ -261,6 +265,7 @@ def build_world() -> dict[str, Any]:
     orgs: dict[str, OrgTarget] = {}
     trials: dict[str, Owned] = {}
     customers: dict[str, Owned] = {}
+    services: dict[str, Owned] = {}
     for name, partner in (("Litware", north), ("Fabrikam", contoso), ("Adatum", tailspin)):
         org = make_customer(name=name, partner=partner, access=PartnerAccess.FULL_ADMIN)
         paid = make_subscription(
@@ -280,6 +285,10 @@ def build_world() -> dict[str, Any]:
         assign(user=alice, subscription=paid, service_type=ServiceType.CALLING)
         orgs[name] = OrgTarget(name, org, {partner.pk}, alice, paid, trial, None)
         trials[name] = Owned(f"{name}'s trial", trial.pk, frozenset({partner.pk}))
+        service = paid.services.get(type=ServiceType.MESSAGING)
+        services[name] = Owned(
+            f"{name}'s Messaging", service.pk, frozenset({partner.pk}), customer_pk=org.pk
+        )
         customers[name] = Owned(name, org.pk, frozenset({partner.pk}))
         if name != "Adatum":
             for full in (True, False):
@@ -335,6 +344,7 @@ def build_world() -> dict[str, Any]:
         "org": list(orgs.values()),
         "customer": list(customers.values()),
         "trial": list(trials.values()),
+        "service": list(services.values()),
         "consent": list(consents.values()),
         "order": list(orders.values()),
         "token": tokens[:1],
@@ -350,6 +360,8 @@ def instances(url: Url, entry: Entry, world: dict[str, Any]) -> list[tuple[str, 
         return [("", None, {})]
     if kind == "org":
         return [(t.label, t, t.values(entry.pk)) for t in world["org"]]
+    if kind == "service":
+        return [(o.label, o, {"pk": o.customer_pk, "service_pk": o.pk}) for o in world[kind]]
     if kind in ("customer", "trial", "consent", "order"):
         names = {"customer": "pk", "trial": "pk", "consent": "pk", "order": "order_pk"}
         param = "trial_pk" if "<int:trial_pk>" in url.route else names[kind]

@@ -9,13 +9,21 @@ something else.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from licensing.choices import LICENSE_HOLDING_STATES, ProvisioningStatus, SubscriptionState
+from licensing.choices import (
+    LICENSE_HOLDING_STATES,
+    ProvisioningStatus,
+    ServiceType,
+    SubscriptionState,
+)
 from licensing.models import Service, Subscription
+from licensing.provisioning import service_details_submit, services_await_details
 from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import PartnerAccess
 from partnerhub.accounts.models import User
@@ -68,9 +76,14 @@ def consent_accept(
     Subscription.objects.filter(pk=request.trial_id, state=SubscriptionState.PENDING).update(
         state=SubscriptionState.ACTIVE
     )
-    Service.objects.filter(
-        subscription_id=request.trial_id, provisioning_status=ProvisioningStatus.PENDING_CONSENT
-    ).update(provisioning_status=ProvisioningStatus.AWAITING_DETAILS)
+    services_await_details(
+        services=Service.objects.filter(subscription_id=request.trial_id).values_list(
+            "pk", flat=True
+        ),
+        from_status=ProvisioningStatus.PENDING_CONSENT,
+        actor=by,
+        now=now,
+    )
     # T2/T14: devices picked with the request ship once the customer has said yes.
     trial_devices_ship(trial=request.trial, actor=by)
     audit_record(
@@ -123,20 +136,30 @@ def consent_decline(
 
 
 @transaction.atomic
-def trial_provision(*, trial: Subscription, by: User, now: datetime | None = None) -> list[Service]:
+def trial_provision(
+    *,
+    trial: Subscription,
+    by: User,
+    calling: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> list[Service]:
     """P1/T3: the provisioning details are in: every service of the trial that was *Awaiting
-    provisioning details* becomes *Provisioned* (licenses can be assigned). The one thing a
-    provisioning admin may do."""
+    provisioning details* goes to the vendor (Calling with the location and emergency address
+    in ``calling``), which provisions it. The one thing a provisioning admin may do."""
     controlhub_require(by, trial.customer_id, ControlHubAction.PROVISION)
     now = now or timezone.now()
     services = list(
-        Service.objects.select_for_update().filter(
+        Service.objects.filter(
             subscription=trial, provisioning_status=ProvisioningStatus.AWAITING_DETAILS
+        ).order_by("pk")
+    )
+    for service in services:
+        service_details_submit(
+            service=service,
+            actor=by,
+            details=calling if service.type == ServiceType.CALLING else None,
+            now=now,
         )
-    )
-    Service.objects.filter(pk__in=[s.pk for s in services]).update(
-        provisioning_status=ProvisioningStatus.PROVISIONED, provisioned_at=now
-    )
     audit_record(
         action="trial.provision",
         actor=by,

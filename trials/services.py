@@ -27,6 +27,7 @@ from licensing.choices import (
 )
 from licensing.lifecycle import can_reactivate
 from licensing.models import Service, Subscription
+from licensing.provisioning import services_provisioning_start
 from licensing.services import ServiceSpec, subscription_create
 from partnerhub.accounts.access import PartnerAction, partner_require
 from partnerhub.accounts.choices import OrgKind, PartnerAccess, Role
@@ -623,6 +624,13 @@ def trial_services_change(
         )
         for s in add
     )
+    if status == ProvisioningStatus.PROVISIONING:
+        # P1: the added services go to the vendor after commit.
+        services_provisioning_start(
+            services=Service.objects.filter(
+                subscription=trial, type__in=[s.type for s in add], provisioning_status=status
+            ).values_list("pk", flat=True)
+        )
     if devices:
         _ship_devices(trial=trial, devices=devices, now=timezone.now())
     _band_changed(partner)

@@ -10,6 +10,7 @@ extended trial (T6, a new end date) gets fresh notices.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -339,16 +340,22 @@ def trials_due_for_welcome(*, now: datetime) -> QuerySet[Subscription]:
     )
 
 
-def trial_welcome_due(*, now: datetime) -> SweepResult:
+def trial_welcome_due(
+    *, now: datetime, subscription_ids: Iterable[int] | None = None
+) -> SweepResult:
     """T2: when every service of a new trial is provisioned, the customer admin gets a welcome
-    email with a sign-in link — once."""
+    email with a sign-in link — once. ``subscription_ids`` narrows it to the trials whose
+    services just changed (the provisioning engine's hook); the sweep without it catches any
+    other path."""
     result = SweepResult(name="trial_welcome", rule="T2")
+    due = trials_due_for_welcome(now=now)
+    if subscription_ids is not None:
+        due = due.filter(pk__in=list(subscription_ids))
     last_pk = 0
     while True:
         with transaction.atomic():
             trials = list(
-                trials_due_for_welcome(now=now)
-                .filter(pk__gt=last_pk)
+                due.filter(pk__gt=last_pk)
                 .only("pk", "customer_id", "partner_id", "end_date")
                 .order_by("pk")[:CHUNK_SIZE]
             )
@@ -384,3 +391,9 @@ def trial_welcome_due(*, now: datetime) -> SweepResult:
                 for email, language in admins.get(t.customer_id, [])
             )
             result.add(f"{names.get(t.customer_id, '')}: trial {t.pk}" for t in trials)
+
+
+def trial_welcome_hook(subscription_ids: set[int], now: datetime) -> None:
+    """T2, timely: registered with the provisioning engine, it owes the welcome inside the
+    transaction that provisions a trial's last service (the outbox key keeps it to once)."""
+    trial_welcome_due(now=now, subscription_ids=subscription_ids)
