@@ -252,7 +252,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Failed sign-ins and lockouts are warnings; axes' per-sign-in bookkeeping is noise.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # ---- security (issue 9, OWASP ASVS level 2) -------------------------------------------------
