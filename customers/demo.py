@@ -554,15 +554,16 @@ def _customers(b: _Builder) -> None:
     b.assign(people[:3], trial, CALL)
     PhoneNumber.objects.filter(org=org).update(subscription=trial)
 
-    # P3 Cancelled (paid, in its 60-day renewal period, S1) beside an active one.
-    org, _, _ = b.customer(
+    # P3 Cancelled (paid, in its 60-day renewal period, S1) beside an active one: its users
+    # keep their Meetings licenses if the partner renews it before the deadline (S3).
+    org, _, people = b.customer(
         "Humongous Insurance",
         domain="humongousinsurance.example",
         country="US",
         vertical=Vertical.FINANCE,
         partner=NORTHWIND,
     )
-    b.sub(
+    suspended = b.sub(
         org,
         partner=NORTHWIND,
         kind=P,
@@ -571,10 +572,12 @@ def _customers(b: _Builder) -> None:
         end=-20,
         services={MEET: (50, OK)},
     )
+    b.assign(people[:5], suspended, MEET)
     b.sub(org, partner=NORTHWIND, kind=P, start=-20, end=345, services={MSG: (50, OK)})
 
-    # Device trial at its 120-day cap with a pending extension request (T7, T14);
-    # P2 Manual provisioning (vendor).
+    # Device trial with a pending extension request inside its 120-day cap (T7: every
+    # extension is a request); its devices are in their return window (T14: the two weeks
+    # before the agreement date fixed at shipment); P2 Manual provisioning (vendor).
     org, admin, people = b.customer(
         "Lucerne Publishing",
         domain="lucernepublishing.example",
@@ -582,13 +585,13 @@ def _customers(b: _Builder) -> None:
         vertical=Vertical.MEDIA,
         partner=NORTHWIND,
     )
-    start = -100
+    start = -80
     trial = b.sub(
         org,
         partner=NORTHWIND,
         kind=T,
         start=start,
-        end=(device_trial_cap(start_date=b.day(start)) - b.today).days,
+        end=start + 90,
         services={DEV: (6, PS.MANUAL_VENDOR), CALL: (5, OK)},
     )
     b.shipment(trial, DeviceType.DESK_PHONE, 5, returned=1)
@@ -598,7 +601,7 @@ def _customers(b: _Builder) -> None:
         trial=trial,
         requested_by=User.objects.get(email="sales@northwind.example"),
         requested_at=b.at(-1),
-        requested_end_date=b.day(50),
+        requested_end_date=min(b.day(40), device_trial_cap(start_date=b.day(start))),
         reason="The customer is rolling out to a second office and needs the room device.",
         status=ExtensionStatus.PENDING,
     )

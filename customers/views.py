@@ -36,8 +36,10 @@ from partnerhub.core.listview import (
     summary_cache_key,
 )
 from partnerhub.core.safecache import cache_get, cache_set
-from trials.lifecycle import can_convert, device_trial_cap
+from trials.choices import ExtensionStatus
+from trials.lifecycle import can_convert, can_request_return_label, device_trial_cap
 from trials.selectors import available_service_types, partner_trial, pending_consent
+from trials.services import carrier_guidance
 
 from .filters import CustomerFilterSet
 from .selectors import (
@@ -185,7 +187,20 @@ class CustomerDetailView(PartnerMemberMixin, View):
                 "days_left": days_left(end_date=trial.end_date, today=today),
                 "device_cap": device_trial_cap(start_date=trial.start_date),
                 "convertible": can_convert(end_date=trial.end_date, today=today, converted=False),
+                "waiting_extension": next(
+                    (
+                        e
+                        for e in page.extension_requests
+                        if e.trial_id == trial.pk and e.status == ExtensionStatus.PENDING
+                    ),
+                    None,
+                ),
             }
+        devices_out = [
+            shipment.trial_id
+            for shipment in page.shipments
+            if any(d.returned_at is None for d in shipment.devices.all())
+        ]
         return render(
             request,
             "customers/customer_detail.html",
@@ -199,6 +214,10 @@ class CustomerDetailView(PartnerMemberMixin, View):
                 and trial is None
                 and bool(available_service_types(customer=customer, partner=self.partner)),
                 "consent": pending_consent(partner=self.partner, customer=customer),
+                # T14: carrier guidance by the customer's country; a new label (US only).
+                "return_guidance": carrier_guidance(customer=customer) if page.shipments else "",
+                "can_request_label": can_request_return_label(country=customer.country),
+                "return_trial_pk": devices_out[0] if devices_out else None,
                 **trial_info,
             },
         )

@@ -59,6 +59,15 @@ class Subscription(models.Model):
         null=True,
         blank=True,
     )
+    # S3: the new paid subscription that took over this suspended one's licenses.
+    replaced_by = models.ForeignKey(
+        "self",
+        related_name="replaced",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("replaced by"),
+    )
     created = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -283,6 +292,19 @@ class Order(models.Model):
         null=True,
         blank=True,
         verbose_name=_("trial to convert"),
+    )
+    # S3: a renewal order names the paid subscription it renews (in place, no setup wizard).
+    renews = models.ForeignKey(
+        Subscription,
+        related_name="renewal_orders",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("subscription to renew"),
+    )
+    # T9: services of the trial the partner confirmed leaving out (their licenses are removed).
+    dropped_services = models.JSONField(
+        _("trial services left out on purpose"), default=list, blank=True
     )
     provisioning_contact_email = models.EmailField(_("provisioning contact email"))
     term_months = models.PositiveSmallIntegerField(_("term (months)"), default=12)

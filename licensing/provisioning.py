@@ -678,3 +678,26 @@ def services_mark_provisioned(
         )
         done += 1
     return done
+
+
+@transaction.atomic
+def services_take_over_provisioned(
+    *, services: Iterable[Service] | Iterable[int], now: datetime | None = None
+) -> int:
+    """S3: a new paid subscription's service that takes over the licenses of one the org had
+    provisioned already is provisioned too: the moved users keep using it (issue 10). A task
+    queued for it finds it no longer *Provisioning* and does nothing."""
+    now = now or timezone.now()
+    done = 0
+    for service in _locked(services):
+        if service.provisioning_status == ProvisioningStatus.PROVISIONED:
+            continue
+        _status_set(
+            service=service,
+            status=ProvisioningStatus.PROVISIONED,
+            action="service.provisioned",
+            now=now,
+            details={"by": "take_over", "rule": "S3"},
+        )
+        done += 1
+    return done

@@ -30,7 +30,7 @@ from partnerhub.accounts.models import User
 from partnerhub.accounts.services import audit_record, relationship_grant, relationship_revoke
 
 from .choices import ConsentStatus
-from .lifecycle import is_consent_expired
+from .lifecycle import consent_trial_dates, is_consent_expired
 from .models import ConsentRequest
 from .services import trial_devices_ship
 
@@ -73,8 +73,15 @@ def consent_accept(
         access=PartnerAccess.FULL_ADMIN if grant_full_admin else PartnerAccess.PROVISIONING_ADMIN,
         actor=by,
     )
+    # T3 interpretation (seed 002, see ``consent_trial_dates``): the 30/60/90 days start now.
+    trial = request.trial
+    start, end = consent_trial_dates(
+        start_date=trial.start_date,
+        end_date=trial.end_date,
+        accepted_on=timezone.localdate(now),
+    )
     Subscription.objects.filter(pk=request.trial_id, state=SubscriptionState.PENDING).update(
-        state=SubscriptionState.ACTIVE
+        state=SubscriptionState.ACTIVE, start_date=start, end_date=end
     )
     services_await_details(
         services=Service.objects.filter(subscription_id=request.trial_id).values_list(
@@ -92,7 +99,13 @@ def consent_accept(
         org=request.customer,
         at=now,
         target=request.partner.name,
-        details={"trial": request.trial_id, "grant_full_admin": grant_full_admin, "rule": "T3"},
+        details={
+            "trial": request.trial_id,
+            "grant_full_admin": grant_full_admin,
+            "start_date": start.isoformat(),
+            "end_date": end.isoformat(),
+            "rule": "T3",
+        },
     )
     request.refresh_from_db()
     return request

@@ -42,8 +42,6 @@ from .choices import ConsentStatus
 from .lifecycle import GRACE_PERIOD_DAYS, NOTICE_DAYS_BEFORE_END
 from .models import ConsentRequest
 
-# A tick that runs late still sends the end-day notice up to this many days after the end.
-END_NOTICE_LATE_DAYS = 3
 # T2: the welcome email is for a new trial; one provisioned later than this is not "new".
 WELCOME_WINDOW = timedelta(days=30)
 
@@ -88,12 +86,14 @@ def trials_due_for_ending_soon_notice(*, today: date) -> QuerySet[Subscription]:
 
 
 def trials_due_for_end_notice(*, today: date) -> QuerySet[Subscription]:
-    """T11: trials whose end day is today (or was, up to 3 days ago, for a late tick)."""
+    """T11: trials whose end day is today — or has passed while the trial is still in its
+    30-day grace period and can be bought (a tick outage of any length inside it): the late
+    notice is worded for the real end date."""
     return Subscription.objects.filter(
         kind=SubscriptionKind.TRIAL,
         state__in=[SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED],
         end_date__lte=today,
-        end_date__gte=today - timedelta(days=END_NOTICE_LATE_DAYS),
+        end_date__gt=today - timedelta(days=GRACE_PERIOD_DAYS),
     ).order_by()
 
 

@@ -158,6 +158,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAILS = env_list("SUPPORT_EMAILS", "support@partnerhub.local")
 # Absolute base URL for links in emails (sign in, buy, setup wizard).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# T14: where requests for a new device return label go (the device trial team).
+DEVICE_TRIAL_TEAM_EMAIL = os.environ.get(
+    "DEVICE_TRIAL_TEAM_EMAIL", "device-trials@partnerhub.local"
+)
 
 # P1: the vendor's provisioning, behind a backend class (like EMAIL_BACKEND). The embedded one
 # simulates the vendor: seconds per service type, Calling waits for a location entered in
