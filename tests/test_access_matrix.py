@@ -76,8 +76,9 @@ CH_OWN_FULL = frozenset({"cust_full"})
 @dataclass(frozen=True)
 class Entry:
     """One URL name: what fills its path (``target``: none, org, customer, trial, service,
-    consent, order, token, admin) and who may GET and POST it. ``ok`` lists extra statuses an
-    entitled request may get (e.g. 404 for an admin page about an unknown thing)."""
+    paid (a paid subscription), consent, order, token, admin) and who may GET and POST it.
+    ``ok`` lists extra statuses an entitled request may get (e.g. 404 for an admin page about
+    an unknown thing)."""
 
     target: str
     get: frozenset[str]
@@ -106,6 +107,9 @@ TABLE: dict[str, Entry] = {
     "trials:trial_services": T("trial", OWN_TRIALS, OWN_TRIALS),
     "trials:trial_extend": T("trial", OWN_TRIALS, OWN_TRIALS),
     "trials:trial_delete": T("trial", OWN_TRIALS, OWN_TRIALS),
+    "trials:devices_return": T("trial", OWN_TRIALS, OWN_TRIALS),  # T14
+    "trials:return_label_request": T("trial", OWN_TRIALS, OWN_TRIALS),  # T14
+    "licensing:subscription_renew": T("paid", OWN_TRIALS, OWN_TRIALS),  # S3
     "licensing:trial_convert": T("trial", OWN_TRIALS, OWN_TRIALS),
     "licensing:order_detail": T("order", OWN_ANY, OWN_CHANGE),
     "licensing:order_link_resend": T("order", OWN_TRIALS, OWN_TRIALS),
@@ -266,6 +270,7 @@ def build_world() -> dict[str, Any]:
     trials: dict[str, Owned] = {}
     customers: dict[str, Owned] = {}
     services: dict[str, Owned] = {}
+    paid_subs: dict[str, Owned] = {}
     for name, partner in (("Litware", north), ("Fabrikam", contoso), ("Adatum", tailspin)):
         org = make_customer(name=name, partner=partner, access=PartnerAccess.FULL_ADMIN)
         paid = make_subscription(
@@ -285,6 +290,7 @@ def build_world() -> dict[str, Any]:
         assign(user=alice, subscription=paid, service_type=ServiceType.CALLING)
         orgs[name] = OrgTarget(name, org, {partner.pk}, alice, paid, trial, None)
         trials[name] = Owned(f"{name}'s trial", trial.pk, frozenset({partner.pk}))
+        paid_subs[name] = Owned(f"{name}'s paid subscription", paid.pk, frozenset({partner.pk}))
         service = paid.services.get(type=ServiceType.MESSAGING)
         services[name] = Owned(
             f"{name}'s Messaging", service.pk, frozenset({partner.pk}), customer_pk=org.pk
@@ -345,6 +351,7 @@ def build_world() -> dict[str, Any]:
         "customer": list(customers.values()),
         "trial": list(trials.values()),
         "service": list(services.values()),
+        "paid": list(paid_subs.values()),
         "consent": list(consents.values()),
         "order": list(orders.values()),
         "token": tokens[:1],
@@ -362,6 +369,8 @@ def instances(url: Url, entry: Entry, world: dict[str, Any]) -> list[tuple[str, 
         return [(t.label, t, t.values(entry.pk)) for t in world["org"]]
     if kind == "service":
         return [(o.label, o, {"pk": o.customer_pk, "service_pk": o.pk}) for o in world[kind]]
+    if kind == "paid":
+        return [(o.label, o, {"subscription_pk": o.pk}) for o in world[kind]]
     if kind in ("customer", "trial", "consent", "order"):
         names = {"customer": "pk", "trial": "pk", "consent": "pk", "order": "order_pk"}
         param = "trial_pk" if "<int:trial_pk>" in url.route else names[kind]
