@@ -41,6 +41,7 @@ class ControlHubAction(StrEnum):
     PROVISION = "provision"  # finish a trial's set-up (T3, P1)
     ANSWER_CONSENT = "answer_consent"  # accept or decline a partner's trial request (T3)
     DELETE_ORG = "delete_org"  # D9
+    REQUEST_PURCHASE = "request_purchase"  # ask the managing partner to convert or renew (T11)
 
 
 _A = ControlHubAction
@@ -159,13 +160,16 @@ class PartnerAction(StrEnum):
     VIEW = "view"  # the customer list, a customer, an order
     CHANGE = "change"  # changes that are not trials (e.g. resend an order's setup link)
     RUN_TRIALS = "run_trials"  # start, change, extend, delete, convert trials (T1)
+    OWN_SETTINGS = "own_settings"  # the person's own notifications feed and email choices
 
 
 _PARTNER_SIDE_GRANTS: dict[str, frozenset[PartnerAction]] = {
-    Role.PARTNER_FULL_ADMIN: frozenset({PartnerAction.VIEW, PartnerAction.CHANGE}),
+    Role.PARTNER_FULL_ADMIN: frozenset(
+        {PartnerAction.VIEW, PartnerAction.CHANGE, PartnerAction.OWN_SETTINGS}
+    ),
     Role.SALES_FULL_ADMIN: frozenset(PartnerAction),
     Role.SALES_ADMIN: frozenset(PartnerAction),
-    Role.PARTNER_READ_ONLY: frozenset({PartnerAction.VIEW}),
+    Role.PARTNER_READ_ONLY: frozenset({PartnerAction.VIEW, PartnerAction.OWN_SETTINGS}),
 }
 assert all(  # T1 is said once, in choices.TRIAL_MANAGER_ROLES; the table must agree with it
     (PartnerAction.RUN_TRIALS in grants) == (role in TRIAL_MANAGER_ROLES)

@@ -1,9 +1,9 @@
 """View mixins over the access decisions of ``access.py`` (T1, T3, tenant isolation).
 
 Views mix these in; each resolves the signed-in person's standing once and stores it on the
-view. The decision itself (who may do what) lives in ``access.py`` only. An object outside the
-person's tenant must be looked up through ``self.partner`` or ``self.org`` so that it is a 404,
-never a 403 that confirms it exists.
+view. The decision itself (who may do what) lives in ``access.py`` only; this module says why,
+in words, when it refuses. An object outside the person's tenant must be looked up through
+``self.partner`` or ``self.org`` so that it is a 404, never a 403 that confirms it exists.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from .access import (
     ControlHubAccess,
@@ -22,14 +23,31 @@ from .access import (
     controlhub_access,
     partner_access,
 )
-from .choices import OrgKind
-from .models import Organization
+from .choices import OrgKind, PartnerAccess, Role
+from .models import Membership, Organization
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def not_certified_reason() -> str:
+    """Translated when shown (the language is the request's)."""
+    return _(
+        "Your organization is not a certified partner yet, so the customer list, trials and "
+        "orders are closed to it. They open as soon as certification is complete."
+    )
+
+
+def trials_sales_only_reason() -> str:
+    # T1: only sales roles start or change trials.
+    return _(
+        "Only sales admins and sales full admins start or change trials. Ask one of them, or "
+        "ask your full admin for a sales role."
+    )
+
+
 class PartnerMemberMixin(LoginRequiredMixin):
-    """The person works for a certified partner; sets ``self.partner`` and ``self.role``.
+    """The person works for a certified partner (``access.partner_access``); sets
+    ``self.partner`` and ``self.role``.
 
     Read-only admins may look at everything of their partner; any change they send by hand is a
     403 (T1). ``change_action`` is what a change on the view needs; ``change_page`` pages exist
@@ -46,12 +64,34 @@ class PartnerMemberMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         access = partner_access(request.user)
         if access is None:
-            raise PermissionDenied
+            raise PermissionDenied(self.no_access_reason(request))
         self.partner, self.role, self.partner_side = access.partner, access.role, access
         changing = request.method not in SAFE_METHODS or self.change_page
         if changing and not self.can_change():
-            raise PermissionDenied
+            raise PermissionDenied(self.refusal_reason())
         return super().dispatch(request, *args, **kwargs)
+
+    @staticmethod
+    def no_access_reason(request: HttpRequest) -> str:
+        org = request.user.org  # type: ignore[union-attr]
+        if org is None or org.kind != OrgKind.PARTNER:
+            return _("These pages are for partner organizations.")
+        if not org.partner_certified:
+            return not_certified_reason()
+        if not Membership.objects.filter(user=request.user, org=org).exists():
+            return _("You have no role in your organization yet.")
+        return _("Your role does not allow this.")
+
+    def refusal_reason(self) -> str:
+        """Why this role may not change this, in words (the 403 page shows it)."""
+        if self.role == Role.PARTNER_READ_ONLY:
+            return _(
+                "You are a read-only admin: you can see everything of your organization, but "
+                "not change it."
+            )
+        if self.change_action == PartnerAction.RUN_TRIALS:
+            return trials_sales_only_reason()
+        return _("Your role does not allow this change.")
 
     def can_change(self) -> bool:
         return self.partner_side.may(self.change_action)
@@ -96,16 +136,30 @@ class ControlHubMixin(LoginRequiredMixin):
             raise Http404
         self.access, self.org, self.role = access, access.org, access.role
         self.check_access(request)
+        return self.dispatch_checked(request, *args, **kwargs)
+
+    def dispatch_checked(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         return super().dispatch(request, *args, **kwargs)
 
     def check_access(self, request: HttpRequest) -> None:
         needed = self.action if request.method in SAFE_METHODS else self.post_action
         if not self.access.may(needed):
-            raise PermissionDenied
+            raise PermissionDenied(self.refusal_reason(needed))
+
+    def refusal_reason(self, needed: ControlHubAction) -> str:
+        if self.role == PartnerAccess.PROVISIONING_ADMIN:
+            return _("As provisioning admin you set up this organization's services, nothing else.")
+        if needed in (
+            ControlHubAction.ANSWER_CONSENT,
+            ControlHubAction.DELETE_ORG,
+            ControlHubAction.REQUEST_PURCHASE,
+        ):
+            return _("Only a full admin of this organization may do this.")
+        return _("You have read-only access to this organization: you can look, not change.")
 
     def may(self, action: ControlHubAction) -> bool:
         return self.access.may(action)
 
     @property
     def is_full_admin(self) -> bool:
-        return self.may(ControlHubAction.DELETE_ORG)
+        return self.role == Role.CUSTOMER_FULL_ADMIN
