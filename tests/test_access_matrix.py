@@ -93,6 +93,11 @@ TABLE: dict[str, Entry] = {
     "login": T("none", PUBLIC, PUBLIC),
     "logout": T("none", PUBLIC, PUBLIC),
     "set_language": T("none", PUBLIC, PUBLIC),
+    # A partner person's own notifications (every role; another person's notice is a 404).
+    "accounts:notification_list": T("none", PARTNER_ANY, PARTNER_CHANGE),
+    "accounts:notification_read": T("none", PARTNER_ANY, PARTNER_ANY, ok=frozenset({404})),
+    "accounts:notification_read_all": T("none", PARTNER_ANY, PARTNER_ANY),
+    "accounts:notification_settings": T("none", PARTNER_ANY, PARTNER_ANY),
     # The partner side.
     "customers:customer_list": T("none", PARTNER_ANY, PARTNER_CHANGE),
     "customers:customer_detail": T("customer", OWN_ANY, OWN_CHANGE),
@@ -111,6 +116,7 @@ TABLE: dict[str, Entry] = {
     "trials:return_label_request": T("trial", OWN_TRIALS, OWN_TRIALS),  # T14
     "licensing:subscription_renew": T("paid", OWN_TRIALS, OWN_TRIALS),  # S3
     "licensing:trial_convert": T("trial", OWN_TRIALS, OWN_TRIALS),
+    "licensing:order_list": T("none", PARTNER_ANY, PARTNER_CHANGE),
     "licensing:order_detail": T("order", OWN_ANY, OWN_CHANGE),
     "licensing:order_link_resend": T("order", OWN_TRIALS, OWN_TRIALS),
     # The setup wizard: whoever holds the emailed signed link (W1); no sign-in.
@@ -131,6 +137,7 @@ TABLE: dict[str, Entry] = {
     "controlhub:user_licenses_edit": T("org", CH_CHANGE, CH_CHANGE, pk="user"),
     "controlhub:license_template": T("org", CH_CHANGE, CH_CHANGE),
     "controlhub:subscription_list": T("org", CH_READ, CH_CHANGE),
+    "controlhub:buy": T("org", CH_READ, CH_OWN_FULL),  # the customer's full admins ask to buy
     "controlhub:subscription_cancel": T("org", CH_CHANGE, CH_CHANGE, pk="sub"),
     "controlhub:org_delete": T("org", CH_OWN_FULL, CH_OWN_FULL),
     # The support console: staff only (every admin URL, see ``entry_for``), except these.
@@ -364,7 +371,7 @@ def instances(url: Url, entry: Entry, world: dict[str, Any]) -> list[tuple[str, 
     """(label, target, path values) for each way of filling the URL with real ids."""
     kind = entry.target
     if kind == "none":
-        return [("", None, {})]
+        return [("", None, {"pk": 1})]  # a pk, where a page takes one, of nobody in particular
     if kind == "org":
         return [(t.label, t, t.values(entry.pk)) for t in world["org"]]
     if kind == "service":
