@@ -396,7 +396,12 @@ def existing_org_lookup(*, actor: User, email: str, now: datetime) -> Organizati
             % {"n": refused}
         )
     if found is None:
-        raise ValidationError(_("No organization has an admin with this email."))
+        raise ValidationError(
+            _(
+                "No organization has an admin with this email. Check the address, or start "
+                "a trial for a new customer."
+            )
+        )
     return found
 
 

@@ -39,7 +39,7 @@ def test_finding_5_customer_list_page_params(client, params):
     make_subscription(customer=make_customer(name="Alpha", partner=partner), partner=partner)
     client.force_login(make_user(org=partner, role=Role.PARTNER_READ_ONLY))
     response = client.get(reverse("customers:customer_list"), params)
-    assert response.status_code in (200, 400)
+    assert response.status_code in (200, 400, 404)  # a page past the end may be a 404
 
 
 @pytest.mark.parametrize("params", BAD_LIST_PARAMS)
@@ -48,7 +48,7 @@ def test_control_hub_user_list_page_params(client, params):
     make_subscription(customer=org)
     client.force_login(make_user(org=org, role=Role.CUSTOMER_READ_ONLY))
     response = client.get(reverse("controlhub:user_list", kwargs={"org_pk": org.pk}), params)
-    assert response.status_code in (200, 400)
+    assert response.status_code in (200, 400, 404)  # a page past the end may be a 404
 
 
 @pytest.fixture

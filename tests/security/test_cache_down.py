@@ -75,7 +75,7 @@ def test_finding_4_starting_a_trial_with_cache_and_broker_down_is_not_an_error_p
         "vertical": "retail",
         "country": "DK",
         "messaging": "on",
-        "licenses": "25",
+        "messaging_licenses": "25",
         "length": "30",
         "meetings_edition": "standard",
         "dev-TOTAL_FORMS": "0",
@@ -104,8 +104,9 @@ def test_broker_down_a_consent_request_is_committed_and_its_emails_wait(
     client.force_login(make_user(org=partner, role=Role.SALES_ADMIN))
     data = {
         "admin_email": "admin@litware.example",
+        "confirm": "1",
         "messaging": "on",
-        "licenses": "25",
+        "messaging_licenses": "25",
         "length": "30",
         "meetings_edition": "standard",
         "dev-TOTAL_FORMS": "0",
