@@ -10,7 +10,6 @@ from typing import Any
 
 import django_filters
 from django.contrib import messages
-from django.core.cache import cache
 from django.db.models import Expression, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -43,6 +42,7 @@ from partnerhub.core.listview import (
     filters_active,
     summary_cache_key,
 )
+from partnerhub.core.safecache import cache_get, cache_set
 from trials.choices import ExtensionStatus
 from trials.lifecycle import can_convert, can_request_return_label, device_trial_cap
 from trials.selectors import (
@@ -126,7 +126,7 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
         page costs one query for its counts."""
         today = timezone.localdate()
         key = summary_cache_key("customers", self.partner.pk, today)
-        summary = cache.get(key)
+        summary = cache_get(key)
         active = filters_active(filterset)
         if summary is None:
             summary = customer_list_summary(
@@ -139,7 +139,7 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
             self.count_capped = (
                 active and self.count_limit is not None and count >= self.count_limit
             )
-            cache.set(key, summary, SUMMARY_TTL)
+            cache_set(key, summary, SUMMARY_TTL)
         else:
             if active:
                 count = capped_count(queryset, self.count_limit)
