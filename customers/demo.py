@@ -45,6 +45,7 @@ from licensing.models import (
     Service,
     Subscription,
 )
+from licensing.readmodel import customer_rows_rebuild
 from licensing.services import ServiceSpec, subscription_create
 from partnerhub.accounts.choices import (
     ContentKind,
@@ -895,6 +896,7 @@ def demo_world_build(*, today: date | None = None, seed: int = DEMO_SEED) -> Dem
     _customers(builder)
     builder.set_passwords()
     builder.world.logins = demo_logins()
+    customer_rows_rebuild(today=builder.today)
     return builder.world
 
 
@@ -1346,6 +1348,7 @@ def bulk_customers_build(
             if progress is not None:
                 progress(done)
     _reset_sequences()
+    customer_rows_rebuild(today=today)  # the list reads only its read model
     return BulkStats(
         customers=count,
         users=users,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from licensing.readmodel import customer_rows_forget
 from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.services import audit_record
 
@@ -81,5 +82,6 @@ def org_delete(
         at=now,
         details={"reason": str(reason), "rule": "D9" if actor else "D4"},
     )
+    customer_rows_forget(org_ids=[org.pk])
     org.delete()
     return tombstone
