@@ -293,19 +293,19 @@ def customers_crossing_boundaries(*, since: date, today: date) -> set[int]:
 
 def customer_rows_advance(*, today: date) -> SweepResult:
     """The daily part (P3): move the rows whose statuses change between the last advance and
-    ``today`` — set-based, through the end-date index. Without a record of the last advance (a
-    new database), or after a gap of more than the longest window, rebuild everything."""
+    ``today`` — set-based, through the end-date index, for a gap of any length. With no record
+    of a last advance yet, the oldest row's ``as_of`` is where the rows stand."""
     result = SweepResult(name="customer_rows_advance", rule="P3")
     fill = ReadModelFill.objects.filter(name=FILL_NAME).first()
-    if fill is not None and fill.done_through >= today:
+    since = fill.done_through if fill is not None else None
+    if since is None:
+        since = CustomerRow.objects.aggregate(d=Min("as_of"))["d"] or today
+    if fill is not None and since >= today:
         return result
-    if fill is None or (today - fill.done_through).days > EXPIRING_LATER_DAYS:
-        result.count = customer_rows_rebuild(today=today)
-        result.items.append("rebuilt")
-        return result
-    ids = customers_crossing_boundaries(since=fill.done_through, today=today)
     with transaction.atomic():
-        result.count = customer_rows_refresh(customer_ids=ids, today=today)
+        if since < today:
+            ids = customers_crossing_boundaries(since=since, today=today)
+            result.count = customer_rows_refresh(customer_ids=ids, today=today)
         _fill_set(today)
     return result
 

@@ -133,3 +133,9 @@ def assign(*, user: User, subscription: Subscription, service_type: str) -> Lice
 
 
 ROLE = Role
+
+
+def listed_facts_changed(*customers: Organization | int) -> None:
+    """A test that changes a listed fact directly (standing in for a service, or for the vendor
+    finishing a provisioning) refreshes the customer list's read model as the service would."""
+    customer_rows_refresh(customer_ids=[c if isinstance(c, int) else c.pk for c in customers])
