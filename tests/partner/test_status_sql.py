@@ -8,13 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from licensing.status_sql import (
-    SUBSCRIPTION_STATUS_ORDER,
-    provisioning_rank_expression,
-    subscription_status_expression,
-    subscription_status_q,
-    subscription_status_rank_expression,
-)
 from licensing.choices import (
     ProvisioningStatus,
     SubscriptionKind,
@@ -23,6 +16,13 @@ from licensing.choices import (
 )
 from licensing.lifecycle import PROVISIONING_URGENCY, subscription_status
 from licensing.models import Service, Subscription
+from licensing.status_sql import (
+    SUBSCRIPTION_STATUS_ORDER,
+    provisioning_rank_expression,
+    subscription_status_expression,
+    subscription_status_q,
+    subscription_status_rank_expression,
+)
 from tests.factories import make_customer, make_partner
 
 # Subscriptions here are bare rows for the SQL expressions, not customers on a list.
