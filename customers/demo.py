@@ -1420,6 +1420,9 @@ class _deferred_indexes:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
             cursor.execute("SET LOCAL synchronous_commit = off")
+            # Run the checks still deferred from this transaction's earlier writes now: a
+            # table with pending trigger events cannot be altered.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(
                 """
                 SELECT c.conrelid::regclass::text, c.conname, c.contype,
@@ -1468,6 +1471,7 @@ class _deferred_indexes:
                     cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
                 for model in self.models():
                     cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's foreign keys again
         self.atomic.__exit__(exc_type, exc, tb)  # type: ignore[arg-type]
 
 
