@@ -48,6 +48,22 @@ BAND_LABELS: dict[str, Any] = {
 }
 
 
+def _band_key(filterset: django_filters.FilterSet) -> str | None:
+    """The band entry whose link is exactly this filter (one filter, one value), if any."""
+    picked = {
+        name: value
+        for name, value in filterset.form.cleaned_data.items()
+        if value not in (None, "", [], (), False)
+    }
+    if len(picked) != 1:
+        return None
+    ((name, value),) = picked.items()
+    query = "to_be_deleted=true" if name == "to_be_deleted" else None
+    if isinstance(value, list | tuple) and len(value) == 1:
+        query = f"{name}={value[0]}"
+    return next((key for key, link in BAND_LINKS.items() if link == query), None)
+
+
 class CustomerListView(PartnerMemberMixin, ObjectListView):
     """P2–P4, D2: the partner's customers with filters, sort, pages, CSV and a count band, all
     read from the list's read model (``licensing.CustomerRow``).
@@ -121,7 +137,10 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
             count_limit=self.count_limit,
         )
         self.summary = band.counts
-        if active:
+        shown = _band_key(filterset) if active and band.fresh else None
+        if shown is not None and band.counts is not None:
+            count = band.counts[shown]  # a band link's list: the fresh band counted it exactly
+        elif active:
             count = band.filtered
             if count is None:
                 count = capped_count(queryset, self.count_limit)

@@ -320,33 +320,42 @@ class RowDifference:
         return f"partner {self.partner_id}, customer {self.customer_id}: {self.problem}"
 
 
-def customer_rows_as_of() -> date:
-    """The day the read model claims to be exact for: the last advance or refresh."""
+def customer_rows_check(*, limit: int = 1000) -> list[RowDifference]:
+    """Every difference between the stored rows and the source tables (at most ``limit``).
+
+    A row must be exact as of the later of the day it was computed (``as_of``) and the last
+    advance (``ReadModelFill``): a service that changed a listed fact without refreshing shows
+    here, and so does a row the tick failed to move across a boundary."""
     fill = ReadModelFill.objects.filter(name=FILL_NAME).values_list("done_through", flat=True)
-    latest = CustomerRow.objects.aggregate(d=Max("as_of"))["d"]
-    days = [d for d in (fill.first(), latest) if d is not None]
-    return max(days) if days else timezone.localdate()
-
-
-def customer_rows_check(*, today: date | None = None, limit: int = 1000) -> list[RowDifference]:
-    """Every difference between the stored rows and the source tables (at most ``limit``),
-    as of ``today`` (default: the day the model claims, ``customer_rows_as_of``)."""
-    today = today or customer_rows_as_of()
+    advanced = fill.first()
     found: list[RowDifference] = []
-    ranges = list(_id_ranges())
     stray = CustomerRow.objects.exclude(customer__kind=OrgKind.CUSTOMER)
     for p, c in stray.values_list("partner_id", "customer_id")[:limit]:
         found.append(RowDifference(p, c, "extra"))
-    for id_range in ranges:
-        expected = customer_rows_expected(today=today, id_range=id_range)
+    for id_range in list(_id_ranges()):
         stored = _stored(_scope("customer_id", None, id_range))
-        for pair in sorted(expected.keys() | stored.keys()):
+        as_of = dict(
+            CustomerRow.objects.filter(_scope("customer_id", None, id_range)).values_list(
+                "pk", "as_of"
+            )
+        )
+        due = {
+            pair: max(as_of[row["pk"]], advanced) if advanced else as_of[row["pk"]]
+            for pair, row in stored.items()
+        }
+        days = set(due.values()) or {advanced or timezone.localdate()}
+        expected_on = {
+            day: customer_rows_expected(today=day, id_range=id_range) for day in sorted(days)
+        }
+        any_day = expected_on[max(days)]
+        for pair in sorted(any_day.keys() | stored.keys()):
             if pair not in stored:
                 found.append(RowDifference(*pair, "missing"))
-            elif pair not in expected:
+            elif pair not in any_day:
                 found.append(RowDifference(*pair, "extra"))
             else:
-                for key, value in expected[pair].items():
+                expected = expected_on[due[pair]][pair]
+                for key, value in expected.items():
                     if stored[pair][key] != value:
                         found.append(
                             RowDifference(*pair, f"{key}: {stored[pair][key]!r} ≠ {value!r}")
