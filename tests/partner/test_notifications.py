@@ -22,7 +22,7 @@ from partnerhub.accounts.models import AuditEntry, Notification, NotificationEma
 from partnerhub.accounts.notifications import notification_owe
 from partnerhub.core.models import OutboxEmail
 from partnerhub.core.outbox import outbox_flush
-from tests.factories import make_customer, make_user
+from tests.factories import listed_facts_changed, make_customer, make_user
 from trials.consent import consent_accept
 from trials.services import trial_request_existing_org
 
@@ -226,6 +226,7 @@ def test_T11_emails_link_to_the_buy_page_which_lists_expiring_and_suspended(clie
     Subscription.objects.filter(customer=world.customer_paid).update(
         end_date=timezone.localdate() + timedelta(days=20)
     )
+    listed_facts_changed(world.customer_paid)
     login(client, admin)
     page = client.get(reverse("controlhub:buy", kwargs={"org_pk": world.customer_paid.pk}))
     assert "I want to buy" in page.content.decode()  # a paid subscription ending soon
