@@ -24,6 +24,7 @@ pairs with ``trials.selectors.partner_customers`` as well (``customers.readmodel
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -193,7 +194,7 @@ def _band_stale(partner_ids: set[int]) -> None:
     """The partners' count bands are stale once this change commits (stale-while-revalidate:
     the next request serves the old band and one of them recounts it)."""
     for partner_id in partner_ids:
-        transaction.on_commit(lambda p=partner_id: summary_cache_clear("customers", p))
+        transaction.on_commit(functools.partial(summary_cache_clear, "customers", partner_id))
 
 
 def _apply(
