@@ -12,6 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from licensing.readmodel import customer_rows_forget
 from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import NotificationKind
 from partnerhub.accounts.models import CustomerRelationship, Organization, User
@@ -105,5 +106,6 @@ def org_delete(
             ),
             now=now,
         )
+    customer_rows_forget(org_ids=[org.pk])
     org.delete()
     return tombstone

@@ -20,9 +20,11 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import CombinedExpression
 from django.urls import reverse
+from django.utils import timezone
 
 from licensing.choices import LICENSE_HOLDING_STATES
 from licensing.models import Subscription
+from licensing.readmodel import customer_rows_refresh
 from partnerhub.accounts.choices import NotificationKind, Role
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
 from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
@@ -166,6 +168,7 @@ def deletion_mark_due(*, now: datetime) -> SweepResult:
         Organization.objects.filter(pk__in=ids, deletion_marked_at__isnull=True).update(
             deletion_marked_at=at
         )
+        customer_rows_refresh(customer_ids=ids, today=timezone.localdate(at))
         audit_bulk(
             action="org.deletion_mark",
             rows=((org.pk, org.name, "") for org in rows),
@@ -187,6 +190,7 @@ def deletion_unmark_due(*, now: datetime) -> SweepResult:
         Organization.objects.filter(pk__in=[org.pk for org in rows]).update(
             deletion_marked_at=None, deletion_warned_at=None
         )
+        customer_rows_refresh(customer_ids=[org.pk for org in rows], today=timezone.localdate(at))
         audit_bulk(
             action="org.deletion_unmark",
             rows=((org.pk, org.name, "") for org in rows),

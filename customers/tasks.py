@@ -5,7 +5,6 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from .selectors import customer_sort_orders_warm
 from .tick import consent_expiry_tick, lifecycle_tick
 
 
@@ -28,10 +27,3 @@ def consent_expiry_tick_task() -> dict[str, int]:
     """Hourly: T3 consent expiry and T2 welcome emails."""
     report = consent_expiry_tick(now=_tick_instant())
     return {r.name: r.count for r in report.results}
-
-
-@shared_task(name="customers.tasks.customer_list_warm")
-def customer_list_warm_task() -> dict[str, int]:
-    """Every few minutes: precompute the customer lists' costly sort orders (statuses,
-    services, admins), so sorting 100,000 customers by them reads a cached order."""
-    return customer_sort_orders_warm(today=timezone.localdate())

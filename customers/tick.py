@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from licensing import sweeps as licensing_sweeps
+from licensing.readmodel import customer_rows_advance
 from partnerhub.core.sweeps import SweepResult
 from trials import sweeps as trial_sweeps
 
@@ -81,6 +83,8 @@ def _run(now: datetime) -> list[SweepResult]:
     results.append(customer_sweeps.deletion_mark_due(now=now))
     results.append(customer_sweeps.deletion_warn_due(now=now))
     results.append(customer_sweeps.deletion_due(now=now))
+    # P3: the customer list's read model crosses the 30/60-day boundaries of the new day.
+    results.append(customer_rows_advance(today=timezone.localdate(now)))
     return results
 
 
@@ -116,6 +120,8 @@ def consent_expiry_tick(*, now: datetime) -> TickReport:
     report.results = [
         trial_sweeps.consent_expire_due(now=now),
         trial_sweeps.trial_welcome_due(now=now),
+        # Hourly too, so the list's statuses move soon after midnight, not at the daily tick.
+        customer_rows_advance(today=timezone.localdate(now)),
     ]
     report.seconds = time.perf_counter() - started
     return report

@@ -32,6 +32,7 @@ from partnerhub.accounts.services import audit_actor, audit_record
 
 from .choices import LICENSE_HOLDING_STATES, ProvisioningStatus, ServiceType, SubscriptionState
 from .models import AutoLicenseTemplate, CallingProfile, License, PhoneNumber, Service, Subscription
+from .readmodel import customer_rows_refresh
 
 CHUNK = 2000  # keeps IN (...) lists well under every database's parameter limit
 
@@ -432,6 +433,7 @@ def subscription_cancel(
         _calling_data_delete(user_ids=chunk)
     Subscription.objects.filter(pk=subscription.pk).update(state=SubscriptionState.CANCELLED)
     subscription.state = SubscriptionState.CANCELLED
+    customer_rows_refresh(customer_ids=[subscription.customer_id])
     audit_record(
         action="subscription.cancel",
         actor=actor,

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
+from django.utils import timezone
 
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
@@ -25,6 +26,7 @@ from licensing.choices import (
     SubscriptionState,
 )
 from licensing.models import Service, Subscription
+from licensing.readmodel import customer_rows_refresh
 from licensing.sweeps import EndedSubscription
 from partnerhub.accounts.choices import (
     CUSTOMER_ADMIN_ROLES,
@@ -289,6 +291,9 @@ def consent_expire_due(*, now: datetime) -> SweepResult:
                 ).exclude(pk=request.trial_id)
                 if not live.exists():
                     relationship_revoke(partner=request.partner, customer=request.customer)
+            customer_rows_refresh(
+                customer_ids={r.customer_id for r in requests}, today=timezone.localdate(now)
+            )
             # The partner hears it in its feed and by email (the T3 expiry's own wording).
             result.emails += notifications_owe_bulk(
                 (
