@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.generic import TemplateView
 
 from licensing.calling import (
@@ -39,11 +40,14 @@ from licensing.calling import (
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
     ProvisioningStatus,
+    ServiceType,
     SubscriptionKind,
     SubscriptionState,
+    provisioning_status_help,
 )
 from licensing.csv_io import CsvInvalid, users_csv_export, users_csv_import, users_csv_parse
 from licensing.models import AutoLicenseTemplate, Subscription
+from licensing.provisioning import ProvisioningRefused
 from licensing.selectors import org_users
 from partnerhub.accounts.choices import PartnerAccess, Role
 from partnerhub.accounts.models import User
@@ -55,6 +59,7 @@ from trials.models import ConsentRequest
 from . import controlhub_selectors as sel
 from .choices import DeletionReason
 from .controlhub_forms import (
+    CallingLocationForm,
     ConsentForm,
     CsvApplyForm,
     CsvUploadForm,
@@ -228,8 +233,9 @@ class TrialRequestView(ControlHubView):
 
 
 class TrialProvisionView(ControlHubView):
-    """T3/P1: finish the set-up of a trial whose services await provisioning details. The one
-    page a provisioning admin may change things on."""
+    """P1 (and T3): finish the set-up of a subscription whose services await provisioning
+    details — a trial accepted through a request, or any subscription whose Calling waits for a
+    location and emergency address. The one page a provisioning admin may change things on."""
 
     template_name = "controlhub/trial_provision.html"
     provisioning_page = True
@@ -239,27 +245,66 @@ class TrialProvisionView(ControlHubView):
         return super().allows_change() or self.role == PartnerAccess.PROVISIONING_ADMIN
 
     def trial(self) -> Subscription:
-        qs = Subscription.objects.filter(customer=self.org, kind=SubscriptionKind.TRIAL)
+        qs = Subscription.objects.filter(customer=self.org)
         if self.role == PartnerAccess.PROVISIONING_ADMIN:
-            qs = qs.filter(partner=self.request.user.org)  # type: ignore[union-attr]
+            qs = qs.filter(kind=SubscriptionKind.TRIAL, partner=self.request.user.org)  # type: ignore[union-attr]
         return get_object_or_404(qs.prefetch_related("services"), pk=self.kwargs["pk"])
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        ctx = super().get_context_data(**kwargs)
-        trial = self.trial()
-        ctx["trial"] = trial
-        ctx["awaiting"] = [
+    def awaiting(self, trial: Subscription) -> list[Any]:
+        return [
             s
             for s in trial.services.all()
             if s.provisioning_status == ProvisioningStatus.AWAITING_DETAILS
         ]
+
+    def location_form(self, awaiting: list[Any], data: Any = None) -> CallingLocationForm | None:
+        if not any(s.type == ServiceType.CALLING for s in awaiting):
+            return None
+        return CallingLocationForm(data, org=self.org, prefix="calling")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        trial = kwargs.get("trial") or self.trial()
+        awaiting = self.awaiting(trial)
+        for s in awaiting:
+            s.help = provisioning_status_help(s.provisioning_status)
+        ctx.update(
+            trial=trial,
+            awaiting=awaiting,
+            location_form=kwargs.get("location_form") or self.location_form(awaiting),
+        )
         return ctx
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        done = trial_provision(trial=self.trial(), by=request.user)  # type: ignore[arg-type]
+        trial = self.trial()
+        awaiting = self.awaiting(trial)
+        if not awaiting:
+            messages.info(request, _("Nothing is waiting for provisioning details."))
+            return redirect(self.url("overview"))
+        form = self.location_form(awaiting, request.POST)
+        if form is not None and not form.is_valid():
+            ctx = self.get_context_data(trial=trial, location_form=form)
+            return self.render_to_response(ctx, status=400)
+        try:
+            done = trial_provision(
+                trial=trial,
+                by=request.user,  # type: ignore[arg-type]
+                calling=form.cleaned_data if form is not None else None,
+            )
+        except ProvisioningRefused as refused:
+            messages.error(request, refused.message)
+            return redirect(self.url("overview"))
+        except ValidationError as invalid:
+            messages.error(request, " ".join(invalid.messages))
+            return redirect(self.url("overview"))
         messages.success(
             request,
-            _("%(n)d services are provisioned; licenses can be assigned.") % {"n": len(done)},
+            ngettext(
+                "%(n)d service is being provisioned; it is ready within minutes.",
+                "%(n)d services are being provisioned; they are ready within minutes.",
+                len(done),
+            )
+            % {"n": len(done)},
         )
         return redirect(self.url("overview"))
 

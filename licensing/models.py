@@ -60,6 +60,15 @@ class Subscription(models.Model):
         null=True,
         blank=True,
     )
+    # S3: the new paid subscription that took over this suspended one's licenses.
+    replaced_by = models.ForeignKey(
+        "self",
+        related_name="replaced",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("replaced by"),
+    )
     created = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -106,6 +115,17 @@ class Service(models.Model):
         default=ProvisioningStatus.PROVISIONING,
     )
     provisioned_at = models.DateTimeField(_("provisioned at"), null=True, blank=True)
+    # P1, the provisioning engine (licensing/provisioning.py). Why the service is failed, what
+    # details it waits for, or which step it reached; shown with the status.
+    provisioning_reason = models.CharField(_("provisioning note"), max_length=500, blank=True)
+    # What a customer admin entered in Control Hub (Calling: location and emergency address).
+    provisioning_details = models.JSONField(_("provisioning details"), default=dict, blank=True)
+    provisioning_attempts = models.PositiveSmallIntegerField(_("provisioning attempts"), default=0)
+    # A worker's claim (conditional UPDATE): two workers never provision one service twice.
+    provisioning_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the service is next due at the vendor (now, or after a retry's backoff); the relay
+    # picks up services left waiting past it (a lost task is not a stuck service).
+    provisioning_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Meetings only (T2).
     edition = models.CharField(
         _("edition"), max_length=16, choices=MeetingsEdition.choices, blank=True
@@ -130,6 +150,11 @@ class Service(models.Model):
         ]
         indexes = [
             models.Index(fields=["provisioning_status"], name="service_prov_status_idx"),
+            models.Index(
+                fields=["provisioning_due_at"],
+                condition=Q(provisioning_status="provisioning"),
+                name="service_prov_queue_idx",
+            ),
             models.Index(fields=["type", "subscription"], name="service_type_sub_idx"),
         ]
 
@@ -269,6 +294,19 @@ class Order(models.Model):
         blank=True,
         verbose_name=_("trial to convert"),
     )
+    # S3: a renewal order names the paid subscription it renews (in place, no setup wizard).
+    renews = models.ForeignKey(
+        Subscription,
+        related_name="renewal_orders",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("subscription to renew"),
+    )
+    # T9: services of the trial the partner confirmed leaving out (their licenses are removed).
+    dropped_services = models.JSONField(
+        _("trial services left out on purpose"), default=list, blank=True
+    )
     provisioning_contact_email = models.EmailField(_("provisioning contact email"))
     term_months = models.PositiveSmallIntegerField(_("term (months)"), default=12)
     placed_by = models.ForeignKey(
@@ -336,8 +374,20 @@ EMPTY_RANK_LOW = -1
 EMPTY_TEXT_HIGH = "\U0010ffff"
 
 
+# Every filter column rides at the end of every sort index, so a filtered page — a deep one
+# too — and a filtered count walk one index and never read a table row.
+FILTER_COLUMNS = (
+    "provisioning_bits",
+    "subscription_bits",
+    "services_bits",
+    "data_region",
+    "deletion_marked_at",
+)
+
+
 def _row_index(key: str, short: str) -> models.Index:
-    return models.Index(fields=["partner", key, "customer"], name=f"crow_{short}_idx")
+    covered = [c for c in FILTER_COLUMNS if c != key]
+    return models.Index(fields=["partner", key, "customer", *covered], name=f"crow_{short}_idx")
 
 
 class CustomerRow(models.Model):

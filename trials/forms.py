@@ -61,7 +61,7 @@ class BaseDeviceFormSet(forms.BaseFormSet):
                 continue
             if kind in seen:
                 raise forms.ValidationError(
-                    _("%(type)s is listed twice: each device type ships once (T2).")
+                    _("%(type)s is listed twice: each device type ships once.")
                     % {"type": DeviceType(kind).label}
                 )
             seen.add(kind)
@@ -111,7 +111,7 @@ class OfferForm(forms.Form):
         for t in ServiceType.values:
             if t not in self.allowed:
                 self.fields[t].disabled = True
-                self.fields[t].help_text = _("Bought or trialled by another partner (T4)")
+                self.fields[t].help_text = _("Bought or trialled by another partner")
 
     def clean_site_url(self) -> str:
         value = self.cleaned_data.get("site_url", "").strip().lower()
@@ -239,7 +239,7 @@ class TrialExtendForm(forms.Form):
         initial=TrialLength.DAYS_30,
     )
     reason = forms.CharField(
-        label=_("Reason (for support staff, device trials past 120 days)"),
+        label=_("Reason (for support staff, who decide every device-trial extension)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -254,3 +254,15 @@ class ConfirmForm(forms.Form):
     """T10: deleting asks for an explicit confirmation."""
 
     confirm = forms.BooleanField(label=_("Yes, delete this trial"), required=True)
+
+
+class DevicesReturnForm(forms.Form):
+    """T14: the serial numbers of returned trial devices, one a line (or comma-separated)."""
+
+    serial_numbers = forms.CharField(
+        label=_("Serial numbers of returned devices"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def serials(self) -> list[str]:
+        text = self.cleaned_data["serial_numbers"].replace(",", " ")
+        return [part for part in text.split() if part]

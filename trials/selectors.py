@@ -9,8 +9,8 @@ from licensing.models import Service, Subscription
 from partnerhub.accounts.choices import OrgKind
 from partnerhub.accounts.models import CustomerRelationship, Organization
 
-from .choices import ConsentStatus
-from .models import ConsentRequest
+from .choices import ConsentStatus, ExtensionStatus
+from .models import ConsentRequest, ExtensionRequest
 
 HOLDING = [str(s) for s in LICENSE_HOLDING_STATES]
 
@@ -76,3 +76,8 @@ def partner_customers(*, partner: Organization) -> QuerySet[Organization]:
     return Organization.objects.filter(kind=OrgKind.CUSTOMER).filter(
         Exists(related) | Exists(pending)
     )
+
+
+def waiting_extension(*, trial: Subscription) -> ExtensionRequest | None:
+    """T7: the trial's extension request still waiting for support staff, if any."""
+    return ExtensionRequest.objects.filter(trial=trial, status=ExtensionStatus.PENDING).first()

@@ -10,6 +10,7 @@ extended trial (T6, a new end date) gets fresh notices.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -43,8 +44,6 @@ from .choices import ConsentStatus
 from .lifecycle import GRACE_PERIOD_DAYS, NOTICE_DAYS_BEFORE_END
 from .models import ConsentRequest
 
-# A tick that runs late still sends the end-day notice up to this many days after the end.
-END_NOTICE_LATE_DAYS = 3
 # T2: the welcome email is for a new trial; one provisioned later than this is not "new".
 WELCOME_WINDOW = timedelta(days=30)
 
@@ -89,12 +88,14 @@ def trials_due_for_ending_soon_notice(*, today: date) -> QuerySet[Subscription]:
 
 
 def trials_due_for_end_notice(*, today: date) -> QuerySet[Subscription]:
-    """T11: trials whose end day is today (or was, up to 3 days ago, for a late tick)."""
+    """T11: trials whose end day is today — or has passed while the trial is still in its
+    30-day grace period and can be bought (a tick outage of any length inside it): the late
+    notice is worded for the real end date."""
     return Subscription.objects.filter(
         kind=SubscriptionKind.TRIAL,
         state__in=[SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED],
         end_date__lte=today,
-        end_date__gte=today - timedelta(days=END_NOTICE_LATE_DAYS),
+        end_date__gt=today - timedelta(days=GRACE_PERIOD_DAYS),
     ).order_by()
 
 
@@ -344,16 +345,22 @@ def trials_due_for_welcome(*, now: datetime) -> QuerySet[Subscription]:
     )
 
 
-def trial_welcome_due(*, now: datetime) -> SweepResult:
+def trial_welcome_due(
+    *, now: datetime, subscription_ids: Iterable[int] | None = None
+) -> SweepResult:
     """T2: when every service of a new trial is provisioned, the customer admin gets a welcome
-    email with a sign-in link — once."""
+    email with a sign-in link — once. ``subscription_ids`` narrows it to the trials whose
+    services just changed (the provisioning engine's hook); the sweep without it catches any
+    other path."""
     result = SweepResult(name="trial_welcome", rule="T2")
+    due = trials_due_for_welcome(now=now)
+    if subscription_ids is not None:
+        due = due.filter(pk__in=list(subscription_ids))
     last_pk = 0
     while True:
         with transaction.atomic():
             trials = list(
-                trials_due_for_welcome(now=now)
-                .filter(pk__gt=last_pk)
+                due.filter(pk__gt=last_pk)
                 .only("pk", "customer_id", "partner_id", "end_date")
                 .order_by("pk")[:CHUNK_SIZE]
             )
@@ -389,3 +396,9 @@ def trial_welcome_due(*, now: datetime) -> SweepResult:
                 for email, language in admins.get(t.customer_id, [])
             )
             result.add(f"{names.get(t.customer_id, '')}: trial {t.pk}" for t in trials)
+
+
+def trial_welcome_hook(subscription_ids: set[int], now: datetime) -> None:
+    """T2, timely: registered with the provisioning engine, it owes the welcome inside the
+    transaction that provisions a trial's last service (the outbox key keeps it to once)."""
+    trial_welcome_due(now=now, subscription_ids=subscription_ids)

@@ -26,6 +26,7 @@ from . import services
 from .forms import (
     ConfirmForm,
     DeviceFormSet,
+    DevicesReturnForm,
     TrialAddForm,
     TrialExtendForm,
     TrialRequestForm,
@@ -34,7 +35,13 @@ from .forms import (
 )
 from .lifecycle import device_trial_cap, trial_extension_plan
 from .models import ConsentRequest
-from .selectors import HOLDING, available_service_types, partner_customers, partner_trials
+from .selectors import (
+    HOLDING,
+    available_service_types,
+    partner_customers,
+    partner_trials,
+    waiting_extension,
+)
 
 
 def _form_error(form: Form, exc: ValidationError) -> None:
@@ -320,6 +327,8 @@ class TrialExtendView(TrialView):
                 "customer": trial.customer,
                 "today": today,
                 "plan": plan,
+                # T7: a waiting request is shown instead of the form, so nobody fills it twice.
+                "waiting": waiting_extension(trial=trial),
                 "has_devices": services._has_devices(trial),
                 "device_cap": device_trial_cap(start_date=trial.start_date),
                 "choices": [30, 60, 90],
@@ -348,8 +357,9 @@ class TrialExtendView(TrialView):
             messages.info(
                 request,
                 _(
-                    "Device trials run at most 120 days: your request to end on %(date)s was "
-                    "sent to support staff."
+                    "Support staff approve or refuse every extension of a device trial: your "
+                    "request to end on %(date)s was sent to them. You will be told their "
+                    "decision by email and on this page."
                 )
                 % {"date": result.extension_request.requested_end_date},
             )
@@ -398,3 +408,44 @@ class TrialDeleteView(TrialView):
         else:
             messages.success(request, _("The trial was deleted."))
         return HttpResponseRedirect(_customer_url(trial.customer_id))
+
+
+class DevicesReturnView(TrialView):
+    """T14: record returned trial devices by serial; a serial not shipped for this trial is
+    refused with a clear message and nothing is recorded."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        trial = self.trial(pk)
+        form = DevicesReturnForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Enter the serial numbers of the returned devices."))
+            return redirect(_customer_url(trial.customer_id))
+        try:
+            returned = services.devices_return(
+                trial=trial, serial_numbers=form.serials(), actor=self.actor
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                _("Recorded as returned: %(serials)s.")
+                % {"serials": ", ".join(d.serial_number for d in returned)},
+            )
+        return redirect(_customer_url(trial.customer_id))
+
+
+class ReturnLabelRequestView(TrialView):
+    """T14: ask for a new return label for a US customer's trial devices (US only)."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        trial = self.trial(pk)
+        try:
+            services.return_label_request(trial=trial, actor=self.actor)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, _("A new return label was requested from the device trial team.")
+            )
+        return redirect(_customer_url(trial.customer_id))

@@ -21,9 +21,17 @@ from licensing.choices import (
 )
 from licensing.csv_io import users_csv_export
 from licensing.models import License, PhoneNumber
+from licensing.tasks import service_provision_task
 from partnerhub.accounts.choices import PartnerAccess, Role
 from partnerhub.accounts.models import CustomerRelationship, Organization, User
-from tests.factories import assign, make_customer, make_partner, make_subscription, make_user
+from tests.factories import (
+    assign,
+    listed_facts_changed,
+    make_customer,
+    make_partner,
+    make_subscription,
+    make_user,
+)
 from trials.choices import ConsentStatus
 from trials.models import ConsentRequest
 
@@ -138,6 +146,12 @@ def test_T3_provisioning_admin_may_only_provision_the_trial(client, world):
     assert client.get(url("trial_provision", world.org, pk=world.old.pk)).status_code == 404
     response = client.post(url("trial_provision", world.org, pk=trial.pk))
     assert response.status_code == 302
+    # P1: the details are in; the vendor (the worker's task) provisions the services.
+    assert set(trial.services.values_list("provisioning_status", flat=True)) == {
+        ProvisioningStatus.PROVISIONING
+    }
+    for service in trial.services.all():
+        service_provision_task(service.pk)
     assert set(trial.services.values_list("provisioning_status", flat=True)) == {
         ProvisioningStatus.PROVISIONED
     }
@@ -159,6 +173,7 @@ def test_sign_in_lands_a_customer_admin_in_control_hub(client, world):
 def test_D2_overview_shows_the_deletion_banner_with_the_planned_date(client, world):
     marked = timezone.now() - timedelta(days=3)
     Organization.objects.filter(pk=world.org.pk).update(deletion_marked_at=marked)
+    listed_facts_changed(world.org)
     client.force_login(world.admin)
     page = client.get(url("overview", world.org)).content.decode()
     assert 'id="deletion-banner"' in page
@@ -488,6 +503,7 @@ def test_new_subscription_assignment_needs_a_provisioned_active_service(client, 
     world.new.services.filter(type=ServiceType.MESSAGING).update(
         provisioning_status=ProvisioningStatus.PROVISIONING
     )
+    listed_facts_changed(world.new.customer_id)
     client.force_login(world.admin)
     response = client.post(
         url("user_licenses_edit", world.org, pk=bob.pk),

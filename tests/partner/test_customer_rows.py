@@ -82,10 +82,10 @@ def test_P3_tick_moves_rows_across_the_30_and_60_day_boundaries(world, client):
     row = CustomerRow.objects.get(customer=org)
     assert row.subscription_bits == STATUS_BITS[SubscriptionStatus.EXPIRING_60]
     with time_machine.travel(timezone.now() + timedelta(days=1)):
-        tomorrow = timezone.localdate()
-        assert customer_rows_check(today=tomorrow)  # stale until the tick runs
+        row.refresh_from_db()
+        assert row.subscription_bits == STATUS_BITS[SubscriptionStatus.EXPIRING_60]  # as of today
         lifecycle_tick(now=timezone.now())
-        assert customer_rows_check(today=tomorrow) == []
+        assert customer_rows_check() == []  # exact as of the tick's day
         row.refresh_from_db()
         assert row.subscription_bits == STATUS_BITS[SubscriptionStatus.EXPIRING_30]
         client.force_login(world.sales_admin)
@@ -153,3 +153,20 @@ def test_band_survives_a_cache_outage(world, client, monkeypatch):
 
     monkeypatch.setattr(cache_module.cache, "get_many", broken)
     assert _band(client)["trial_expiring_30"] == 1
+
+
+def test_check_finds_a_row_the_tick_failed_to_move(world):
+    """Claiming an advance without moving the rows (a tick that skipped the read model) is a
+    difference: the trial ending in 10 days is "expiring within 30 days" either way, but 11
+    days on it has expired."""
+    from licensing.models import ReadModelFill
+    from licensing.readmodel import FILL_NAME
+
+    later = timezone.localdate() + timedelta(days=11)
+    ReadModelFill.objects.update_or_create(name=FILL_NAME, defaults={"done_through": later})
+    problems = {(d.customer_id, d.problem.split(":")[0]) for d in customer_rows_check()}
+    assert (world.customer_trial.pk, "subscription_bits") in problems
+    customer_rows_advance(today=later)  # nothing: the fill says it was done
+    ReadModelFill.objects.filter(name=FILL_NAME).update(done_through=timezone.localdate())
+    customer_rows_advance(today=later)
+    assert customer_rows_check() == []
