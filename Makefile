@@ -18,11 +18,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# axe-core (pinned in package.json / package-lock.json) for the browser tests' accessibility
+# checks; Playwright injects node_modules/axe-core/axe.min.js into each page.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq npm >/dev/null; \
+	  else echo "Install npm first: sudo apt-get install npm"; exit 1; fi; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $(AXE)
+
+setup: $(STAMP) $(AXE)
 
 # Browser tests drive Debian's Chromium; install it when missing (we never download a browser
 # through a test tool).
-browser:
+browser: $(AXE)
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Chromium first: sudo apt-get install chromium"; exit 1; fi; }
@@ -71,4 +81,4 @@ bench-pg-1m: setup
 	DATABASE_URL=$(BENCH_PG_URL) nice -n 10 $(PY) bench/http_load.py --customers 1000000
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var staticfiles node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -152,16 +152,31 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
         ),
         (_("Partner"), {"fields": ("partner_tier", "partner_certified")}),
         (
-            _("Deletion of unused organizations (D1–D5)"),
+            _("Deletion of unused organizations"),
             {"fields": ("deletion_status", "planned_deletion", *DELETION_FIELDS)},
         ),
     )
     show_full_result_count = False
     list_per_page = 50
 
+    # Who an org is does not change after it exists: when it was created, whether it is a
+    # partner or a customer, and a partner's tier (T9 decides by it) are read-only.
+    identity_fields = ("created", "kind", "partner_tier")
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = tuple(super().get_readonly_fields(request, obj))
-        return (*fields, "kind") if obj is not None else fields
+        return (*fields, *self.identity_fields) if obj is not None else fields
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
+        """Autocomplete boxes ask for what fits: the order form's partner box lists partners,
+        its customer box customers."""
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        wanted = {"partner": OrgKind.PARTNER, "customer": OrgKind.CUSTOMER}.get(
+            request.GET.get("field_name", "")
+        )
+        if request.GET.get("app_label") and wanted is not None:
+            queryset = queryset.filter(kind=wanted)
+        return queryset, distinct
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
         if obj is None:

@@ -22,5 +22,5 @@ class DeletionStage(models.TextChoices):
 
 
 class DeletionReason(models.TextChoices):
-    UNUSED = "unused", _("Unused: no licenses and no activity (D4)")
-    CUSTOMER_REQUEST = "customer_request", _("Deleted by its full admin (D9)")
+    UNUSED = "unused", _("Unused: no licenses and no activity")
+    CUSTOMER_REQUEST = "customer_request", _("Deleted by its full admin")

@@ -68,7 +68,7 @@ class LicensesForm(forms.Form):
         calling = [i for i in ids if self.org_services[i].type == ServiceType.CALLING]
         if len(calling) > 1:
             raise forms.ValidationError(
-                _("Tick Calling on one subscription only: a user has Calling once (C1).")
+                _("Tick Calling on one subscription only: a user has Calling once.")
             )
         for pk in ids:
             if pk not in self.held and not is_assignable(self.org_services[pk]):
@@ -210,3 +210,15 @@ class CallingLocationForm(forms.Form):
                 else:
                     cleaned[key] = " ".join(value.split())
         return cleaned
+
+
+class BuyRequestForm(forms.Form):
+    """The Buy page: "I want to buy" one subscription, with an optional message to the partner."""
+
+    subscription = forms.IntegerField(widget=forms.HiddenInput)
+    message = forms.CharField(
+        label=_("Message to your partner (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import TemplateView
 
+from licensing.buy import buy_request_create, buyable_subscriptions
 from licensing.calling import (
     CallingDataAtRisk,
     LicenseError,
@@ -52,6 +53,7 @@ from licensing.selectors import org_users
 from partnerhub.accounts.choices import PartnerAccess, Role
 from partnerhub.accounts.models import User
 from partnerhub.accounts.permissions import SAFE_METHODS, ControlHubMixin
+from partnerhub.accounts.services import acting_for
 from trials.choices import ConsentStatus
 from trials.consent import ConsentClosed, consent_accept, consent_decline, trial_provision
 from trials.models import ConsentRequest
@@ -59,6 +61,7 @@ from trials.models import ConsentRequest
 from . import controlhub_selectors as sel
 from .choices import DeletionReason
 from .controlhub_forms import (
+    BuyRequestForm,
     CallingLocationForm,
     ConsentForm,
     CsvApplyForm,
@@ -109,14 +112,30 @@ class ControlHubView(ControlHubMixin, TemplateView):
         if self.role in PartnerAccess.values and self.waiting_for_consent(request):
             raise Http404
         if self.role == PartnerAccess.PROVISIONING_ADMIN and not self.provisioning_page:
-            raise PermissionDenied
+            raise PermissionDenied(
+                _("As provisioning admin you set up this organization's services, nothing else.")
+            )
         if self.full_admin_only and not self.is_full_admin:
-            raise PermissionDenied
+            raise PermissionDenied(_("Only a full admin of this organization may do this."))
         changing = request.method not in SAFE_METHODS or self.change_page
         if changing and not self.allows_change():
-            raise PermissionDenied
-        # Skip ControlHubMixin.dispatch: access is resolved above, once.
-        return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)
+            raise PermissionDenied(
+                _("You have read-only access to this organization: you can look, not change.")
+            )
+        if self.acting_partner is None:
+            # Skip ControlHubMixin.dispatch: access is resolved above, once.
+            return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)
+        # T2/T3: a partner acting for the customer: every change it makes here is audited
+        # with both names (the person of the partner and the customer's org).
+        with acting_for(partner=self.acting_partner, customer=self.org):
+            return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)
+
+    @property
+    def acting_partner(self) -> Any:
+        """The partner org of a partner person working in this customer's Control Hub."""
+        if self.role in PartnerAccess.values:
+            return self.request.user.org  # type: ignore[union-attr]
+        return None
 
     def waiting_for_consent(self, request: HttpRequest) -> bool:
         """T3: a partner whose only link to the org is a trial request the customer has not
@@ -146,6 +165,8 @@ class ControlHubView(ControlHubMixin, TemplateView):
             is_full_admin=self.is_full_admin,
             is_provisioning_admin=self.role == PartnerAccess.PROVISIONING_ADMIN,
             role_label=role_label(self.role),
+            acting_partner=self.acting_partner,
+            is_customer_admin=self.role not in PartnerAccess.values,
         )
         return ctx
 
@@ -192,6 +213,20 @@ class TrialRequestView(ControlHubView):
         return get_object_or_404(
             sel.pending_consents(org=self.org, now=timezone.now()), pk=self.kwargs["pk"]
         )
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The consent email links here: opened after the request was answered (by a colleague)
+        # or expired, it says so on the overview instead of a dead end.
+        if (
+            not sel.pending_consents(org=self.org, now=timezone.now())
+            .filter(pk=self.kwargs["pk"])
+            .exists()
+        ):
+            if not ConsentRequest.objects.filter(customer=self.org, pk=self.kwargs["pk"]).exists():
+                raise Http404
+            messages.info(request, _("This trial request was already answered or has expired."))
+            return redirect(self.url("overview"))
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -586,6 +621,59 @@ class SubscriptionListView(ControlHubView):
         ctx["subscriptions"] = sel.subscription_rows(org=self.org, today=timezone.localdate())
         ctx["cancellable"] = LICENSE_HOLDING_STATES
         return ctx
+
+
+class BuyView(ControlHubView):
+    """The Buy page (T11, S1): each trial and each expiring or suspended subscription, what it
+    holds and until when, and "I want to buy", which asks the managing partner to convert or
+    renew it. The customer's own full admins ask; read-only admins and a partner acting for
+    the customer see the page without the button."""
+
+    template_name = "controlhub/buy.html"
+
+    def allows_change(self) -> bool:
+        return self.role == Role.CUSTOMER_FULL_ADMIN
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        today = timezone.localdate()
+        rows = []
+        for sub in buyable_subscriptions(org=self.org, today=today):
+            open_request = next((r for r in sub.buy_requests.all() if r.handled_at is None), None)
+            rows.append(
+                {
+                    "subscription": sub,
+                    "open_request": open_request,
+                    "tag": sel.license_tag(subscription=sub, today=today),
+                    "form": kwargs.get("forms", {}).get(sub.pk)
+                    or BuyRequestForm(initial={"subscription": sub.pk}),
+                }
+            )
+        # The top bar's links follow the usual rule, not the Buy page's own.
+        ctx.update(rows=rows, can_ask=self.allows_change(), can_change=super().allows_change())
+        return ctx
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = BuyRequestForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Pick a subscription to buy."))
+            return redirect(self.url("buy"))
+        sub = self.subscription_or_404(form.cleaned_data["subscription"])
+        try:
+            buy_request_create(
+                subscription=sub,
+                by=request.user,  # type: ignore[arg-type]
+                message=form.cleaned_data["message"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(self.url("buy"))
+        messages.success(
+            request,
+            _("%(partner)s has been asked to convert or renew it and will contact you.")
+            % {"partner": sub.partner.name if sub.partner else ""},
+        )
+        return redirect(self.url("buy"))
 
 
 class SubscriptionCancelView(ControlHubView):

@@ -72,6 +72,7 @@ from trials.lifecycle import consent_expires_at, device_return_due, device_trial
 from trials.models import ConsentRequest, Device, DeviceShipment, ExtensionRequest
 
 from .choices import ActivityKind
+from .models import DeletionHold
 from .services import activity_record
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -903,6 +904,12 @@ def _deletion_stages(b: _Builder) -> None:
     # letters and the email domain with the live "Woodgrove Bank".
     org = unused("Woodgrove Bank Trial", "woodgrove.example", partner=CONTOSO, last_active=-75)
     b.mark(org, marked=-100, warned=-31)
+    # A batch the safety limit held back at last night's tick, for support staff to try the
+    # release on in the console (as if the limit had been set to 0 that night).
+    tick_at = b.at(-0.3)
+    DeletionHold.objects.create(
+        created_at=tick_at, tick_at=tick_at, due_count=1, limit=0, org_ids=[org.pk]
+    )
     # Warned, then a user signed in: the warning is void and the countdown restarts (D5).
     org = unused("Trey Research", "treyresearch.example", partner=NORTHWIND, last_active=-60)
     b.mark(org, marked=-90, warned=-15)

@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from licensing.readmodel import customer_rows_forget
-from partnerhub.accounts.models import Organization, User
+from partnerhub.accounts.choices import NotificationKind
+from partnerhub.accounts.models import CustomerRelationship, Organization, User
+from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
 from partnerhub.accounts.services import audit_record
 
 from .choices import ActivityKind, DeletionReason
@@ -82,6 +85,25 @@ def org_delete(
         at=now,
         details={"reason": str(reason), "rule": "D9" if actor else "D4"},
     )
+    if reason == DeletionReason.CUSTOMER_REQUEST:
+        # D9: every partner managing the org hears it (the notice outlives the org, D10).
+        notifications_owe_bulk(
+            (
+                Notice(
+                    partner_id=partner_id,
+                    kind=NotificationKind.ORG_DELETED,
+                    key=f"org_deleted:{org.pk}",
+                    link_path=reverse("customers:customer_list"),
+                    customer_id=org.pk,
+                    customer_name=org.name,
+                    context={"date": now.date()},
+                )
+                for partner_id in CustomerRelationship.objects.filter(customer=org).values_list(
+                    "partner_id", flat=True
+                )
+            ),
+            now=now,
+        )
     customer_rows_forget(org_ids=[org.pk])
     org.delete()
     return tombstone

@@ -13,6 +13,7 @@ from typing import Any
 
 import django_tables2 as tables
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -54,6 +55,10 @@ def _status_text(row: Any) -> str:
 
 class CustomerTable(tables.Table):
     name = tables.Column(verbose_name=_("Customer"), order_by=("name_key",))
+    # Export only: the planned deletion date in its own cell, never glued to the name.
+    deletion_planned = tables.Column(
+        verbose_name=_("To be deleted on"), visible=False, orderable=False, empty_values=()
+    )
     provisioning_status = tables.Column(
         verbose_name=_("Provisioning status"), order_by=("provisioning_rank",), empty_values=()
     )
@@ -67,12 +72,13 @@ class CustomerTable(tables.Table):
     admins = tables.Column(
         verbose_name=_("Customer admins"), order_by=("admins_key",), empty_values=()
     )
-    created = tables.DateColumn(verbose_name=_("Created"), short=True)
+    created = tables.DateColumn(verbose_name=_("Created"))
 
     class Meta:
         model = CustomerRow
         fields = (
             "name",
+            "deletion_planned",
             "provisioning_status",
             "subscription_status",
             "services",
@@ -133,11 +139,19 @@ class CustomerTable(tables.Table):
     def render_data_region(self, record: Any) -> Any:
         return record.get_data_region_display()
 
+    def render_created(self, record: Any) -> Any:
+        return date_format(timezone.localtime(record.created), "DATE_FORMAT")
+
     def render_admins(self, record: Any) -> Any:
         admins = record.admins  # type: ignore[attr-defined]
         if not admins:
             return "—"
-        shown = ", ".join(admins[:ADMINS_SHOWN])
+        # One address a line, each breakable at its @ (long addresses never widen the list).
+        shown = format_html_join(
+            "",
+            '<span class="admin-email">{}<wbr>@{}</span>',
+            (a.partition("@")[::2] for a in admins[:ADMINS_SHOWN]),
+        )
         if len(admins) <= ADMINS_SHOWN:
             return shown
         more = _("+%(n)d more") % {"n": len(admins) - ADMINS_SHOWN}
@@ -147,10 +161,11 @@ class CustomerTable(tables.Table):
 
     # ---- CSV export ----
     def value_name(self, record: Any) -> str:
+        return record.name
+
+    def value_deletion_planned(self, record: Any) -> str:
         planned = record.planned_deletion_at  # type: ignore[attr-defined]
-        if planned is None:
-            return record.name
-        return f"{record.name} [{_('To be deleted')} {date_format(planned, 'Y-m-d')}]"
+        return "" if planned is None else date_format(planned, "Y-m-d")
 
     def value_provisioning_status(self, record: Any) -> str:
         status = record.provisioning_status  # type: ignore[attr-defined]
@@ -169,7 +184,7 @@ class CustomerTable(tables.Table):
         return ", ".join(record.admins)  # type: ignore[attr-defined]
 
     def value_created(self, record: Any) -> str:
-        return date_format(record.created, "Y-m-d")
+        return date_format(timezone.localtime(record.created), "Y-m-d")
 
 
 def customer_url(record: Any) -> str:

@@ -16,8 +16,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from django.views import View
 
+from licensing.buy import open_buy_requests
+from licensing.choices import ProvisioningStatus
 from licensing.lifecycle import days_left
 from licensing.models import CustomerRow, Service
 from licensing.provisioning import (
@@ -25,12 +28,22 @@ from licensing.provisioning import (
     service_manual_done,
     service_provisioning_retry,
 )
-from partnerhub.accounts.choices import PartnerTier
-from partnerhub.accounts.permissions import PartnerMemberMixin, TrialManagerMixin
+from partnerhub.accounts.choices import PartnerAccess, PartnerTier
+from partnerhub.accounts.models import CustomerRelationship, Organization
+from partnerhub.accounts.permissions import (
+    PartnerMemberMixin,
+    TrialManagerMixin,
+    trials_sales_only_reason,
+)
 from partnerhub.core.listview import ObjectListView, capped_count, filters_active
 from trials.choices import ExtensionStatus
 from trials.lifecycle import can_convert, can_request_return_label, device_trial_cap
-from trials.selectors import available_service_types, partner_trial, pending_consent
+from trials.selectors import (
+    available_service_types,
+    customer_services_held,
+    partner_trial,
+    pending_consent,
+)
 from trials.services import carrier_guidance
 
 from .band import customer_band
@@ -45,14 +58,23 @@ from .selectors import (
 )
 from .tables import CustomerTable
 
+# Each band is counted: singular and plural through ngettext ("1 subscription").
 BAND_LABELS: dict[str, Any] = {
-    "to_be_deleted": _("to be deleted"),
-    "trial_expiring_30": _("trials expiring within 30 days"),
-    "expiring_30": _("subscriptions expiring within 30 days"),
-    "trial_expired": _("trials expired"),
-    "provisioning_failed": _("provisioning failed"),
-    "pending_consent": _("pending customer consent"),
-    "awaiting_details": _("awaiting provisioning details"),
+    "to_be_deleted": ngettext_lazy("to be deleted", "to be deleted", "count"),
+    "trial_expiring_30": ngettext_lazy(
+        "trial expiring within 30 days", "trials expiring within 30 days", "count"
+    ),
+    "expiring_30": ngettext_lazy(
+        "subscription expiring within 30 days", "subscriptions expiring within 30 days", "count"
+    ),
+    "trial_expired": ngettext_lazy("trial expired", "trials expired", "count"),
+    "provisioning_failed": ngettext_lazy("provisioning failed", "provisioning failed", "count"),
+    "pending_consent": ngettext_lazy(
+        "pending customer consent", "pending customer consent", "count"
+    ),
+    "awaiting_details": ngettext_lazy(
+        "awaiting provisioning details", "awaiting provisioning details", "count"
+    ),
 }
 
 
@@ -70,6 +92,10 @@ def _band_key(filterset: django_filters.FilterSet) -> str | None:
     if isinstance(value, list | tuple) and len(value) == 1:
         query = f"{name}={value[0]}"
     return next((key for key, link in BAND_LINKS.items() if link == query), None)
+
+
+def band_label(key: str, count: int) -> str:
+    return str(BAND_LABELS[key] % {"count": count})
 
 
 class CustomerListView(PartnerMemberMixin, ObjectListView):
@@ -166,14 +192,23 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
 
     def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
         summary = [
-            {"key": key, "label": BAND_LABELS[key], "count": self.summary[key], "query": query}
+            {
+                "key": key,
+                "label": band_label(key, self.summary[key]),
+                "count": self.summary[key],
+                "query": query,
+            }
             for key, query in BAND_LINKS.items()
             if self.summary is not None
         ]
         actions = []
+        actions_note = ""
         if self.role_runs_trials():
             actions.append({"url": reverse("trials:trial_start"), "label": _("Start a trial")})
-        return {"summary": summary, "actions": actions}
+        else:
+            # T1: only sales roles run trials; say so instead of hiding the button silently.
+            actions_note = trials_sales_only_reason()
+        return {"summary": summary, "actions": actions, "actions_note": actions_note}
 
     def role_runs_trials(self) -> bool:
         from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES
@@ -182,6 +217,27 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
 
 
 class CustomerDetailView(PartnerMemberMixin, View):
+    def act_for(self, *, customer: Organization, page: Any) -> dict[str, Any]:
+        """T2/T3: with full or provisioning admin access the partner works in the customer's
+        Control Hub: "Set up customer" while services of its subscriptions wait for set-up,
+        "View customer" after."""
+        access = (
+            CustomerRelationship.objects.filter(partner=self.partner, customer=customer)
+            .values_list("access", flat=True)
+            .first()
+        )
+        if access not in (PartnerAccess.FULL_ADMIN, PartnerAccess.PROVISIONING_ADMIN):
+            return {}
+        unfinished = any(
+            svc.provisioning_status == ProvisioningStatus.AWAITING_DETAILS
+            for row in page.subscription_rows
+            for svc in row.services
+        )
+        return {
+            "controlhub_url": reverse("controlhub:overview", kwargs={"org_pk": customer.pk}),
+            "controlhub_setup": unfinished,
+        }
+
     """The customer page: the partner's subscriptions and services with their provisioning
     statuses, trial dates and days left, device shipments and returns (T14), the deletion
     countdown (D2, D8), the org's admins, and the actions the signed-in role may take (T1)."""
@@ -229,6 +285,9 @@ class CustomerDetailView(PartnerMemberMixin, View):
                 and trial is None
                 and bool(available_service_types(customer=customer, partner=self.partner)),
                 "consent": pending_consent(partner=self.partner, customer=customer),
+                "services_held": list(customer_services_held(customer=customer)),
+                "buy_requests": list(open_buy_requests(partner=self.partner, customer=customer)),
+                **self.act_for(customer=customer, page=page),
                 # T14: carrier guidance by the customer's country; a new label (US only).
                 "return_guidance": carrier_guidance(customer=customer) if page.shipments else "",
                 "can_request_label": can_request_return_label(country=customer.country),

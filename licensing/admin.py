@@ -17,10 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.admin import AuditedAdminMixin, PartnerFilter
+from partnerhub.core.admin import ReadOnlyAdminMixin
 
+from .choices import SubscriptionKind
 from .lifecycle import subscription_status
 from .models import (
     AutoLicenseTemplate,
+    BuyRequest,
     CallingProfile,
     License,
     Order,
@@ -70,7 +73,14 @@ class SubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     inlines = (ServiceInline,)
     show_full_result_count = False
 
-    @admin.display(description=_("status (P3)"))
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
+        """The order form's trial box lists trials only."""
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if request.GET.get("field_name") == "trial" and request.GET.get("model_name") == "order":
+            queryset = queryset.filter(kind=SubscriptionKind.TRIAL)
+        return queryset, distinct
+
+    @admin.display(description=_("status"))
     def status(self, obj: Subscription) -> str:
         if obj.end_date is None:  # the add page
             return "—"
@@ -224,7 +234,8 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ["status", "purpose"]
     search_fields = ["number", "provisioning_contact_email", "company_name", "admin_email"]
     list_select_related = ["partner", "customer"]
-    raw_id_fields = ["partner", "trial", "renews"]
+    # Type to find a partner, a customer or a subscription, instead of typing raw ids.
+    autocomplete_fields = ["partner", "customer", "trial", "renews"]
     inlines = [OrderLineInline]
     actions = ["resend_setup_link", "cancel_orders"]
     # S3: support renews a subscription by naming it in ``renews`` (completed at once).
@@ -334,3 +345,14 @@ class OrderAdmin(admin.ModelAdmin):
                 order_cancel(order=order, actor=request.user)  # type: ignore[arg-type]
             except OrderRefused as refused:
                 self.message_user(request, f"{order.number}: {refused.message}", messages.WARNING)
+
+
+@admin.register(BuyRequest)
+class BuyRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What customers asked their partners to convert or renew (the Buy page), for look-ups."""
+
+    list_display = ("subscription", "requested_by", "created_at", "handled_at")
+    list_filter = ("handled_at",)
+    search_fields = ("subscription__customer__name", "requested_by__email", "message")
+    list_select_related = ("subscription__customer", "requested_by")
+    readonly_fields = ("subscription", "requested_by", "message", "created_at", "handled_at")

@@ -365,6 +365,37 @@ class OrderLine(models.Model):
         return f"{self.get_service_type_display()} × {self.quantity}"
 
 
+class BuyRequest(models.Model):
+    """A customer admin asked the managing partner to convert a trial or renew a subscription
+    (the Buy page in Control Hub, linked from the T11 emails). Open until the partner converts
+    or renews it (``handled_at``)."""
+
+    subscription = models.ForeignKey(
+        Subscription, related_name="buy_requests", on_delete=models.CASCADE
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="+", on_delete=models.SET_NULL, null=True
+    )
+    message = models.TextField(_("message"), blank=True, max_length=2000)
+    created_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("buy request")
+        verbose_name_plural = _("buy requests")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription"],
+                condition=Q(handled_at__isnull=True),
+                name="buy_request_one_open_per_subscription",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription} · {self.created_at:%Y-%m-%d}"
+
+
 # ---- the customer list's read model --------------------------------------------------------
 # Empty sort keys sort last in both directions: each computed key is stored twice, once with
 # "empty" above every value (ascending sorts) and once below (descending sorts), so one plain

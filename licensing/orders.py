@@ -33,6 +33,7 @@ from partnerhub.accounts.services import (
 )
 from partnerhub.core.outbox import email_owe, outbox_key
 
+from .buy import buy_requests_close
 from .choices import (
     MeetingsEdition,
     OrderPurpose,
@@ -884,6 +885,8 @@ def trial_convert(
     )
     paid.converted_from = trial
     paid.save(update_fields=["converted_from"])
+    # The customer's "I want to buy" is answered (the Buy page).
+    buy_requests_close(subscription=trial)
     moved = 0
     for new_service in paid.services.all():
         old = trial_services.get(new_service.type)

@@ -38,14 +38,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from partnerhub.accounts.choices import NotificationKind
 from partnerhub.accounts.models import User
-from partnerhub.accounts.selectors import partner_admin_emails
+from partnerhub.accounts.notifications import notification_owe
 from partnerhub.accounts.services import audit_record
-from partnerhub.core.outbox import email_owe, outbox_key
 
 from .choices import MeetingsEdition, ProvisioningStatus, ServiceType
 from .models import Service
@@ -489,30 +490,29 @@ def _still_ours(*, service_id: int, claim: datetime) -> Service | None:
 
 
 def _owe_failure_emails(*, service: Service, now: datetime) -> int:
-    """The managing partner's admins are told a service failed, with the reason (once per
-    failure: the key names the instant the service failed)."""
-    partner = service.subscription.partner
-    if partner is None:
+    """The managing partner is told a service failed, with the reason: in the feed of every
+    person and by email to its admins (once per failure: the key names the instant the service
+    failed)."""
+    partner_id = service.subscription.partner_id
+    if partner_id is None:
         return 0
-    owed = 0
-    for to in partner_admin_emails(partner=partner):
-        owed += (
-            email_owe(
-                key=outbox_key("provisioning_failed", to, service.pk, now.isoformat()),
-                kind="provisioning_failed",
-                to=to,
-                template="provisioning_failed",
-                context={
-                    "org_name": service.subscription.customer.name,
-                    "org_pk": service.subscription.customer_id,
-                    "service": str(ServiceType(service.type).label),
-                    "reason": service.provisioning_reason,
-                },
-                org_id=partner.pk,
-            )
-            is not None
-        )
-    return owed
+    customer = service.subscription.customer
+    label = str(ServiceType(service.type).label)
+    return notification_owe(
+        partner=partner_id,
+        kind=NotificationKind.PROVISIONING_FAILED,
+        key=f"{service.pk}:{now.isoformat()}",
+        customer=customer,
+        link_path=reverse("customers:customer_detail", kwargs={"pk": customer.pk}),
+        context={
+            "org_name": customer.name,
+            "org_pk": customer.pk,
+            "service": label,
+            "services": label,
+            "reason": service.provisioning_reason,
+        },
+        template="provisioning_failed",
+    )
 
 
 def services_due_for_provisioning(*, now: datetime, limit: int = RELAY_BATCH) -> list[int]:

@@ -270,7 +270,6 @@ def _indexes_restored(indexes: list[Any]) -> None:
 
     if not indexes:
         return
-
     with connection.cursor() as cursor:
         existing = set(connection.introspection.get_constraints(cursor, CustomerRow._meta.db_table))
     with connection.schema_editor(atomic=False) as editor:
@@ -318,11 +317,11 @@ def customer_rows_rebuild(*, today: date | None = None) -> int:
     customer stays correct either way). Returns the number of rows."""
     today = today or timezone.localdate()
     total = 0
-    CustomerRow.objects.all().delete()
-    # Inside a caller's transaction (a test; the demo world built within one) the indexes
-    # stay: SQLite cannot alter a table there, PostgreSQL not with pending trigger events.
     from django.db import connection
 
+    CustomerRow.objects.all().delete()
+    # Outside a transaction (the command, the bulk loader) the indexes are rebuilt once at the
+    # end; inside one (the small demo world, tests) they stay — DDL there is not portable.
     indexes = [] if connection.in_atomic_block else _indexes_dropped()
     try:
         for id_range in _id_ranges():

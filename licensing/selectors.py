@@ -174,3 +174,8 @@ def orders_of_partner(*, partner: Organization) -> QuerySet[Order]:
         .select_related("trial__customer", "renews__customer", "customer", "subscription")
         .prefetch_related("lines")
     )
+
+
+def order_list(*, partner: Organization) -> QuerySet[Order]:
+    """Orders this partner placed, shaped for the order list (customer and trial joined)."""
+    return Order.objects.filter(partner=partner).select_related("customer", "trial__customer")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,6 +39,13 @@ class ServiceSpec:
     extra: Mapping[str, object] = field(default_factory=dict)
 
 
+def subscription_reference_new(*, kind: str, start_date: date) -> str:
+    """Every subscription gets a reference people can quote to support (issue 13): a prefix
+    for its kind, its start date and six random hex digits (``TR-20261201-3F9A2C``)."""
+    prefix = "TR" if kind == SubscriptionKind.TRIAL else "SUB"
+    return f"{prefix}-{start_date:%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
 @transaction.atomic
 def subscription_create(
     *,
@@ -64,7 +72,7 @@ def subscription_create(
         state=state,
         start_date=start_date,
         end_date=end_date,
-        reference=reference,
+        reference=reference or subscription_reference_new(kind=kind, start_date=start_date),
     )
     Service.objects.bulk_create(
         Service(

@@ -13,6 +13,7 @@ urlpatterns = [
         views.TrialConvertView.as_view(),
         name="trial_convert",
     ),
+    path("partner/orders/", views.OrderListView.as_view(), name="order_list"),
     # S3: the partner renews an expiring or suspended paid subscription (customer page).
     path(
         "partner/subscriptions/<int:subscription_pk>/renew/",

@@ -19,8 +19,10 @@ from django.views import View
 
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PartnerTier
 from partnerhub.accounts.permissions import PartnerMemberMixin, TrialManagerMixin
+from partnerhub.core.listview import ObjectListView
 
 from .choices import OrderStatus, ServiceType, SubscriptionKind
+from .filters import OrderFilterSet
 from .forms import SubscriptionRenewForm, TrialConvertForm, WizardChooseForm, WizardCompanyForm
 from .lifecycle import WizardOutcome, can_renew, renewal_deadline
 from .models import Order, Subscription
@@ -40,7 +42,8 @@ from .orders import (
     order_setup_complete,
     trial_convertible,
 )
-from .selectors import WizardMatch, orders_of_partner, wizard_match
+from .selectors import WizardMatch, order_list, orders_of_partner, wizard_match
+from .tables import OrderTable
 
 SESSION_KEY = (
     "order_setup"  # {order pk: {"company_name", "admin_email"}}: links this browser opened
@@ -130,6 +133,19 @@ class TrialConvertView(TrialManagerMixin, View):
             % {"number": order.number, "email": order.provisioning_contact_email},
         )
         return redirect("licensing:order_detail", order_pk=order.pk)
+
+
+class OrderListView(PartnerMemberMixin, ObjectListView):
+    """The partner's orders: status, customer, created, where the setup link stands (W1)."""
+
+    filterset_class = OrderFilterSet
+    table_class = OrderTable
+    title = _("Orders")
+    default_sort = "-placed_at"
+    export_filename = "orders"
+
+    def get_queryset(self) -> Any:
+        return order_list(partner=self.partner)
 
 
 class SubscriptionRenewView(TrialManagerMixin, View):

@@ -7,11 +7,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from partnerhub.accounts.admin import AuditedAdminMixin, PartnerFilter
 
@@ -100,6 +104,7 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
         "trial",
         "requested_end_date",
         "status",
+        "reason",
         "requested_by",
         "requested_at",
         "decided_by",
@@ -117,8 +122,9 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
         "status",
         "decided_by",
         "decided_at",
+        "decision_note",
     )
-    fields = (*readonly_fields, "decision_note")
+    fields = readonly_fields  # decided through the actions, with their confirmation page
     actions = ("approve", "refuse")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -129,26 +135,85 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
 
     def _decide(
         self, request: HttpRequest, queryset: QuerySet[ExtensionRequest], approve: bool
-    ) -> None:
-        done = 0
-        for extension in queryset.filter(status=ExtensionStatus.PENDING):
-            try:
-                extension_request_decide(
-                    extension_request=extension,
-                    actor=request.user,  # type: ignore[arg-type]
-                    approve=approve,
-                    note=extension.decision_note,
-                )
-            except ValidationError as exc:
-                self.message_user(request, f"{extension}: {' '.join(exc.messages)}", messages.ERROR)
-            else:
-                done += 1
-        self.message_user(request, _("%(n)d request(s) decided.") % {"n": done}, messages.SUCCESS)
+    ) -> HttpResponse | None:
+        """Both actions first show a confirmation page: each request with the partner's reason,
+        and a note the partner sees on the customer page (needed to refuse)."""
+        pending = list(
+            queryset.filter(status=ExtensionStatus.PENDING).select_related(
+                "trial__customer", "trial__partner", "requested_by"
+            )
+        )
+        if not pending:
+            self.message_user(
+                request, _("None of the selected requests is waiting."), messages.WARNING
+            )
+            return None
+        form = DecisionForm(request.POST if "confirm" in request.POST else None, approve=approve)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for extension in pending:
+                try:
+                    extension_request_decide(
+                        extension_request=extension,
+                        actor=request.user,  # type: ignore[arg-type]
+                        approve=approve,
+                        note=form.cleaned_data["note"],
+                    )
+                except ValidationError as exc:
+                    self.message_user(
+                        request, f"{extension}: {' '.join(exc.messages)}", messages.ERROR
+                    )
+                else:
+                    done += 1
+            message = (
+                ngettext("%(n)d request approved.", "%(n)d requests approved.", done)
+                if approve
+                else ngettext("%(n)d request refused.", "%(n)d requests refused.", done)
+            )
+            self.message_user(request, message % {"n": done}, messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Approve these extensions?") if approve else _("Refuse these extensions?"),
+            "opts": self.model._meta,
+            "requests": pending,
+            "form": form,
+            "approve": approve,
+            "action": "approve" if approve else "refuse",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/trials/extensionrequest/decide_confirmation.html", context
+        )
 
     @admin.action(description=_("Approve: extend the trial to the requested date"))
-    def approve(self, request: HttpRequest, queryset: QuerySet[ExtensionRequest]) -> None:
-        self._decide(request, queryset, approve=True)
+    def approve(
+        self, request: HttpRequest, queryset: QuerySet[ExtensionRequest]
+    ) -> HttpResponse | None:
+        return self._decide(request, queryset, approve=True)
 
     @admin.action(description=_("Refuse the extension"))
-    def refuse(self, request: HttpRequest, queryset: QuerySet[ExtensionRequest]) -> None:
-        self._decide(request, queryset, approve=False)
+    def refuse(
+        self, request: HttpRequest, queryset: QuerySet[ExtensionRequest]
+    ) -> HttpResponse | None:
+        return self._decide(request, queryset, approve=False)
+
+
+class DecisionForm(forms.Form):
+    """The note support staff send with a decision; the partner reads it."""
+
+    note = forms.CharField(
+        label=_("Note to the partner"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Shown to the partner on the customer's page."),
+    )
+
+    def __init__(self, *args: Any, approve: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not approve:
+            self.fields["note"].required = True
+            self.fields["note"].error_messages["required"] = _(
+                "Say why, so the partner knows what to tell the customer."
+            )

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from licensing.choices import (
@@ -25,8 +26,9 @@ from licensing.choices import (
 from licensing.models import Service, Subscription
 from licensing.provisioning import service_details_submit, services_await_details
 from licensing.readmodel import customer_rows_refresh
-from partnerhub.accounts.choices import PartnerAccess
+from partnerhub.accounts.choices import NotificationKind, PartnerAccess
 from partnerhub.accounts.models import User
+from partnerhub.accounts.notifications import notification_owe
 from partnerhub.accounts.services import audit_record, relationship_grant, relationship_revoke
 
 from .choices import ConsentStatus
@@ -93,6 +95,14 @@ def consent_accept(
     # T2/T14: devices picked with the request ship once the customer has said yes.
     trial_devices_ship(trial=request.trial, actor=by)
     customer_rows_refresh(customer_ids=[request.customer_id])
+    notification_owe(
+        partner=request.partner,
+        kind=NotificationKind.CONSENT_ACCEPTED,
+        key=f"consent:{request.pk}",
+        customer=request.customer,
+        link_path=reverse("customers:customer_detail", kwargs={"pk": request.customer_id}),
+        context={"full_admin": grant_full_admin},
+    )
     audit_record(
         action="trial.consent_accept",
         actor=by,
@@ -136,6 +146,18 @@ def consent_decline(
     if not others:
         relationship_revoke(partner=request.partner, customer=request.customer, actor=by)
     customer_rows_refresh(customer_ids=[request.customer_id])
+    notification_owe(
+        partner=request.partner,
+        kind=NotificationKind.CONSENT_DECLINED,
+        key=f"consent:{request.pk}",
+        customer=request.customer,
+        # The customer has left the list unless the partner manages something else of it.
+        link_path=(
+            reverse("customers:customer_detail", kwargs={"pk": request.customer_id})
+            if others
+            else reverse("customers:customer_list")
+        ),
+    )
     audit_record(
         action="trial.consent_decline",
         actor=by,

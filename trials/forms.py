@@ -3,9 +3,11 @@ service; bad input is a field error, never a 500."""
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -20,12 +22,57 @@ from partnerhub.accounts.lifecycle import region_for_country
 from partnerhub.accounts.models import User
 
 from .choices import DeviceType, TrialLength
+from .selectors import REASON_BOUGHT, REASON_OTHER_TRIAL, REASON_OWN_TRIAL
 from .services import DeviceOrder
 
 SITE_RE = re.compile(
     r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
-TIME_ZONES = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+# Services counted in licenses (one per user); Devices are counted as shipped quantities.
+LICENSED_SERVICES = (ServiceType.MEETINGS, ServiceType.MESSAGING, ServiceType.CALLING)
+DEFAULT_LICENSES = 25
+TIME_ZONE_AREAS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+
+
+@functools.cache
+def current_time_zones() -> tuple[str, ...]:
+    """Canonical ``Area/City`` zones in use today, without the obsolete aliases
+    (``US/Eastern``, ``Europe/Kiev``, ``Etc/GMT+5`` …): the zones of the IANA ``zone.tab``
+    when the system has it, else every available ``Area/…`` name; always a subset of what
+    ``zoneinfo`` can load."""
+    available = zoneinfo.available_timezones()
+    for base in zoneinfo.TZPATH:
+        # zone.tab keeps one zone per country (Copenhagen, not only Berlin as in zone1970.tab).
+        tab = Path(base) / "zone.tab"
+        if tab.exists():
+            names = {
+                line.split("\t")[2]
+                for line in tab.read_text(encoding="utf-8").splitlines()
+                if line and not line.startswith("#") and len(line.split("\t")) > 2
+            }
+            return tuple(sorted(names & available))
+    return tuple(sorted(z for z in available if "/" in z and z.split("/")[0] in TIME_ZONE_AREAS))
+
+
+def time_zone_choices() -> list[Any]:
+    """Grouped by area, each labelled by its city ("America/New_York" → "New York"), so the
+    list can be searched by typing the city's first letters."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for zone in current_time_zones():
+        area, _sep, city = zone.partition("/")
+        groups.setdefault(area, []).append((zone, city.replace("_", " ").replace("/", " – ")))
+    return [("", "—")] + [(area, zones) for area, zones in sorted(groups.items())]
 
 
 def country_choices() -> list[tuple[str, str]]:
@@ -79,6 +126,13 @@ class BaseDeviceFormSet(forms.BaseFormSet):
 DeviceFormSet = formset_factory(DeviceLineForm, formset=BaseDeviceFormSet, extra=3, max_num=6)
 
 
+UNAVAILABLE_HINTS = {
+    REASON_BOUGHT: _("Already bought"),
+    REASON_OWN_TRIAL: _("In a trial of yours"),
+    REASON_OTHER_TRIAL: _("Trialled by another partner"),
+}
+
+
 class OfferForm(forms.Form):
     """The offers of a trial (T2): Meetings (enterprise edition: site URL and time zone),
     Messaging, Calling, Devices. ``allowed`` limits them to what T4 leaves."""
@@ -96,22 +150,53 @@ class OfferForm(forms.Form):
         help_text=_("Enterprise edition only, e.g. acme.meetings.example"),
     )
     time_zone = forms.ChoiceField(
-        label=_("Time zone"), required=False, choices=[("", "—")] + [(z, z) for z in TIME_ZONES]
+        label=_("Time zone"),
+        required=False,
+        choices=time_zone_choices,
+        help_text=_("Grouped by region; type the first letters of a city to jump to it."),
+    )
+    meetings_licenses = forms.IntegerField(
+        label=_("Meetings licenses"),
+        min_value=1,
+        max_value=10000,
+        initial=DEFAULT_LICENSES,
+        required=False,
     )
     messaging = forms.BooleanField(label=_("Messaging"), required=False)
-    calling = forms.BooleanField(label=_("Calling"), required=False)
-    devices = forms.BooleanField(label=_("Devices"), required=False)
-    licenses = forms.IntegerField(
-        label=_("Licenses per service"), min_value=1, max_value=10000, initial=25
+    messaging_licenses = forms.IntegerField(
+        label=_("Messaging licenses"),
+        min_value=1,
+        max_value=10000,
+        initial=DEFAULT_LICENSES,
+        required=False,
     )
+    calling = forms.BooleanField(label=_("Calling"), required=False)
+    calling_licenses = forms.IntegerField(
+        label=_("Calling licenses"),
+        min_value=1,
+        max_value=10000,
+        initial=DEFAULT_LICENSES,
+        required=False,
+    )
+    devices = forms.BooleanField(label=_("Devices"), required=False)
 
-    def __init__(self, *args: Any, allowed: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        allowed: list[str] | None = None,
+        reasons: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.allowed = list(ServiceType.values) if allowed is None else allowed
+        reasons = reasons or {}
         for t in ServiceType.values:
             if t not in self.allowed:
                 self.fields[t].disabled = True
-                self.fields[t].help_text = _("Bought or trialled by another partner")
+                # T4: say which case applies, in words (no rule ids).
+                self.fields[t].help_text = UNAVAILABLE_HINTS.get(
+                    reasons.get(t, ""), _("Not available for this customer")
+                )
 
     def clean_site_url(self) -> str:
         value = self.cleaned_data.get("site_url", "").strip().lower()
@@ -127,6 +212,10 @@ class OfferForm(forms.Form):
         picked = [t for t in ServiceType.values if data.get(t) and t in self.allowed]
         if not picked and not self.errors:
             raise forms.ValidationError(_("Pick at least one service."))
+        for t in LICENSED_SERVICES:
+            name = f"{t.value}_licenses"
+            if t in picked and not data.get(name) and name not in self.errors:
+                self.add_error(name, _("How many licenses?"))
         if data.get("meetings") and data.get("meetings_edition") == MeetingsEdition.ENTERPRISE:
             if not data.get("site_url"):
                 self.add_error("site_url", _("The enterprise edition needs a Meetings site URL."))
@@ -134,7 +223,8 @@ class OfferForm(forms.Form):
                 self.add_error("time_zone", _("The enterprise edition needs a time zone."))
         return data
 
-    def service_specs(self) -> list[ServiceSpec]:
+    def service_specs(self, *, devices: list[DeviceOrder] | None = None) -> list[ServiceSpec]:
+        """The services to create; Devices count the devices shipped, not licenses."""
         data = self.cleaned_data
         specs = []
         for t in ServiceType.values:
@@ -145,14 +235,17 @@ class OfferForm(forms.Form):
                 specs.append(
                     ServiceSpec(
                         type=t,
-                        quantity=data["licenses"],
+                        quantity=data["meetings_licenses"],
                         edition=data["meetings_edition"],
                         site_url=data["site_url"] if enterprise else "",
                         time_zone=data["time_zone"] if enterprise else "",
                     )
                 )
+            elif t == ServiceType.DEVICES:
+                shipped = sum(d.quantity for d in devices or ())
+                specs.append(ServiceSpec(type=t, quantity=shipped))
             else:
-                specs.append(ServiceSpec(type=t, quantity=data["licenses"]))
+                specs.append(ServiceSpec(type=t, quantity=data[f"{t}_licenses"]))
         return specs
 
 
@@ -221,8 +314,8 @@ class TrialServicesForm(OfferForm):
             return ""
         return super().clean_site_url()
 
-    def additions(self) -> list[ServiceSpec]:
-        return [s for s in self.service_specs() if s.type not in self.current]
+    def additions(self, *, devices: list[DeviceOrder] | None = None) -> list[ServiceSpec]:
+        return [s for s in self.service_specs(devices=devices) if s.type not in self.current]
 
     def removals(self) -> list[str]:
         return [t for t in self.current if t in self.allowed and not self.cleaned_data.get(t)]
@@ -251,9 +344,25 @@ class TrialExtendForm(forms.Form):
 
 
 class ConfirmForm(forms.Form):
-    """T10: deleting asks for an explicit confirmation."""
+    """T10 (and T3's cancel): a destructive step asks for an explicit tick; without it the
+    page comes back with a field error saying so."""
 
-    confirm = forms.BooleanField(label=_("Yes, delete this trial"), required=True)
+    confirm = forms.BooleanField(
+        label=_("Yes, delete this trial"),
+        required=True,
+        error_messages={
+            "required": _("Tick the box to confirm: a deleted trial cannot be restored.")
+        },
+    )
+
+    def __init__(
+        self, *args: Any, label: Any = None, required_message: Any = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if label is not None:
+            self.fields["confirm"].label = label
+        if required_message is not None:
+            self.fields["confirm"].error_messages["required"] = required_message
 
 
 class DevicesReturnForm(forms.Form):

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -30,8 +31,15 @@ from licensing.models import CallingProfile, License, Service, Subscription
 from licensing.provisioning import services_provisioning_start
 from licensing.readmodel import customer_rows_refresh
 from licensing.services import ServiceSpec, subscription_create
-from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES, OrgKind, PartnerAccess, Role
+from partnerhub.accounts.choices import (
+    TRIAL_MANAGER_ROLES,
+    NotificationKind,
+    OrgKind,
+    PartnerAccess,
+    Role,
+)
 from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.accounts.notifications import notification_owe
 from partnerhub.accounts.selectors import customer_admin_emails
 from partnerhub.accounts.services import (
     audit_record,
@@ -92,7 +100,10 @@ def _require_trial_manager(*, actor: User, partner: Organization) -> None:
             user=actor, org=partner, role__in=TRIAL_MANAGER_ROLES
         ).exists()
     ):
-        raise PermissionDenied("T1: only sales admins of a certified partner run trials.")
+        # T1: only sales admins of a certified partner run trials.
+        raise PermissionDenied(
+            _("Only sales admins and sales full admins of a certified partner run trials.")
+        )
 
 
 def _check_offer(
@@ -334,6 +345,7 @@ def _consent_recipients(*, consent: ConsentRequest) -> list[str]:
 
 def _owe_consent_emails(*, consent: ConsentRequest) -> int:
     owed = 0
+    full_admins = set(customer_admin_emails(org=consent.customer, full_only=True))
     for to in _consent_recipients(consent=consent):
         owed += (
             email_owe(
@@ -344,6 +356,9 @@ def _owe_consent_emails(*, consent: ConsentRequest) -> int:
                 context={
                     "org_name": consent.customer.name,
                     "org_id": consent.customer_id,
+                    "consent_id": consent.pk,
+                    # Only full admins may answer: the others are told to ask one (T3).
+                    "recipient_is_full_admin": to in full_admins,
                     "partner_name": consent.partner.name,
                     "expires_at": consent.expires_at,
                     "services": [str(s.get_type_display()) for s in consent.trial.services.all()],
@@ -529,7 +544,7 @@ def trial_add_to_customer(
     the trial started. T4: only services not bought and not trialled by another partner."""
     _require_trial_manager(actor=actor, partner=partner)
     if not partner.customer_relationships.filter(customer=customer).exists():
-        raise PermissionDenied("Not this partner's customer.")
+        raise PermissionDenied(_("This organization is not on your customer list."))
     if Subscription.objects.filter(
         partner=partner, customer=customer, kind=SubscriptionKind.TRIAL, state__in=HOLDING
     ).exists():
@@ -758,7 +773,7 @@ def extension_request_decide(
 ) -> ExtensionRequest:
     """T7: support staff approve (the trial then ends on the requested date) or refuse."""
     if not actor.is_staff:
-        raise PermissionDenied("T7: only support staff decide extension requests.")
+        raise PermissionDenied(_("Only support staff decide extension requests."))  # T7
     locked = ExtensionRequest.objects.select_for_update().get(pk=extension_request.pk)
     if locked.status != ExtensionStatus.PENDING:
         raise ValidationError(_("This request has been decided already."))
@@ -794,41 +809,30 @@ def extension_request_decide(
 
 
 def _owe_extension_decision(*, extension: ExtensionRequest, trial: Subscription) -> int:
-    """T7: the partner is told support's decision by email: the person who asked, or — if they
-    have left — the partner's trial managers. (Issue 12 may widen the audience.)"""
-    recipients: list[str] = []
-    requester = extension.requested_by
-    if requester is not None and requester.is_active:
-        recipients = [requester.email]
-    elif trial.partner is not None:
-        recipients = list(
-            Membership.objects.filter(
-                org=trial.partner, role__in=TRIAL_MANAGER_ROLES, user__is_active=True
-            )
-            .order_by("user__email")
-            .values_list("user__email", flat=True)
-        )
-    owed = 0
-    for to in recipients:
-        owed += (
-            email_owe(
-                key=outbox_key("extension_decided", to, extension.pk),
-                kind="extension_decided",
-                to=to,
-                template="extension_decided",
-                context={
-                    "org_name": trial.customer.name,
-                    "org_pk": trial.customer_id,
-                    "approved": extension.status == ExtensionStatus.APPROVED,
-                    "requested_end_date": extension.requested_end_date,
-                    "end_date": trial.end_date,
-                    "note": extension.decision_note,
-                },
-                org_id=trial.partner_id,
-            )
-            is not None
-        )
-    return owed
+    """T7: the partner is told support's decision: in the feed of every person of the partner
+    and by email to its admins (each may turn that email off), with support's note."""
+    if trial.partner_id is None:
+        return 0
+    approved = extension.status == ExtensionStatus.APPROVED
+    return notification_owe(
+        partner=trial.partner_id,
+        kind=NotificationKind.EXTENSION_APPROVED
+        if approved
+        else NotificationKind.EXTENSION_REFUSED,
+        key=f"extension:{extension.pk}",
+        customer=trial.customer,
+        link_path=reverse("customers:customer_detail", kwargs={"pk": trial.customer_id}),
+        context={
+            "org_name": trial.customer.name,
+            "org_pk": trial.customer_id,
+            "approved": approved,
+            "requested_end_date": extension.requested_end_date,
+            "end_date": trial.end_date,
+            "date": extension.requested_end_date,
+            "note": extension.decision_note,
+        },
+        template="extension_decided",
+    )
 
 
 # ---- T14: device returns -----------------------------------------------------------------

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
 from django.db.models.functions import Cast, Concat
+from django.urls import reverse
 from django.utils import timezone
 
 from licensing.choices import (
@@ -27,8 +28,14 @@ from licensing.choices import (
 from licensing.models import Service, Subscription
 from licensing.readmodel import customer_rows_refresh
 from licensing.sweeps import EndedSubscription
-from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PARTNER_ROLES, Role
+from partnerhub.accounts.choices import (
+    CUSTOMER_ADMIN_ROLES,
+    PARTNER_ROLES,
+    NotificationKind,
+    Role,
+)
 from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
 from partnerhub.accounts.services import audit_bulk, relationship_revoke
 from partnerhub.core.models import OutboxEmail
 from partnerhub.core.outbox import outbox_key
@@ -46,11 +53,6 @@ from .models import ConsentRequest
 
 # T2: the welcome email is for a new trial; one provisioned later than this is not "new".
 WELCOME_WINDOW = timedelta(days=30)
-
-
-def buy_url_path(org_pk: int) -> str:
-    """The Control Hub page where a customer admin buys (converts) the trial (T11)."""
-    return f"/control-hub/{org_pk}/subscriptions/"
 
 
 def _recipients(
@@ -113,7 +115,6 @@ def _trial_notice_emails(*, kind: str, trials: list[Subscription], today: date) 
             "end_date": trial.end_date,
             "days_left": (trial.end_date - today).days,
             "grace_end_date": trial.end_date + timedelta(days=GRACE_PERIOD_DAYS),
-            "buy_path": buy_url_path(trial.customer_id),
             "partner_name": names.get(trial.partner_id, "") if trial.partner_id else "",
         }
         audiences = [("customer", customer_admins.get(trial.customer_id, []))]
@@ -293,25 +294,29 @@ def consent_expire_due(*, now: datetime) -> SweepResult:
             customer_rows_refresh(
                 customer_ids={r.customer_id for r in requests}, today=timezone.localdate(now)
             )
-            partner_admins = _recipients({r.partner_id for r in requests}, PARTNER_ROLES)
-            result.emails += emails_owe_bulk(
-                OwedEmail(
-                    key=outbox_key("consent_expired", email, r.pk),
-                    kind="consent_expired",
-                    to=email,
-                    template="consent_expired",
-                    context={
-                        "org_name": r.customer.name,
-                        "partner_name": r.partner.name,
-                        "requested_date": r.requested_at.date(),
-                        "expired_date": r.expires_at.date(),
-                        "admin_email": r.admin_email,
-                    },
-                    org_id=r.partner_id,
-                    language=language or None,
-                )
-                for r in requests
-                for email, language in partner_admins.get(r.partner_id, [])
+            # The partner hears it in its feed and by email (the T3 expiry's own wording).
+            result.emails += notifications_owe_bulk(
+                (
+                    Notice(
+                        partner_id=r.partner_id,
+                        kind=NotificationKind.CONSENT_EXPIRED,
+                        key=str(r.pk),
+                        link_path=reverse("customers:customer_list"),
+                        customer_id=r.customer_id,
+                        customer_name=r.customer.name,
+                        context={
+                            "org_name": r.customer.name,
+                            "partner_name": r.partner.name,
+                            "requested_date": r.requested_at.date(),
+                            "expired_date": r.expires_at.date(),
+                            "date": r.expires_at.date(),
+                            "admin_email": r.admin_email,
+                        },
+                        template="consent_expired",
+                    )
+                    for r in requests
+                ),
+                now=now,
             )
             result.add(f"{r.partner.name} → {r.customer.name}" for r in requests)
 

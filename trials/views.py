@@ -4,6 +4,7 @@ read-only admins included, on GET and POST; another partner's trial or customer 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -23,6 +24,7 @@ from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.permissions import TrialManagerMixin
 
 from . import services
+from .choices import TrialLength
 from .forms import (
     ConfirmForm,
     DeviceFormSet,
@@ -38,8 +40,10 @@ from .models import ConsentRequest
 from .selectors import (
     HOLDING,
     available_service_types,
+    customer_services_held,
     partner_customers,
     partner_trials,
+    unavailable_service_reasons,
     waiting_extension,
 )
 
@@ -126,7 +130,7 @@ class TrialStartView(_TrialOfferView):
             admin_email=form.cleaned_data["admin_email"],
             vertical=form.cleaned_data["vertical"],
             country=form.cleaned_data["country"],
-            services=form.service_specs(),
+            services=form.service_specs(devices=devices.orders()),
             devices=devices.orders(),
             length_days=form.cleaned_data["length"],
         )
@@ -135,25 +139,57 @@ class TrialStartView(_TrialOfferView):
 
 
 class TrialRequestView(_TrialOfferView):
-    """T3: ask an existing organization for consent to a trial."""
+    """T3: ask an existing organization for consent to a trial. Before the request is sent the
+    partner sees which org the email resolves to (name, created date, number of users, never
+    user names: W6) and confirms it, or goes back to correct the email (seed 002, step 5)."""
 
     form_class = TrialRequestForm
     title = gettext_lazy("Request a trial for an existing organization")
     existing = True
 
-    def submit(self, form: Any, devices: Any) -> int:
-        consent = services.trial_request_existing_org(
-            partner=self.partner,
-            actor=self.actor,
-            admin_email=form.cleaned_data["admin_email"],
-            services=form.service_specs(),
-            devices=devices.orders(),
-            length_days=form.cleaned_data["length"],
-        )
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.form_class(request.POST)
+        devices = DeviceFormSet(request.POST, prefix="dev")
+        if "back" in request.POST or not (form.is_valid() and devices.is_valid()):
+            return self.render_form(form, devices)
+        org = services.existing_org_for_email(email=form.cleaned_data["admin_email"])
+        if org is None:
+            form.add_error(
+                "admin_email",
+                _(
+                    "No organization has an admin with this email. Check the address, or start "
+                    "a trial for a new customer."
+                ),
+            )
+            return self.render_form(form, devices)
+        if "confirm" not in request.POST:
+            return render(
+                request,
+                "trials/trial_request_confirm.html",
+                {
+                    "form": form,
+                    "devices": devices,
+                    "title": self.title,
+                    "org": org,
+                    "user_count": User.objects.filter(org=org).count(),
+                },
+            )
+        try:
+            consent = services.trial_request_existing_org(
+                partner=self.partner,
+                actor=self.actor,
+                admin_email=form.cleaned_data["admin_email"],
+                services=form.service_specs(devices=devices.orders()),
+                devices=devices.orders(),
+                length_days=form.cleaned_data["length"],
+            )
+        except ValidationError as exc:
+            _form_error(form, exc)
+            return self.render_form(form, devices)
         messages.success(
             self.request, _("Consent request sent. The trial waits for the customer's consent.")
         )
-        return consent.customer_id
+        return redirect(_customer_url(consent.customer_id))
 
 
 class ConsentResendView(TrialView):
@@ -174,26 +210,36 @@ class ConsentResendView(TrialView):
 class ConsentCancelView(TrialView):
     """T3: cancel the trial request; the customer leaves the list."""
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        consent = self.consent(pk)
+    @staticmethod
+    def confirm_form(data: Any = None) -> ConfirmForm:
+        return ConfirmForm(
+            data,
+            label=_("Yes, cancel this trial request"),
+            required_message=_("Tick the box to confirm the cancellation."),
+        )
+
+    def confirm_page(self, consent: Any, form: ConfirmForm, status: int = 200) -> HttpResponse:
         return render(
-            request,
+            self.request,
             "trials/confirm.html",
             {
-                "form": ConfirmForm(),
-                "confirm_text": _("Yes, cancel this trial request"),
+                "form": form,
                 "title": _("Cancel the trial request to %(org)s?") % {"org": consent.customer},
                 "explain": _("The customer leaves your customer list."),
                 "confirm_label": _("Cancel the request"),
                 "back": _customer_url(consent.customer_id),
             },
+            status=status,
         )
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self.confirm_page(self.consent(pk), self.confirm_form())
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         consent = self.consent(pk)
-        if not ConfirmForm(request.POST).is_valid():
-            messages.error(request, _("Tick the box to confirm the cancellation."))
-            return redirect(reverse("trials:consent_cancel", args=[consent.pk]))
+        form = self.confirm_form(request.POST)
+        if not form.is_valid():
+            return self.confirm_page(consent, form, status=400)
         try:
             services.consent_cancel(consent=consent, actor=self.actor)
         except ValidationError as exc:
@@ -208,8 +254,11 @@ class ConsentCancelView(TrialView):
 class TrialAddView(TrialView):
     """T5: add a trial to a customer (T4 limits the services)."""
 
-    def allowed(self, customer: Organization) -> list[str]:
-        return available_service_types(customer=customer, partner=self.partner)
+    def form_kwargs(self, customer: Organization) -> dict[str, Any]:
+        return {
+            "allowed": available_service_types(customer=customer, partner=self.partner),
+            "reasons": unavailable_service_reasons(customer=customer, partner=self.partner),
+        }
 
     def render_form(self, customer: Organization, form: Form, devices: Any) -> HttpResponse:
         return render(
@@ -219,18 +268,22 @@ class TrialAddView(TrialView):
                 "form": form,
                 "devices": devices,
                 "customer": customer,
+                # T5: the customer's information, what it has and who manages each.
+                "customer_info": True,
+                "services_held": list(customer_services_held(customer=customer)),
+                "user_count": User.objects.filter(org=customer).count(),
                 "title": _("Add a trial for %(org)s") % {"org": customer},
             },
         )
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         customer = self.customer(pk)
-        form = TrialAddForm(allowed=self.allowed(customer))
+        form = TrialAddForm(**self.form_kwargs(customer))
         return self.render_form(customer, form, DeviceFormSet(prefix="dev"))
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         customer = self.customer(pk)
-        form = TrialAddForm(request.POST, allowed=self.allowed(customer))
+        form = TrialAddForm(request.POST, **self.form_kwargs(customer))
         devices = DeviceFormSet(request.POST, prefix="dev")
         if form.is_valid() and devices.is_valid():
             try:
@@ -238,7 +291,7 @@ class TrialAddView(TrialView):
                     partner=self.partner,
                     actor=self.actor,
                     customer=customer,
-                    services=form.service_specs(),
+                    services=form.service_specs(devices=devices.orders()),
                     devices=devices.orders(),
                     length_days=form.cleaned_data["length"],
                 )
@@ -258,8 +311,11 @@ class TrialServicesView(TrialView):
         allowed = available_service_types(
             customer=trial.customer, partner=self.partner, exclude_trial=trial
         )
+        reasons = unavailable_service_reasons(
+            customer=trial.customer, partner=self.partner, exclude_trial=trial
+        )
         return (
-            TrialServicesForm(data, current=current, allowed=allowed),
+            TrialServicesForm(data, current=current, allowed=allowed, reasons=reasons),
             DeviceFormSet(data, prefix="dev"),
         )
 
@@ -290,7 +346,7 @@ class TrialServicesView(TrialView):
                 services.trial_services_change(
                     trial=trial,
                     actor=self.actor,
-                    add=form.additions(),
+                    add=form.additions(devices=devices.orders()),
                     remove=form.removals(),
                     devices=devices.orders(),
                 )
@@ -332,6 +388,10 @@ class TrialExtendView(TrialView):
                 "has_devices": services._has_devices(trial),
                 "device_cap": device_trial_cap(start_date=trial.start_date),
                 "choices": [30, 60, 90],
+                # The script shows these, formatted by Django like every other date.
+                "choice_ends": [
+                    (days, today + timedelta(days=days)) for days in TrialLength.values
+                ],
             },
         )
 
@@ -377,7 +437,7 @@ class TrialDeleteView(TrialView):
         trial = self.trial(pk)
         return self.confirm_page(trial, ConfirmForm())
 
-    def confirm_page(self, trial: Subscription, form: Form) -> HttpResponse:
+    def confirm_page(self, trial: Subscription, form: Form, status: int = 200) -> HttpResponse:
         return render(
             self.request,
             "trials/confirm.html",
@@ -391,13 +451,14 @@ class TrialDeleteView(TrialView):
                 "danger": True,
                 "back": _customer_url(trial.customer_id),
             },
+            status=status,
         )
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         trial = self.trial(pk)
         form = ConfirmForm(request.POST)
         if not form.is_valid():
-            return self.confirm_page(trial, form)
+            return self.confirm_page(trial, form, status=400)
         if trial.state not in HOLDING:
             messages.error(request, _("This trial has ended already."))
             return redirect(_customer_url(trial.customer_id))

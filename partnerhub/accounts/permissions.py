@@ -13,11 +13,28 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from .choices import CUSTOMER_ADMIN_ROLES, TRIAL_MANAGER_ROLES, OrgKind, PartnerAccess, Role
 from .models import CustomerRelationship, Membership, Organization
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def not_certified_reason() -> str:
+    """Translated when shown (the language is the request's)."""
+    return _(
+        "Your organization is not a certified partner yet, so the customer list, trials and "
+        "orders are closed to it. They open as soon as certification is complete."
+    )
+
+
+def trials_sales_only_reason() -> str:
+    # T1: only sales roles start or change trials.
+    return _(
+        "Only sales admins and sales full admins start or change trials. Ask one of them, or "
+        "ask your full admin for a sales role."
+    )
 
 
 class PartnerMemberMixin(LoginRequiredMixin):
@@ -36,23 +53,37 @@ class PartnerMemberMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        # The person's membership of their own org, with the org: one query for both.
+        # The person's membership of their own org, with the org: one query for both (the
+        # reasons for a refusal are looked up only when refusing).
         membership = (
             Membership.objects.select_related("org")
             .filter(user=request.user, org_id=request.user.org_id)  # type: ignore[union-attr]
             .first()
         )
+        org = membership.org if membership is not None else request.user.org  # type: ignore[union-attr]
+        if org is None or org.kind != OrgKind.PARTNER:
+            raise PermissionDenied(_("These pages are for partner organizations."))
+        if not org.partner_certified:
+            raise PermissionDenied(not_certified_reason())
         if membership is None:
-            raise PermissionDenied
-        org = membership.org
+            raise PermissionDenied(_("You have no role in your organization yet."))
         request.user.org = org  # type: ignore[union-attr]  # later reads use it, no query
-        if org.kind != OrgKind.PARTNER or not org.partner_certified:
-            raise PermissionDenied
         self.partner, self.role = org, membership.role
         changing = request.method not in SAFE_METHODS or self.change_page
         if changing and not self.can_change():
-            raise PermissionDenied
+            raise PermissionDenied(self.refusal_reason())
         return super().dispatch(request, *args, **kwargs)
+
+    def refusal_reason(self) -> str:
+        """Why this role may not change this, in words (the 403 page shows it)."""
+        if self.role == Role.PARTNER_READ_ONLY:
+            return _(
+                "You are a read-only admin: you can see everything of your organization, but "
+                "not change it."
+            )
+        if self.change_roles == TRIAL_MANAGER_ROLES:
+            return trials_sales_only_reason()
+        return _("Your role does not allow this change.")
 
     def can_change(self) -> bool:
         return self.role in self.change_roles
@@ -91,7 +122,9 @@ class ControlHubMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         self.org, self.role = self.resolve_access(request, kwargs["org_pk"])
         if request.method not in SAFE_METHODS and not self.allows_change():
-            raise PermissionDenied
+            raise PermissionDenied(
+                _("You have read-only access to this organization: you can look, not change.")
+            )
         return super().dispatch(request, *args, **kwargs)
 
     @staticmethod

@@ -10,6 +10,15 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import OutboxEmail
 
+# The support console says what it is, not "Django administration".
+admin.site.site_header = _("Partner Hub support console")
+admin.site.site_title = _("Partner Hub support")
+admin.site.index_title = _("Support console")
+# "Delete selected …" skips every service, audit row and rule (D10 tombstones, P1 provisioning,
+# T10 trial deletion, licence plans): no bulk delete anywhere in the console. A single object
+# is deleted from its own page, and only where its admin allows it.
+admin.site.disable_action("delete_selected")
+
 
 class ReadOnlyAdminMixin:
     """Records kept for audit and support: looked at, never added, changed or deleted by hand."""

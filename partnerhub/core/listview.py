@@ -80,9 +80,9 @@ def fast_cells(table: tables.Table, rows: Sequence[Any]) -> list[list[tuple[str,
             else:
                 value = getattr(record, name, None)
                 if isinstance(value, datetime):
-                    value = date_format(timezone.localtime(value), "SHORT_DATE_FORMAT")
+                    value = date_format(timezone.localtime(value), "DATE_FORMAT")
                 elif isinstance(value, date):
-                    value = date_format(value, "SHORT_DATE_FORMAT")
+                    value = date_format(value, "DATE_FORMAT")
             line.append((name, "—" if value in (None, "") else value))
         out.append(line)
     return out
@@ -227,6 +227,8 @@ class ObjectListView(View):
             count = self.count_limit - 1  # type: ignore[operator]
         paginator = CountedPaginator(count=count, per_page=per_page)
         number = min(wanted, paginator.num_pages)
+        # A page past the last one is said, not silently replaced (the last page is shown).
+        page_missing = wanted if wanted > paginator.num_pages else None
         offset = (number - 1) * per_page
 
         model: type[Model] = base.model
@@ -250,9 +252,11 @@ class ObjectListView(View):
             "count": count,
             "count_capped": capped,
             "export_query": _query_with(request, export="csv", drop=("page",)),
+            "page_missing": page_missing,
+            "first_page_query": _query_with(request, drop=("page",)),
             **self.get_extra_context(filterset=filterset),
         }
-        return render(request, self.template_name, context)
+        return render(request, self.template_name, context, status=404 if page_missing else 200)
 
     def export_csv(
         self, *, table: tables.Table, queryset: QuerySet[Any], accessors: Sequence[str]
@@ -260,7 +264,13 @@ class ObjectListView(View):
         """The filtered list, every page, in the order on screen, with the columns on screen."""
         pks = list(self.ordered(queryset, accessors).values_list("pk", flat=True))
 
-        columns = [c for c in table.columns if not getattr(c.column, "exclude_from_export", False)]
+        # Every column, hidden ones too (django-tables2's export semantics): export-only
+        # columns keep each fact in a cell of its own.
+        columns = [
+            c
+            for c in table.columns.iterall()
+            if not getattr(c.column, "exclude_from_export", False)
+        ]
         header = [str(c.header) for c in columns]
         getters = [(c.name, c.accessor, getattr(table, f"value_{c.name}", None)) for c in columns]
 

@@ -94,9 +94,10 @@ def test_T11_T12_T13_trial_timeline(clock, calling_trial):
     assert _kinds_for(w["plain"].email) == []
     soon = next(m for m in mail.outbox if w["full"].email in m.to)
     assert "Trial Town A/S" in soon.subject
-    assert f"http://testserver/control-hub/{w['org'].pk}/subscriptions/" in soon.body
+    assert f"http://testserver/control-hub/{w['org'].pk}/buy/" in soon.body  # the Buy page
     partner_mail = next(m for m in mail.outbox if w["sales"].email in m.to)
-    assert "/control-hub/" not in partner_mail.body  # partners get their list, not the Buy page
+    assert "/control-hub/" not in partner_mail.body  # partners get the customer, not Buy
+    assert f"http://testserver/partner/customers/{w['org'].pk}/" in partner_mail.body
 
     clock.walk(1, 6)
     assert OutboxEmail.objects.filter(kind="trial_ending_soon").count() == 4

@@ -102,3 +102,33 @@ def test_P2_sql_rank_follows_the_urgency_order(status):
         .get()
     )
     assert rank == PROVISIONING_URGENCY.index(status)
+
+
+@pytest.mark.parametrize(
+    ("left", "expected"),
+    [
+        (90, SubscriptionStatus.TRIAL_ACTIVE),
+        (30, SubscriptionStatus.TRIAL_EXPIRING_30),  # a brand-new 30-day trial: P3 as written
+        (0, SubscriptionStatus.TRIAL_EXPIRING_30),
+    ],
+)
+def test_P3_sql_brand_new_trial_status_as_P3_says(left, expected):
+    """The reading pinned in tests/rules (test_P3_brand_new_trial_status_as_P3_says), in SQL:
+    the CASE expression and the filter conditions agree for a trial that starts today."""
+    partner = make_partner()
+    customer = make_customer(partner=partner)
+    sub = Subscription.objects.create(
+        customer=customer,
+        partner=partner,
+        kind=SubscriptionKind.TRIAL,
+        state=SubscriptionState.ACTIVE,
+        start_date=TODAY,
+        end_date=TODAY + timedelta(days=left),
+    )
+    row = Subscription.objects.annotate(sql_status=subscription_status_expression(today=TODAY)).get(
+        pk=sub.pk
+    )
+    assert row.sql_status == expected.value
+    assert Subscription.objects.filter(
+        subscription_status_q(status=expected, today=TODAY), pk=sub.pk
+    ).exists()

@@ -90,8 +90,8 @@ def test_T7_partner_is_told_the_decision_by_email_and_on_the_customer_page(clien
     extension_request_decide(
         extension_request=request_, actor=staff, approve=False, note="Devices are due back."
     )
-    email = OutboxEmail.objects.get(kind="extension_decided")
-    assert email.to_email == "sam@acme.example"
+    # Issue 12: a partner notice: the requester and every other admin of the partner.
+    email = OutboxEmail.objects.get(kind="extension_refused", to_email="sam@acme.example")
     assert "refused" in email.subject
     assert "Devices are due back." in email.body_text
     page = client.get(reverse("customers:customer_detail", args=[trial.customer_id]))

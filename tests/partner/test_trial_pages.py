@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -27,7 +28,7 @@ def form_data(**overrides):
         "vertical": "retail",
         "country": "DK",
         "messaging": "on",
-        "licenses": "25",
+        "messaging_licenses": "25",
         "length": "30",
         "meetings_edition": "standard",
         "dev-TOTAL_FORMS": "3",
@@ -123,10 +124,12 @@ def test_T2_taken_site_url_is_a_field_error(sales, world):
 def test_T3_request_from_the_form_and_T4_disables_taken_services(sales, world):
     org = make_customer(name="Known Org")
     admin = make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN, email="it@known.example")
-    response = sales.post(
-        reverse("trials:trial_request"),
-        form_data(admin_email=admin.email, company_name="", country="", vertical=""),
-    )
+    data = form_data(admin_email=admin.email, company_name="", country="", vertical="")
+    # Seed 002 step 5: first the org the email resolves to is shown for confirmation.
+    confirm = sales.post(reverse("trials:trial_request"), data)
+    assert confirm.status_code == 200
+    assert not org.consent_requests.exists()
+    response = sales.post(reverse("trials:trial_request"), {**data, "confirm": "1"})
     assert response.status_code == 302
     page = sales.get(response["Location"]).content.decode()
     assert "Trial pending customer consent" in page
@@ -184,7 +187,10 @@ def test_T10_delete_needs_the_confirmation(sales, world):
     trial = trial_of(world)
     url = reverse("trials:trial_delete", args=[trial.pk])
     assert "Yes, delete this trial" in sales.get(url).content.decode()
-    assert "This field is required." in errors(sales.post(url, {}))
+    refused = sales.post(url, {})
+    assert refused.status_code == 400  # the page again, with a field error saying why
+    assert "Tick the box to confirm" in refused.content.decode()
+    assert 'class="field-error"' in refused.content.decode()
     trial.refresh_from_db()
     assert trial.state == SubscriptionState.ACTIVE
     assert sales.post(url, {"confirm": "on"}).status_code == 302
@@ -224,9 +230,12 @@ def test_T7_support_staff_approve_in_the_admin(client, world):
     client.force_login(staff)
     changelist = reverse("admin:trials_extensionrequest_changelist")
     assert client.get(changelist).status_code == 200
-    response = client.post(
-        changelist, {"action": "approve", "_selected_action": [extension.pk]}, follow=True
-    )
+    chosen = {"action": "approve", "_selected_action": [extension.pk]}
+    asked = client.post(changelist, chosen)  # a confirmation page first (issue 13)
+    assert asked.status_code == 200
+    extension.refresh_from_db()
+    assert extension.status == ExtensionStatus.PENDING
+    response = client.post(changelist, {**chosen, "confirm": "yes", "note": ""}, follow=True)
     assert response.status_code == 200
     extension.refresh_from_db()
     assert extension.status == ExtensionStatus.APPROVED
@@ -239,11 +248,15 @@ def test_T3_cancel_from_the_page_needs_the_confirmation_and_leaves_the_list(sale
     admin = make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN, email="it@asked.example")
     sales.post(
         reverse("trials:trial_request"),
-        form_data(admin_email=admin.email, company_name="", country="", vertical=""),
+        form_data(admin_email=admin.email, company_name="", country="", vertical="", confirm="1"),
     )
     consent = org.consent_requests.get()
     url = reverse("trials:consent_cancel", args=[consent.pk])
-    assert sales.post(url, {}).status_code == 302
+    page = sales.get(url).content.decode()
+    assert "Yes, cancel this trial request" in page
+    refused = sales.post(url, {})
+    assert refused.status_code == 400
+    assert "Tick the box to confirm the cancellation." in refused.content.decode()
     consent.refresh_from_db()
     assert consent.status == "pending"
     response = sales.post(url, {"confirm": "on"})
@@ -261,3 +274,58 @@ def test_T9_tier_1_sees_convert_to_paid_linking_to_the_order_page(sales, world):
     convert_url = reverse("licensing:trial_convert", kwargs={"trial_pk": trial.pk})
     assert f'href="{convert_url}"' in html.content.decode()
     assert "Convert to paid" in html.content.decode()
+
+
+# ---- issue 13: the trial form -------------------------------------------------------------
+
+
+def test_T2_time_zones_are_current_canonical_zones_grouped_by_area(sales):
+    from trials.forms import current_time_zones
+
+    zones = set(current_time_zones())
+    assert "Europe/Copenhagen" in zones
+    assert "America/New_York" in zones
+    for alias in ("US/Eastern", "Europe/Kiev", "Etc/GMT+5", "GB", "Asia/Calcutta", "UTC"):
+        assert alias not in zones
+    assert all("/" in z for z in zones)
+    html = sales.get(START).content.decode()
+    assert '<optgroup label="Europe">' in html
+    assert '<option value="America/New_York">New York</option>' in html
+    assert "US/Eastern" not in html
+
+
+def test_T2_offer_fields_are_tied_to_their_tick_and_visible_without_javascript(sales):
+    html = sales.get(START).content.decode()
+    for offer in ("meetings", "messaging", "calling", "devices"):
+        assert f'id="offer-{offer}" data-shown-by="id_{offer}"' in html
+    # No hidden attribute in the HTML: only static/js/app.js hides them, so without
+    # JavaScript every field stays usable.
+    assert 'data-shown-by="id_meetings" hidden' not in html
+    assert "<script>" not in html
+
+
+def test_T2_licenses_per_service_and_devices_count_what_ships(sales):
+    data = form_data(
+        messaging="on",
+        messaging_licenses="12",
+        calling="on",
+        calling_licenses="7",
+        devices="on",
+        **{"dev-0-device_type": "desk_phone", "dev-0-quantity": "4"},
+    )
+    response = sales.post(START, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    org = Organization.objects.get(name="Fresh Co")
+    quantities = dict(org.subscriptions.get().services.values_list("type", "quantity"))
+    assert quantities == {"messaging": 12, "calling": 7, "devices": 4}
+
+
+def test_T2_a_ticked_service_needs_its_license_count(sales):
+    html = errors(sales.post(START, form_data(messaging_licenses="")))
+    assert "How many licenses?" in html
+
+
+def test_every_new_subscription_gets_a_reference(sales):
+    sales.post(START, form_data())
+    trial = Organization.objects.get(name="Fresh Co").subscriptions.get()
+    assert re.fullmatch(r"TR-\d{8}-[0-9A-F]{6}", trial.reference)

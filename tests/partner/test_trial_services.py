@@ -227,9 +227,8 @@ def test_T4_only_services_not_bought_and_not_trialled_by_another_partner(world, 
 def test_T5_trial_for_a_paid_customer_emails_every_admin(world):
     org = world.customer_paid
     make_user(org=org, role=Role.CUSTOMER_READ_ONLY, email="ro@paid.example")
-    with pytest.raises(
-        ValidationError, match="Already bought or trialled"
-    ):  # Messaging is bought already
+    # Messaging is bought already (T4)
+    with pytest.raises(ValidationError, match="Already bought or trialled"):
         trial_add_to_customer(
             partner=world.partner,
             actor=world.sales_admin,

@@ -88,6 +88,23 @@ def test_P3_status_by_state(kind, state, left, expected):
 
 
 @pytest.mark.parametrize(
+    ("length", "expected"), [(30, S.TRIAL_EXPIRING_30), (60, S.TRIAL_EXPIRING_60)]
+)
+def test_P3_brand_new_trial_status_as_P3_says(length, expected):
+    """Issue 13 asked whether a brand-new 30-day trial should read *Trial active*. P3 says no:
+    its statuses are exhaustive, "expiring within 30 days" means the end date is at most 30
+    days away, and the 30-day status wins over the 60-day one. A trial that ends in 30 days is
+    *Trial expiring within 30 days* from its first day (a 60-day trial: within 60 days), and a
+    trial is *Trial active* only while more than 60 days are left (a 90-day trial)."""
+    end = date.fromordinal(TODAY.toordinal() + length)
+    assert subscription_status(kind=TRIAL, state=ACTIVE, end_date=end, today=TODAY) == expected
+    ninety = date.fromordinal(TODAY.toordinal() + 90)
+    assert subscription_status(kind=TRIAL, state=ACTIVE, end_date=ninety, today=TODAY) == (
+        S.TRIAL_ACTIVE
+    )
+
+
+@pytest.mark.parametrize(
     ("end", "today", "expected"),
     [
         # Month ends: 30 days before 31 March is 1 March.
