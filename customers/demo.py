@@ -40,12 +40,14 @@ from licensing.lifecycle import period_end_date
 from licensing.models import (
     AutoLicenseTemplate,
     CallingProfile,
+    CustomerRow,
     License,
     PhoneNumber,
     Service,
     Subscription,
 )
-from licensing.readmodel import customer_rows_rebuild
+from licensing.readmodel import FACTS as ROW_FACTS
+from licensing.readmodel import customer_rows_expected, customer_rows_rebuild
 from licensing.services import ServiceSpec, subscription_create
 from partnerhub.accounts.choices import (
     ContentKind,
@@ -64,6 +66,7 @@ from partnerhub.accounts.models import (
     User,
 )
 from partnerhub.accounts.services import customer_org_create, relationship_grant, user_create
+from partnerhub.core.listview import summary_cache_clear
 from trials.choices import ConsentStatus, DeviceType, ExtensionStatus
 from trials.lifecycle import consent_expires_at, device_return_due, device_trial_cap
 from trials.models import ConsentRequest, Device, DeviceShipment, ExtensionRequest
@@ -128,6 +131,7 @@ class BulkStats:
     subscriptions: int
     services: int
     seconds: float
+    read_model_seconds: float = 0.0  # of ``seconds``: filling the customer list's read model
 
 
 # --- The demo world ---------------------------------------------------------------------------
@@ -1382,6 +1386,7 @@ def bulk_customers_build(
         defer_indexes = count >= DEFER_INDEXES_FROM
     if connection.vendor == "postgresql":
         chunk = max(chunk, 20_000)  # one COPY per table and chunk: fewer, longer streams
+    first_org = first_ids["org"]
     users = subs = services = done = 0
     with _fast_sqlite(), _deferred_indexes(_bulk_models, enabled=defer_indexes):
         while done < count:
@@ -1400,14 +1405,67 @@ def bulk_customers_build(
             if progress is not None:
                 progress(done)
     _reset_sequences()
-    customer_rows_rebuild(today=today)  # the list reads only its read model
+    # The list reads only its read model: fill it for the new customers.
+    filling = time.perf_counter()
+    _read_model_fill(
+        customers=(first_org, first_ids["org"]), today=today, defer_indexes=defer_indexes
+    )
+    read_model_seconds = time.perf_counter() - filling
     return BulkStats(
         customers=count,
         users=users,
         subscriptions=subs,
         services=services,
         seconds=time.perf_counter() - started,
+        read_model_seconds=read_model_seconds,
     )
+
+
+def _read_model_fill(*, customers: tuple[int, int], today: date, defer_indexes: bool) -> int:
+    """The customer list's read model rows of the customers with ids in [lo, hi), which have
+    none yet: computed from the source tables by the read model's own set-based function
+    (``customer_rows_expected``, a few queries per id range) and written like the rest of
+    the load (``COPY`` on PostgreSQL, its indexes rebuilt once after with ``defer_indexes``).
+    Equivalent to ``customer_rows_rebuild`` for these customers, without its model instances
+    and per-row index upkeep (measured at 1M on PostgreSQL: about 9 minutes for the rebuild).
+    """
+    adapt_dt = connection.ops.adapt_datetimefield_value
+    adapt_day = connection.ops.adapt_datefield_value
+    fields = {f.attname: f for f in CustomerRow._meta.concrete_fields}
+    adapters = [
+        adapt_dt
+        if fields[name].get_internal_type() == "DateTimeField"
+        else adapt_day
+        if fields[name].get_internal_type() == "DateField"
+        else None
+        for name in ROW_FACTS
+    ]
+    rows = _RawInsert(CustomerRow, ("partner_id", "customer_id", "as_of", *ROW_FACTS))
+    as_of = adapt_day(today)
+    step = 20_000 if connection.vendor == "postgresql" else 10_000
+    written = 0
+    partners: set[int] = set()
+    with _deferred_indexes(lambda: (CustomerRow,), enabled=defer_indexes):
+        for lo in range(customers[0], customers[1], step):
+            with transaction.atomic():
+                expected = customer_rows_expected(
+                    today=today, id_range=(lo, min(lo + step, customers[1]))
+                )
+                for (partner_id, customer_id), facts in expected.items():
+                    partners.add(partner_id)
+                    rows.add(
+                        partner_id,
+                        customer_id,
+                        as_of,
+                        *(
+                            facts[name] if adapt is None else adapt(facts[name])
+                            for name, adapt in zip(ROW_FACTS, adapters, strict=True)
+                        ),
+                    )
+                written += rows.flush()
+    for partner_id in partners:
+        transaction.on_commit(lambda p=partner_id: summary_cache_clear("customers", p))
+    return written
 
 
 DEFER_INDEXES_FROM = 10_000  # below this, keeping the indexes is cheaper than rebuilding them

@@ -13,6 +13,7 @@ from django.utils import timezone
 from customers.choices import DeletionStage
 from customers.demo import DEMO_PASSWORD, bulk_customers_build, demo_world_build
 from customers.lifecycle import deletion_stage
+from customers.readmodel_check import customer_rows_differences
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
     ProvisioningStatus,
@@ -21,7 +22,7 @@ from licensing.choices import (
     SubscriptionStatus,
 )
 from licensing.lifecycle import row_provisioning_status, subscription_status
-from licensing.models import CallingProfile, PhoneNumber, Service, Subscription
+from licensing.models import CallingProfile, CustomerRow, PhoneNumber, Service, Subscription
 from partnerhub.accounts.choices import PARTNER_ROLES, OrgKind, PartnerTier, Role
 from partnerhub.accounts.lifecycle import email_domain, name_prefix
 from partnerhub.accounts.models import AuditEntry, Membership, Organization, User
@@ -276,6 +277,9 @@ def test_bulk_loader_with_deferred_indexes_puts_every_index_and_constraint_back(
             with pytest.raises(IntegrityError), connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             transaction.set_rollback(True)
+    # The list's read model was filled for the new customers, exactly as a rebuild would.
+    assert CustomerRow.objects.filter(customer__in=bulk).count() == 300
+    assert customer_rows_differences() == []
     # Sequences moved past the explicit ids: the next ordinary inserts work.
     customer_org_create(name="After Deferred Bulk", country="DK")
     user_create(email="after@deferred.example", org=org, role=None)
