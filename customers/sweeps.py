@@ -67,14 +67,12 @@ def _manages_customers() -> Exists:
     return Exists(CustomerRelationship.objects.filter(partner=OuterRef("pk")))
 
 
-def orgs_due_for_mark() -> QuerySet[Organization]:
-    """D1: unmarked orgs with no licenses at all and (partners) no customers."""
-    return (
-        Organization.objects.filter(deletion_marked_at__isnull=True)
-        .exclude(_holds_licenses())
-        .exclude(_manages_customers())
-        .order_by()
-    )
+def orgs_due_for_mark_recheck() -> QuerySet[Organization]:
+    """D1 candidates: orgs whose mark must be decided again (new, or a subscription of theirs
+    ended or was cancelled, or a customer relationship went): the ``deletion_recheck`` flag
+    kept by the services, read through its partial index. Everything else has not changed
+    since the last tick decided it."""
+    return Organization.objects.filter(deletion_recheck=True).order_by("pk")
 
 
 def orgs_due_for_unmark() -> QuerySet[Organization]:
@@ -150,28 +148,66 @@ def _chunked_sweep(
             act(rows, now)
 
 
+RECHECK_CHUNK = 5000
+
+
 def deletion_mark_due(*, now: datetime) -> SweepResult:
     """D1: mark every org that holds no licenses (and, a partner, manages no customers).
 
-    The mark records ``now``: a tick that runs late marks late, which only gives the org more
-    time.
+    Only flagged orgs are decided (``orgs_due_for_mark_recheck``). Each chunk locks its orgs
+    first, then reads their subscriptions and customers in fresh statements, so a change
+    committed before the lock is seen; a change committed after it sets the flag again (its
+    transaction waits for the lock), and the next tick decides once more. The mark records
+    ``now``: a tick that runs late marks late, which only gives the org more time.
     """
     result = SweepResult(name="deletion_mark", rule="D1")
-
-    def act(rows: list[Organization], at: datetime) -> None:
-        ids = [org.pk for org in rows]
-        Organization.objects.filter(pk__in=ids, deletion_marked_at__isnull=True).update(
-            deletion_marked_at=at
-        )
-        audit_bulk(
-            action="org.deletion_mark",
-            rows=((org.pk, org.name, "") for org in rows),
-            at=at,
-            details={"rule": "D1"},
-        )
-        result.add(org.name for org in rows)
-
-    return _chunked_sweep(result=result, select=orgs_due_for_mark, act=act, now=now)
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                lock_rows(
+                    orgs_due_for_mark_recheck()
+                    .filter(pk__gt=last_pk)
+                    .only("pk", "name", "kind", "deletion_marked_at")[:RECHECK_CHUNK]
+                )
+            )
+            if not rows:
+                return result
+            last_pk = rows[-1].pk
+            ids = [org.pk for org in rows]
+            holding = set(
+                Subscription.objects.filter(
+                    customer_id__in=ids, state__in=LICENSE_HOLDING_STATES
+                ).values_list("customer_id", flat=True)
+            )
+            managing = set(
+                CustomerRelationship.objects.filter(partner_id__in=ids).values_list(
+                    "partner_id", flat=True
+                )
+            )
+            marked = [
+                org
+                for org in rows
+                if org.deletion_marked_at is None
+                and is_markable(
+                    holds_licenses=org.pk in holding,
+                    is_partner=org.is_partner,
+                    manages_customers=org.pk in managing,
+                )
+            ]
+            Organization.objects.filter(pk__in=ids).update(deletion_recheck=False)
+            if not marked:
+                continue
+            Organization.objects.filter(
+                pk__in=[org.pk for org in marked], deletion_marked_at__isnull=True
+            ).update(deletion_marked_at=now)
+            audit_bulk(
+                action="org.deletion_mark",
+                rows=((org.pk, org.name, "") for org in marked),
+                at=now,
+                details={"rule": "D1"},
+            )
+            result.add(org.name for org in marked)
 
 
 def deletion_unmark_due(*, now: datetime) -> SweepResult:

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerhub.accounts.models import AuditEntry, Organization, User
-from partnerhub.accounts.services import audit_record
+from partnerhub.accounts.services import audit_record, deletion_recheck
 
 from .choices import LICENSE_HOLDING_STATES, ProvisioningStatus, ServiceType, SubscriptionState
 from .models import AutoLicenseTemplate, CallingProfile, License, PhoneNumber, Service, Subscription
@@ -389,6 +389,7 @@ def subscription_cancel(
     for chunk in _chunks(lost_ids):
         _calling_data_delete(user_ids=chunk)
     Subscription.objects.filter(pk=subscription.pk).update(state=SubscriptionState.CANCELLED)
+    deletion_recheck(org_ids=[subscription.customer_id])
     subscription.state = SubscriptionState.CANCELLED
     audit_record(
         action="subscription.cancel",

@@ -19,7 +19,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from partnerhub.accounts.choices import ContentKind
 from partnerhub.accounts.models import ContentItem
-from partnerhub.accounts.services import audit_bulk
+from partnerhub.accounts.services import audit_bulk, deletion_recheck
 from partnerhub.core.sweeps import CHUNK_SIZE, SweepResult, lock_rows
 
 from .choices import LICENSE_HOLDING_STATES, ServiceType, SubscriptionKind, SubscriptionState
@@ -130,6 +130,7 @@ def subscriptions_remove(*, rows: list[Subscription], now: datetime) -> None:
     Subscription.objects.filter(pk__in=ids, state=SubscriptionState.SUSPENDED).update(
         state=SubscriptionState.ENDED, ended_at=now
     )
+    deletion_recheck(org_ids=[sub.customer_id for sub in rows])
     calling_users = License.objects.filter(
         service__subscription_id__in=ids, service_type=ServiceType.CALLING
     ).values("user_id")

@@ -18,7 +18,12 @@ from licensing.choices import LICENSE_HOLDING_STATES, ProvisioningStatus, Subscr
 from licensing.models import Service, Subscription
 from partnerhub.accounts.choices import PartnerAccess
 from partnerhub.accounts.models import User
-from partnerhub.accounts.services import audit_record, relationship_grant, relationship_revoke
+from partnerhub.accounts.services import (
+    audit_record,
+    deletion_recheck,
+    relationship_grant,
+    relationship_revoke,
+)
 
 from .choices import ConsentStatus
 from .lifecycle import is_consent_expired
@@ -96,6 +101,7 @@ def consent_decline(
         status=ConsentStatus.DECLINED, decided_at=now, decided_by=by
     )
     Subscription.objects.filter(pk=request.trial_id).update(state=SubscriptionState.CANCELLED)
+    deletion_recheck(org_ids=[request.customer_id])
     others = (
         Subscription.objects.filter(
             customer=request.customer,

@@ -26,7 +26,7 @@ from licensing.models import Service, Subscription
 from licensing.sweeps import EndedSubscription
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PARTNER_ROLES, Role
 from partnerhub.accounts.models import Membership, Organization, User
-from partnerhub.accounts.services import audit_bulk, relationship_revoke
+from partnerhub.accounts.services import audit_bulk, deletion_recheck, relationship_revoke
 from partnerhub.core.models import OutboxEmail
 from partnerhub.core.outbox import outbox_key
 from partnerhub.core.sweeps import (
@@ -273,6 +273,7 @@ def consent_expire_due(*, now: datetime) -> SweepResult:
             Subscription.objects.filter(
                 pk__in=trial_ids, state__in=[SubscriptionState.PENDING, SubscriptionState.ACTIVE]
             ).update(state=SubscriptionState.CANCELLED)
+            deletion_recheck(org_ids=[r.customer_id for r in requests])
             audit_bulk(
                 action="consent.expire",
                 rows=((r.customer_id, r.customer.name, r.partner.name) for r in requests),

@@ -67,6 +67,10 @@ def relay_on_worker_start(sender: Any = None, **_kwargs: Any) -> None:
     of waiting for beat; it releases its own node's stale claims first, so emails a killed
     worker had claimed go out within seconds. Claims of other nodes wait for CLAIM_TIMEOUT, and
     a second relay then picks them up."""
+    from django.conf import settings
+
+    if not settings.OUTBOX_RELAY_ON_WORKER_START:
+        return
     node = getattr(sender, "hostname", None)
     try:
         outbox_relay.delay(older_than_seconds=0, restarted_node=node)

@@ -141,6 +141,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Partner Hub <no-reply@partnerhub.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The outbox (partnerhub/core/outbox.py): mark every accepted email sent at once (1, so a killed
+# worker re-sends nothing already accepted) or every N; relay at once when a worker starts.
+OUTBOX_MARK_EVERY = int(os.environ.get("OUTBOX_MARK_EVERY", "1"))
+OUTBOX_RELAY_ON_WORKER_START = env_bool("OUTBOX_RELAY_ON_WORKER_START", True)
 # Support staff get operational alerts (e.g. a deletion batch held back by the safety limit).
 SUPPORT_EMAILS = env_list("SUPPORT_EMAILS", "support@partnerhub.local")
 # Absolute base URL for links in emails (sign in, buy, setup wizard).
