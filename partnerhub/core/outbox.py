@@ -34,6 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -296,9 +297,10 @@ def outbox_deliver_batch(
     try:
         if own:
             connection.open()
+        send = _sender(connection)
         for position, email in enumerate(batch):
             try:
-                connection.send_messages([StoredEmailMessage(email)])
+                send(email)
             except Exception as exc:
                 mark()
                 OutboxEmail.objects.filter(pk=email.pk, claim_token=token).update(
@@ -322,6 +324,31 @@ def outbox_deliver_batch(
         if own:
             connection.close()
     return result
+
+
+def _sender(connection: Any) -> Any:
+    """How one claimed email is sent. Django's SMTP backend gets the stored bytes straight onto
+    its open connection (no message object, no address parsing per email: the envelope sender
+    is sanitised once per batch); any other backend gets a ``StoredEmailMessage``."""
+    if isinstance(connection, SmtpBackend):
+        connection.open()
+        sender = sanitize_address(settings.DEFAULT_FROM_EMAIL, "utf-8")
+
+        def send_smtp(email: Claimed) -> None:
+            if not email.message or not email.to_email.isascii():
+                connection.send_messages([StoredEmailMessage(email)])
+                return
+            if connection.connection is None:
+                raise ConnectionError("The SMTP connection is closed.")
+            connection.connection.sendmail(sender, [email.to_email], bytes(email.message))
+
+        return send_smtp
+
+    def send_any(email: Claimed) -> None:
+        if not connection.send_messages([StoredEmailMessage(email)]):
+            raise ConnectionError("The email backend did not send the message.")
+
+    return send_any
 
 
 def _connection_alive(connection: Any) -> bool:

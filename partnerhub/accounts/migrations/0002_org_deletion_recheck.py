@@ -4,23 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='deletion_recheck',
-            field=models.BooleanField(default=True, editable=False, verbose_name='deletion check due'),
+            model_name="organization",
+            name="deletion_recheck",
+            field=models.BooleanField(
+                default=True, editable=False, verbose_name="deletion check due"
+            ),
         ),
         migrations.AddIndex(
-            model_name='organization',
-            index=models.Index(condition=models.Q(('deletion_warned_at__isnull', False)), fields=['deletion_warned_at'], name='org_warned_idx'),
+            model_name="organization",
+            index=models.Index(
+                condition=models.Q(("deletion_warned_at__isnull", False)),
+                fields=["deletion_warned_at"],
+                name="org_warned_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='organization',
-            index=models.Index(condition=models.Q(('deletion_recheck', True)), fields=['id'], name='org_deletion_recheck_idx'),
+            model_name="organization",
+            index=models.Index(
+                condition=models.Q(("deletion_recheck", True)),
+                fields=["id"],
+                name="org_deletion_recheck_idx",
+            ),
         ),
     ]
