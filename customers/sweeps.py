@@ -29,6 +29,7 @@ from partnerhub.core.sweeps import (
     CHUNK_SIZE,
     OwedEmail,
     SweepResult,
+    chunks,
     emails_owe_bulk,
     lock_rows,
     sweep_lock,
@@ -43,7 +44,7 @@ from .lifecycle import (
     is_markable,
 )
 from .models import DeletionHold
-from .services import org_delete
+from .services import orgs_delete
 
 logger = logging.getLogger(__name__)
 
@@ -302,7 +303,9 @@ def _batch_decide(*, now: datetime, result: SweepResult) -> list[int]:
     hold.
     """
     with sweep_lock("deletion-batch"):
-        due_ids = list(orgs_due_for_deletion(now=now).order_by("pk").values_list("pk", flat=True))
+        # Sorted here, not in SQL: ORDER BY id would make SQLite walk the whole table in id
+        # order instead of reading the warned orgs through their partial index.
+        due_ids = sorted(orgs_due_for_deletion(now=now).values_list("pk", flat=True))
         if not due_ids:
             return []
         released: set[int] = set()
@@ -350,9 +353,9 @@ def _batch_decide(*, now: datetime, result: SweepResult) -> list[int]:
         return covered
 
 
-def _still_due(org: Organization, *, now: datetime) -> bool:
-    """D4 re-check inside the org's transaction: the countdown says deletion is due (no activity
-    arrived since the warning) and D1 still holds (no licenses, no customers)."""
+def _still_due(org: Organization, *, holding: set[int], managing: set[int], now: datetime) -> bool:
+    """D4 re-check inside the batch's transaction: the countdown says deletion is due (no
+    activity arrived since the warning) and D1 still holds (no licenses, no customers)."""
     stage = deletion_stage(
         marked_at=org.deletion_marked_at,
         warned_at=org.deletion_warned_at,
@@ -361,30 +364,72 @@ def _still_due(org: Organization, *, now: datetime) -> bool:
     )
     if stage != DeletionStage.DELETION_DUE:
         return False
-    holds = Subscription.objects.filter(customer=org, state__in=LICENSE_HOLDING_STATES).exists()
-    manages = CustomerRelationship.objects.filter(partner=org).exists()
-    return is_markable(holds_licenses=holds, is_partner=org.is_partner, manages_customers=manages)
+    return is_markable(
+        holds_licenses=org.pk in holding,
+        is_partner=org.is_partner,
+        manages_customers=org.pk in managing,
+    )
 
 
-def deletion_due(*, now: datetime) -> SweepResult:
-    """D4/D10: delete, org by org, every org warned 30+ days ago with no activity since, keeping
-    a tombstone and an audit row. Each org is locked and re-checked in its own transaction; the
-    safety limit may hold the batch back (``_batch_decide``)."""
+DELETE_CHUNK = 200
+
+
+def orgs_delete_due(*, org_ids: list[int], now: datetime) -> list[Organization]:
+    """D4 for one batch, in the caller's transaction: lock the orgs, re-check each (fresh
+    statements after the locks see every change committed before them), delete those still
+    due in one set-based pass (``orgs_delete``). Returns the deleted orgs."""
+    orgs = list(
+        lock_rows(Organization.objects.filter(pk__in=org_ids).order_by()).only(
+            "pk",
+            "name",
+            "kind",
+            "deletion_marked_at",
+            "deletion_warned_at",
+            "last_activity_at",
+        )
+    )
+    ids = [org.pk for org in orgs]
+    if not ids:
+        return []
+    holding = set(
+        Subscription.objects.filter(
+            customer_id__in=ids, state__in=LICENSE_HOLDING_STATES
+        ).values_list("customer_id", flat=True)
+    )
+    managing = set(
+        CustomerRelationship.objects.filter(partner_id__in=ids).values_list("partner_id", flat=True)
+    )
+    doomed = [org for org in orgs if _still_due(org, holding=holding, managing=managing, now=now)]
+    orgs_delete(orgs=doomed, reason=DeletionReason.UNUSED, now=now)
+    return doomed
+
+
+def deletion_due(*, now: datetime, org_ids: list[int] | None = None) -> SweepResult:
+    """D4/D10: delete every org warned 30+ days ago with no activity since, keeping a tombstone
+    and an audit row each. Batches of orgs are locked, re-checked and deleted in one
+    transaction each; a batch that fails is retried org by org, so one org that cannot be
+    deleted keeps no other alive. The safety limit may hold the batch back (``_batch_decide``);
+    ``org_ids`` (a fan-out chunk) are ids the limit already let through."""
     result = SweepResult(name="deletion", rule="D4")
-    for org_id in _batch_decide(now=now, result=result):
+    if org_ids is None:
+        org_ids = _batch_decide(now=now, result=result)
+    for batch in chunks(org_ids, DELETE_CHUNK):
         try:
             with transaction.atomic():
-                org = lock_rows(Organization.objects.filter(pk=org_id)).first()
-                if org is None or not _still_due(org, now=now):
-                    continue  # deleted by a concurrent tick, or saved by activity meanwhile
-                name = org.name
-                org_delete(org=org, reason=DeletionReason.UNUSED, now=now)
+                deleted = orgs_delete_due(org_ids=list(batch), now=now)
         except Exception:
-            # One org that cannot be deleted (its transaction rolled back) must not keep the
-            # others alive; it stays due and the next tick tries again.
-            logger.exception("Deleting org %s failed; it will be retried next tick.", org_id)
-            continue
-        result.add([f"{name} (#{org_id})"])
+            logger.warning("Deleting a batch of %d orgs failed; retrying one by one.", len(batch))
+            deleted = []
+            for org_id in batch:
+                try:
+                    with transaction.atomic():
+                        deleted.extend(orgs_delete_due(org_ids=[org_id], now=now))
+                except Exception:
+                    # Its transaction rolled back; it stays due and the next tick tries again.
+                    logger.exception(
+                        "Deleting org %s failed; it will be retried next tick.", org_id
+                    )
+        result.add(f"{org.name} (#{org.pk})" for org in deleted)
     return result
 
 
