@@ -28,11 +28,13 @@ from partnerhub.core.outbox import outbox_key
 from partnerhub.core.sweeps import (
     CHUNK_SIZE,
     OwedEmail,
+    PkRange,
     SweepResult,
     chunks,
     emails_owe_bulk,
     lock_rows,
     sweep_lock,
+    within_range,
 )
 
 from .choices import DeletionReason, DeletionStage
@@ -152,7 +154,7 @@ def _chunked_sweep(
 RECHECK_CHUNK = 5000
 
 
-def deletion_mark_due(*, now: datetime) -> SweepResult:
+def deletion_mark_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """D1: mark every org that holds no licenses (and, a partner, manages no customers).
 
     Only flagged orgs are decided (``orgs_due_for_mark_recheck``). Each chunk locks its orgs
@@ -167,7 +169,7 @@ def deletion_mark_due(*, now: datetime) -> SweepResult:
         with transaction.atomic():
             rows = list(
                 lock_rows(
-                    orgs_due_for_mark_recheck()
+                    within_range(orgs_due_for_mark_recheck(), within)
                     .filter(pk__gt=last_pk)
                     .only("pk", "name", "kind", "deletion_marked_at")[:RECHECK_CHUNK]
                 )
@@ -211,7 +213,7 @@ def deletion_mark_due(*, now: datetime) -> SweepResult:
             result.add(org.name for org in marked)
 
 
-def deletion_unmark_due(*, now: datetime) -> SweepResult:
+def deletion_unmark_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """D6: an org that got a trial or subscription (or, a partner, a customer) loses its mark and
     any warning. ``subscription_create`` clears it at once; this catches every other path."""
     result = SweepResult(name="deletion_unmark", rule="D6")
@@ -228,7 +230,9 @@ def deletion_unmark_due(*, now: datetime) -> SweepResult:
         )
         result.add(org.name for org in rows)
 
-    return _chunked_sweep(result=result, select=orgs_due_for_unmark, act=act, now=now)
+    return _chunked_sweep(
+        result=result, select=lambda: within_range(orgs_due_for_unmark(), within), act=act, now=now
+    )
 
 
 # D3: "every full admin of the org": a customer's full admins; a partner org's full admins.
@@ -249,7 +253,7 @@ def _full_admins(org_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     return admins
 
 
-def deletion_warn_due(*, now: datetime) -> SweepResult:
+def deletion_warn_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """D3: after 30 quiet days, record the warning and owe every full admin an email naming the
     deletion date (30 days from now). The email key carries that date, so a fresh warning after
     a reset (D5) is a new email and a repeated tick is not."""
@@ -288,13 +292,13 @@ def deletion_warn_due(*, now: datetime) -> SweepResult:
 
     return _chunked_sweep(
         result=result,
-        select=lambda: orgs_due_for_deletion_warning(now=now),
+        select=lambda: within_range(orgs_due_for_deletion_warning(now=now), within),
         act=act,
         now=now,
     )
 
 
-def _batch_decide(*, now: datetime, result: SweepResult) -> list[int]:
+def deletion_batch_decide(*, now: datetime, result: SweepResult) -> list[int]:
     """The safety valve, under a lock so two ticks decide one after the other.
 
     Orgs released by support staff (a hold released in the last 7 days) may go; the rest may go
@@ -408,11 +412,11 @@ def deletion_due(*, now: datetime, org_ids: list[int] | None = None) -> SweepRes
     """D4/D10: delete every org warned 30+ days ago with no activity since, keeping a tombstone
     and an audit row each. Batches of orgs are locked, re-checked and deleted in one
     transaction each; a batch that fails is retried org by org, so one org that cannot be
-    deleted keeps no other alive. The safety limit may hold the batch back (``_batch_decide``);
-    ``org_ids`` (a fan-out chunk) are ids the limit already let through."""
+    deleted keeps no other alive. The safety limit may hold the batch back
+    (``deletion_batch_decide``); ``org_ids`` (a fan-out chunk) are ids it already let through."""
     result = SweepResult(name="deletion", rule="D4")
     if org_ids is None:
-        org_ids = _batch_decide(now=now, result=result)
+        org_ids = deletion_batch_decide(now=now, result=result)
     for batch in chunks(org_ids, DELETE_CHUNK):
         try:
             with transaction.atomic():

@@ -32,9 +32,11 @@ from partnerhub.core.outbox import outbox_key
 from partnerhub.core.sweeps import (
     CHUNK_SIZE,
     OwedEmail,
+    PkRange,
     SweepResult,
     emails_owe_bulk,
     lock_rows,
+    within_range,
 )
 
 from .choices import ConsentStatus
@@ -174,24 +176,42 @@ def _notice_sweep(
                 result.add(f"trial {t.pk} ends {t.end_date.isoformat()}" for t in trials)
 
 
+def trial_ending_soon_notices_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
+    """T11: 7 days before the end, every customer admin (with a link to the Buy page) and every
+    admin of the managing partner is emailed."""
+    return _notice_sweep(
+        name="trial_ending_soon",
+        kind="trial_ending_soon",
+        queryset=within_range(trials_due_for_ending_soon_notice(today=now.date()), within),
+        now=now,
+    )
+
+
+def trial_end_notices_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
+    """T11: on the end day, the same people are emailed again."""
+    return _notice_sweep(
+        name="trial_ends_today",
+        kind="trial_ends_today",
+        queryset=within_range(trials_due_for_end_notice(today=now.date()), within),
+        now=now,
+    )
+
+
+def trials_due_for_notice(*, kind: str, now: datetime) -> QuerySet[Subscription]:
+    """T11 trials still to notify (for splitting a fan-out tick into chunks)."""
+    today = now.date()
+    queryset = (
+        trials_due_for_ending_soon_notice(today=today)
+        if kind == "trial_ending_soon"
+        else trials_due_for_end_notice(today=today)
+    )
+    return queryset.exclude(_already_noticed(kind))
+
+
 def trial_notices_due(*, now: datetime) -> list[SweepResult]:
     """T11: 7 days before the end and on the end day, every customer admin (with a link to the
     Buy page) and every admin of the managing partner is emailed."""
-    today = now.date()
-    return [
-        _notice_sweep(
-            name="trial_ending_soon",
-            kind="trial_ending_soon",
-            queryset=trials_due_for_ending_soon_notice(today=today),
-            now=now,
-        ),
-        _notice_sweep(
-            name="trial_ends_today",
-            kind="trial_ends_today",
-            queryset=trials_due_for_end_notice(today=today),
-            now=now,
-        ),
-    ]
+    return [trial_ending_soon_notices_due(now=now), trial_end_notices_due(now=now)]
 
 
 # --- T12 ----------------------------------------------------------------------------------
@@ -246,7 +266,7 @@ def consent_requests_due_for_expiry(*, now: datetime) -> QuerySet[ConsentRequest
     ).order_by()
 
 
-def consent_expire_due(*, now: datetime) -> SweepResult:
+def consent_expire_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """T3: with no answer in 10 days the trial is cancelled and the customer leaves the
     partner's list — unless the partner still has another live subscription with it."""
     result = SweepResult(name="consent_expire", rule="T3")
@@ -256,9 +276,9 @@ def consent_expire_due(*, now: datetime) -> SweepResult:
             requests = [
                 r
                 for r in lock_rows(
-                    consent_requests_due_for_expiry(now=now).select_related("partner", "customer")[
-                        :CHUNK_SIZE
-                    ]
+                    within_range(consent_requests_due_for_expiry(now=now), within).select_related(
+                        "partner", "customer"
+                    )[:CHUNK_SIZE]
                 )
                 if r.pk not in seen
             ]
@@ -340,7 +360,7 @@ def trials_due_for_welcome(*, now: datetime) -> QuerySet[Subscription]:
     )
 
 
-def trial_welcome_due(*, now: datetime) -> SweepResult:
+def trial_welcome_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """T2: when every service of a new trial is provisioned, the customer admin gets a welcome
     email with a sign-in link — once."""
     result = SweepResult(name="trial_welcome", rule="T2")
@@ -348,7 +368,7 @@ def trial_welcome_due(*, now: datetime) -> SweepResult:
     while True:
         with transaction.atomic():
             trials = list(
-                trials_due_for_welcome(now=now)
+                within_range(trials_due_for_welcome(now=now), within)
                 .filter(pk__gt=last_pk)
                 .only("pk", "customer_id", "partner_id", "end_date")
                 .order_by("pk")[:CHUNK_SIZE]

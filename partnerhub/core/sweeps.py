@@ -57,6 +57,16 @@ class SweepResult:
                 self.items.append(label)
 
 
+# A fan-out chunk (issue 11): the sweep acts only on due rows whose id is in [first, last].
+PkRange = tuple[int, int]
+
+
+def within_range(queryset: QuerySet[M], within: PkRange | None) -> QuerySet[M]:
+    if within is None:
+        return queryset
+    return queryset.filter(pk__gte=within[0], pk__lte=within[1])
+
+
 def chunks(seq: Sequence[Any], size: int = CHUNK_SIZE) -> Iterator[Sequence[Any]]:
     for start in range(0, len(seq), size):
         yield seq[start : start + size]

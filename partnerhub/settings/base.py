@@ -198,6 +198,9 @@ CACHES = {
 # max(DELETION_BATCH_MIN, DELETION_BATCH_FRACTION * all orgs) deletes none.
 DELETION_BATCH_MIN = int(os.environ.get("DELETION_BATCH_MIN", "50"))
 DELETION_BATCH_FRACTION = float(os.environ.get("DELETION_BATCH_FRACTION", "0.05"))
+# Beat's daily tick fans out into chunk tasks that every worker shares (customers/fanout.py);
+# false runs it in one worker process, like `manage.py lifecycle_tick`.
+LIFECYCLE_TICK_FANOUT = env_bool("LIFECYCLE_TICK_FANOUT", True)
 
 # D5: outside systems report activity to POST /api/activity/ with this bearer token (issue 3).
 # Empty disables the endpoint.
