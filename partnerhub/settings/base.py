@@ -145,6 +145,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # worker re-sends nothing already accepted) or every N; relay at once when a worker starts.
 OUTBOX_MARK_EVERY = int(os.environ.get("OUTBOX_MARK_EVERY", "1"))
 OUTBOX_RELAY_ON_WORKER_START = env_bool("OUTBOX_RELAY_ON_WORKER_START", True)
+OUTBOX_DELIVER_ON_COMMIT = env_bool("OUTBOX_DELIVER_ON_COMMIT", True)  # false: the relay delivers
 # Support staff get operational alerts (e.g. a deletion batch held back by the safety limit).
 SUPPORT_EMAILS = env_list("SUPPORT_EMAILS", "support@partnerhub.local")
 # Absolute base URL for links in emails (sign in, buy, setup wizard).

@@ -26,6 +26,12 @@ from tests.factories import assign, make_customer, make_partner, make_subscripti
 
 pytestmark = pytest.mark.django_db
 
+
+def _advisory_lock() -> int:
+    """PostgreSQL takes D4's decision under an advisory lock: one statement more."""
+    return 1 if connection.vendor == "postgresql" else 0
+
+
 IDLE_TICK_QUERIES = 11
 
 
@@ -68,12 +74,12 @@ def _idle_queries(clock, day: int) -> list[str]:
 def test_idle_tick_costs_the_same_statements_whatever_the_number_of_customers(clock):
     small = _world(clock, live=3)
     first = _idle_queries(clock, 32)
-    assert len(first) == IDLE_TICK_QUERIES
+    assert len(first) == IDLE_TICK_QUERIES + _advisory_lock()
     for _ in range(40):  # more customers, none due
         org = make_customer()
         make_subscription(customer=org)
     clock.tick(33)
-    assert len(_idle_queries(clock, 34)) == IDLE_TICK_QUERIES
+    assert len(_idle_queries(clock, 34)) == IDLE_TICK_QUERIES + _advisory_lock()
     assert Organization.objects.count() > 10 * len(small["live"])
 
 
@@ -135,7 +141,7 @@ def test_d4_deletes_a_batch_with_a_fixed_number_of_statements(clock, n, django_a
     one INSERT of tombstones and one of audit rows, one statement per dependent table."""
     ids = _doomed_world(clock, n)
     now = clock.go(60)
-    with django_assert_num_queries(57):
+    with django_assert_num_queries(57 + _advisory_lock()):
         result = deletion_due(now=now)
     assert result.count == n
     assert not Organization.objects.filter(pk__in=ids).exists()
