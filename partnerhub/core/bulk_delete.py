@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import cast
 
 from django.db import models, router
 from django.db.models import QuerySet
@@ -57,7 +58,7 @@ def cascade_plan(model: type[models.Model]) -> tuple[Step, ...]:
             if not (rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)):
                 continue
             on_delete = rel.on_delete  # type: ignore[union-attr]
-            child = rel.related_model
+            child = cast(type[models.Model], rel.related_model)
             column = rel.field.attname  # type: ignore[union-attr]
             if on_delete is models.DO_NOTHING:
                 continue

@@ -195,7 +195,7 @@ class Claimed:
     subject: str
     body_text: str
     body_html: str
-    message: bytes
+    message: bytes | memoryview
     attempts: int
 
 
@@ -352,7 +352,7 @@ def _sender(connection: Any) -> Any:
 
 
 def _connection_alive(connection: Any) -> bool:
-    smtp = getattr(connection, "connection", "n/a")
+    smtp: Any = getattr(connection, "connection", "n/a")
     if smtp == "n/a":  # not an SMTP backend (locmem, console): each send stands alone
         return True
     if smtp is None:
