@@ -51,7 +51,9 @@ class Organization(models.Model):
     # subscription ended or was cancelled) or managing customers. Set by the services that make
     # those changes (``deletion_recheck``), cleared by the D1 sweep, so an idle tick reads only
     # the flagged orgs through a partial index instead of every org (issue 11).
-    deletion_recheck = models.BooleanField(_("deletion check due"), default=True, editable=False)
+    deletion_recheck = models.BooleanField(
+        _("deletion check due"), default=True, db_default=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("organization")

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
             model_name="organization",
             name="deletion_recheck",
             field=models.BooleanField(
-                default=True, editable=False, verbose_name="deletion check due"
+                db_default=True, default=True, editable=False, verbose_name="deletion check due"
             ),
         ),
         migrations.AddIndex(

@@ -13,13 +13,15 @@ class Migration(migrations.Migration):
             model_name="outboxemail",
             name="claim_token",
             field=models.CharField(
-                blank=True, default="", max_length=64, verbose_name="claim token"
+                blank=True, db_default="", default="", max_length=64, verbose_name="claim token"
             ),
         ),
         migrations.AddField(
             model_name="outboxemail",
             name="message",
-            field=models.BinaryField(blank=True, default=b"", verbose_name="MIME message"),
+            field=models.BinaryField(
+                blank=True, db_default=b"", default=b"", verbose_name="MIME message"
+            ),
         ),
         migrations.AddIndex(
             model_name="outboxemail",
