@@ -69,6 +69,8 @@ def tick_phase_plan(*, run_id: int, phase: int, queue: Queue) -> None:
             elif sweep.due is not None:
                 ids = list(sweep.due(run.now).order_by().values_list("pk", flat=True))
                 planned.extend((sweep.name, lo, hi, None) for lo, hi, _part in _split(ids))
+            else:  # not split: one chunk runs the whole sweep
+                planned.append((sweep.name, 0, 0, None))
         with transaction.atomic():
             locked = TickRun.objects.select_for_update().get(pk=run_id)
             locked.phase = phase
@@ -93,6 +95,8 @@ def tick_chunk_run(*, run_id: int, phase: int, chunk: Chunk) -> int | None:
     try:
         if ids is not None:
             result = sweep.run(now=run.now, org_ids=ids)
+        elif sweep.due is None:
+            result = sweep.run(now=run.now)
         else:
             result = sweep.run(now=run.now, within=(first, last))
     except Exception:

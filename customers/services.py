@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from licensing.readmodel import customer_rows_forget
 from partnerhub.accounts.models import AuditEntry, Organization, User
 from partnerhub.core.bulk_delete import UnsupportedCascade, cascade_delete, cascade_plan
 
@@ -106,6 +107,7 @@ def orgs_delete(
         )
         for org in orgs
     )
+    customer_rows_forget(org_ids=[org.pk for org in orgs])
     try:
         cascade_plan(Organization)
     except UnsupportedCascade:  # a relation the SQL plan cannot express: the collector can

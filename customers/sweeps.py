@@ -18,9 +18,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import CombinedExpression
+from django.utils import timezone
 
 from licensing.choices import LICENSE_HOLDING_STATES
 from licensing.models import Subscription
+from licensing.readmodel import customer_rows_refresh
 from partnerhub.accounts.choices import Role
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
 from partnerhub.accounts.services import audit_bulk
@@ -204,6 +206,9 @@ def deletion_mark_due(*, now: datetime, within: PkRange | None = None) -> SweepR
             Organization.objects.filter(
                 pk__in=[org.pk for org in marked], deletion_marked_at__isnull=True
             ).update(deletion_marked_at=now)
+            customer_rows_refresh(
+                customer_ids=[org.pk for org in marked], today=timezone.localdate(now)
+            )
             audit_bulk(
                 action="org.deletion_mark",
                 rows=((org.pk, org.name, "") for org in marked),
@@ -222,6 +227,7 @@ def deletion_unmark_due(*, now: datetime, within: PkRange | None = None) -> Swee
         Organization.objects.filter(pk__in=[org.pk for org in rows]).update(
             deletion_marked_at=None, deletion_warned_at=None
         )
+        customer_rows_refresh(customer_ids=[org.pk for org in rows], today=timezone.localdate(at))
         audit_bulk(
             action="org.deletion_unmark",
             rows=((org.pk, org.name, "") for org in rows),

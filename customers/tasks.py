@@ -15,7 +15,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from .fanout import Chunk, tick_chunk_run, tick_fanout_start, tick_phase_plan
-from .selectors import customer_sort_orders_warm
 from .tick import consent_expiry_tick, lifecycle_tick
 
 
@@ -60,10 +59,3 @@ def consent_expiry_tick_task() -> dict[str, int]:
     """Hourly: T3 consent expiry and T2 welcome emails."""
     report = consent_expiry_tick(now=_tick_instant())
     return {r.name: r.count for r in report.results}
-
-
-@shared_task(name="customers.tasks.customer_list_warm")
-def customer_list_warm_task() -> dict[str, int]:
-    """Every few minutes: precompute the customer lists' costly sort orders (statuses,
-    services, admins), so sorting 100,000 customers by them reads a cached order."""
-    return customer_sort_orders_warm(today=timezone.localdate())

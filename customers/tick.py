@@ -26,8 +26,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from licensing import sweeps as licensing_sweeps
+from licensing.readmodel import customer_rows_advance
 from partnerhub.core.sweeps import PkRange, SweepResult
 from trials import sweeps as trial_sweeps
 
@@ -88,6 +90,10 @@ def _subscriptions_end(*, now: datetime, within: PkRange | None = None) -> Sweep
     return licensing_sweeps.subscriptions_end_due(
         now=now, on_ended=trial_sweeps.trial_services_removed_owe, within=within
     )
+
+
+def _customer_rows_advance(*, now: datetime, within: PkRange | None = None) -> SweepResult:
+    return customer_rows_advance(today=timezone.localdate(now))
 
 
 def _today(now: datetime) -> date:
@@ -171,6 +177,9 @@ PHASES: tuple[tuple[Sweep, ...], ...] = (
             ),
         ),
     ),
+    # P3: the customer list's read model crosses the 30/60-day boundaries of the new day (set-
+    # based already; a sweep with neither ``due`` nor ``decide`` runs as one chunk).
+    (Sweep("customer_rows_advance", _customer_rows_advance),),
 )
 
 
@@ -214,6 +223,8 @@ def consent_expiry_tick(*, now: datetime) -> TickReport:
     report.results = [
         trial_sweeps.consent_expire_due(now=now),
         trial_sweeps.trial_welcome_due(now=now),
+        # Hourly too, so the list's statuses move soon after midnight, not at the daily tick.
+        customer_rows_advance(today=timezone.localdate(now)),
     ]
     report.seconds = time.perf_counter() - started
     return report

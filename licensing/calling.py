@@ -30,6 +30,7 @@ from partnerhub.accounts.services import audit_record, deletion_recheck
 
 from .choices import LICENSE_HOLDING_STATES, ProvisioningStatus, ServiceType, SubscriptionState
 from .models import AutoLicenseTemplate, CallingProfile, License, PhoneNumber, Service, Subscription
+from .readmodel import customer_rows_refresh
 
 CHUNK = 2000  # keeps IN (...) lists well under every database's parameter limit
 
@@ -391,6 +392,7 @@ def subscription_cancel(
     Subscription.objects.filter(pk=subscription.pk).update(state=SubscriptionState.CANCELLED)
     deletion_recheck(org_ids=[subscription.customer_id])
     subscription.state = SubscriptionState.CANCELLED
+    customer_rows_refresh(customer_ids=[subscription.customer_id])
     audit_record(
         action="subscription.cancel",
         actor=actor,

@@ -43,6 +43,7 @@ from .choices import (
 )
 from .lifecycle import WizardOutcome, can_convert, wizard_outcome
 from .models import License, Order, OrderLine, PhoneNumber, Service, Subscription
+from .readmodel import customer_rows_refresh
 from .selectors import WizardMatch, wizard_match
 from .services import ServiceSpec, subscription_create
 
@@ -482,6 +483,7 @@ def trial_convert(
     PhoneNumber.objects.filter(subscription=trial).update(subscription=paid)
     trial.state = SubscriptionState.CONVERTED
     trial.save(update_fields=["state"])
+    customer_rows_refresh(customer_ids=[trial.customer_id])
     audit_record(
         action="trial.convert",
         actor=actor,
@@ -654,6 +656,7 @@ def _order_setup_complete(
     )
     decision.update({"org": org.pk, "converted": converted, "subscription": subscription.pk})
     audit_record(action="order.setup_complete", org=org, target=order.number, details=decision)
+    customer_rows_refresh(customer_ids=[org.pk])
     return WizardResult(
         outcome=outcome, order=order, org=org, converted=converted, admin_added=admin_added
     )

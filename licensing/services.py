@@ -20,6 +20,7 @@ from .choices import (
     SubscriptionState,
 )
 from .models import Service, Subscription
+from .readmodel import customer_rows_refresh
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def subscription_create(
         target=str(subscription.pk),
         details={"kind": str(kind), "services": [s.type for s in services]},
     )
+    customer_rows_refresh(customer_ids=[customer.pk])
     return subscription
 
 
@@ -94,6 +96,7 @@ def services_mark_provisioned(*, services: Iterable[Service], actor: User) -> in
     lifecycle owes its welcome email (T2). Services already provisioned are left alone."""
     now = timezone.now()
     done = 0
+    customers: set[int] = set()
     for service in (
         Service.objects.select_for_update()
         .select_related("subscription__customer")
@@ -112,4 +115,6 @@ def services_mark_provisioned(*, services: Iterable[Service], actor: User) -> in
             details={"service": service.type, "from": previous, "rule": "P1"},
         )
         done += 1
+        customers.add(service.subscription.customer_id)
+    customer_rows_refresh(customer_ids=customers)
     return done

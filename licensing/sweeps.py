@@ -25,6 +25,7 @@ from partnerhub.core.sweeps import CHUNK_SIZE, PkRange, SweepResult, lock_rows, 
 from .choices import LICENSE_HOLDING_STATES, ServiceType, SubscriptionKind, SubscriptionState
 from .lifecycle import GRACE_PERIOD_DAYS, period_end_date
 from .models import CallingProfile, License, PhoneNumber, Service, Subscription
+from .readmodel import customer_rows_refresh
 
 NUMBER_HOLD_DAYS = 15  # T13 (trials.lifecycle.NUMBER_HOLD_DAYS; licensing may not import trials)
 
@@ -110,6 +111,7 @@ def subscriptions_suspend_due(*, now: datetime, within: PkRange | None = None) -
                     state=SubscriptionState.SUSPENDED,
                     period_end_date=period_end_date(kind=kind, end_date=end_date),
                 )
+            customer_rows_refresh(customer_ids={s.customer_id for s in rows}, today=today)
             names = _customer_names(rows)
             audit_bulk(
                 action="subscription.suspend",
@@ -163,6 +165,7 @@ def subscriptions_remove(*, rows: list[Subscription], now: datetime) -> None:
     Subscription.objects.filter(pk__in=calling_trials, calling_stopped_at__isnull=True).update(
         calling_stopped_at=now
     )
+    customer_rows_refresh(customer_ids={sub.customer_id for sub in rows}, today=_today(now))
 
 
 def subscriptions_end_due(

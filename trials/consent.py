@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from licensing.choices import LICENSE_HOLDING_STATES, ProvisioningStatus, SubscriptionState
 from licensing.models import Service, Subscription
+from licensing.readmodel import customer_rows_refresh
 from partnerhub.accounts.choices import PartnerAccess
 from partnerhub.accounts.models import User
 from partnerhub.accounts.services import (
@@ -76,6 +77,7 @@ def consent_accept(
     ).update(provisioning_status=ProvisioningStatus.AWAITING_DETAILS)
     # T2/T14: devices picked with the request ship once the customer has said yes.
     trial_devices_ship(trial=request.trial, actor=by)
+    customer_rows_refresh(customer_ids=[request.customer_id])
     audit_record(
         action="trial.consent_accept",
         actor=by,
@@ -113,6 +115,7 @@ def consent_decline(
     )
     if not others:
         relationship_revoke(partner=request.partner, customer=request.customer, actor=by)
+    customer_rows_refresh(customer_ids=[request.customer_id])
     audit_record(
         action="trial.consent_decline",
         actor=by,
@@ -139,6 +142,7 @@ def trial_provision(*, trial: Subscription, by: User, now: datetime | None = Non
     Service.objects.filter(pk__in=[s.pk for s in services]).update(
         provisioning_status=ProvisioningStatus.PROVISIONED, provisioned_at=now
     )
+    customer_rows_refresh(customer_ids=[trial.customer_id])
     audit_record(
         action="trial.provision",
         actor=by,

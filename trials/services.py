@@ -25,6 +25,7 @@ from licensing.choices import (
 )
 from licensing.lifecycle import can_reactivate
 from licensing.models import Service, Subscription
+from licensing.readmodel import customer_rows_refresh
 from licensing.services import ServiceSpec, subscription_create
 from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES, OrgKind, PartnerAccess, Role
 from partnerhub.accounts.models import Membership, Organization, User
@@ -37,7 +38,6 @@ from partnerhub.accounts.services import (
     relationship_revoke,
     user_create,
 )
-from partnerhub.core.listview import summary_cache_clear
 from partnerhub.core.outbox import email_owe, outbox_key
 
 from .choices import ConsentStatus, DeviceType, ExtensionStatus
@@ -48,11 +48,10 @@ from .selectors import unavailable_service_types
 HOLDING = [str(s) for s in LICENSE_HOLDING_STATES]
 
 
-def _band_changed(partner: Organization | None) -> None:
-    """The partner's cached customer-list counts are stale once this change commits."""
-    if partner is not None:
-        partner_id = partner.pk
-        transaction.on_commit(lambda: summary_cache_clear("customers", partner_id))
+def _list_changed(customer_id: int) -> None:
+    """The customer's rows on the partners' lists are recomputed in this transaction (their
+    count bands go stale once it commits)."""
+    customer_rows_refresh(customer_ids=[customer_id])
 
 
 @dataclass(frozen=True)
@@ -228,7 +227,7 @@ def trial_start_new_customer(
         actor=actor,
         now=now,
     )
-    _band_changed(partner)
+    _list_changed(org.pk)
     audit_record(
         action="trial.start",
         actor=actor,
@@ -331,7 +330,7 @@ def trial_request_existing_org(
         expires_at=consent_expires_at(requested_at=now),
     )
     _owe_consent_emails(consent=consent)
-    _band_changed(partner)
+    _list_changed(customer.pk)
     audit_record(
         action="trial.consent_request",
         actor=actor,
@@ -386,7 +385,7 @@ def consent_cancel(*, consent: ConsentRequest, actor: User) -> None:
         partner=locked.partner, customer=locked.customer, state__in=HOLDING
     ).exists():
         relationship_revoke(partner=locked.partner, customer=locked.customer, actor=actor)
-    _band_changed(locked.partner)
+    _list_changed(locked.customer_id)
     audit_record(
         action="trial.consent_cancel",
         actor=actor,
@@ -475,7 +474,7 @@ def trial_add_to_customer(
             },
             org_id=customer.pk,
         )
-    _band_changed(partner)
+    _list_changed(customer.pk)
     audit_record(
         action="trial.start",
         actor=actor,
@@ -548,7 +547,7 @@ def trial_services_change(
     )
     if devices:
         _ship_devices(trial=trial, devices=devices, now=timezone.now())
-    _band_changed(partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.services_change",
         actor=actor,
@@ -631,7 +630,7 @@ def trial_extend(
         return ExtendResult(end_date=trial.end_date, extension_request=request)
     old_end = trial.end_date
     _set_trial_end(trial=trial, end_date=plan.new_end_date, today=today)
-    _band_changed(partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.extend",
         actor=actor,
@@ -668,7 +667,7 @@ def extension_request_decide(
         if trial.state not in (SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED):
             raise ValidationError(_("The trial is no longer running."))
         _set_trial_end(trial=trial, end_date=locked.requested_end_date, today=today)
-    _band_changed(trial.partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.extension_approve" if approve else "trial.extension_refuse",
         actor=actor,
@@ -699,7 +698,7 @@ def trial_delete(*, trial: Subscription, actor: User) -> None:
     ExtensionRequest.objects.filter(trial=trial, status=ExtensionStatus.PENDING).update(
         status=ExtensionStatus.REFUSED, decided_at=timezone.now(), decision_note="trial deleted"
     )
-    _band_changed(partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.delete",
         actor=actor,

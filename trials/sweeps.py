@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
 from django.db.models.functions import Cast, Concat
+from django.utils import timezone
 
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
@@ -23,6 +24,7 @@ from licensing.choices import (
     SubscriptionState,
 )
 from licensing.models import Service, Subscription
+from licensing.readmodel import customer_rows_refresh
 from licensing.sweeps import EndedSubscription
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PARTNER_ROLES, Role
 from partnerhub.accounts.models import Membership, Organization, User
@@ -308,6 +310,9 @@ def consent_expire_due(*, now: datetime, within: PkRange | None = None) -> Sweep
                 ).exclude(pk=request.trial_id)
                 if not live.exists():
                     relationship_revoke(partner=request.partner, customer=request.customer)
+            customer_rows_refresh(
+                customer_ids={r.customer_id for r in requests}, today=timezone.localdate(now)
+            )
             partner_admins = _recipients({r.partner_id for r in requests}, PARTNER_ROLES)
             result.emails += emails_owe_bulk(
                 OwedEmail(

@@ -36,11 +36,17 @@ class PartnerMemberMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        org = request.user.org  # type: ignore[union-attr]
-        if org is None or org.kind != OrgKind.PARTNER or not org.partner_certified:
-            raise PermissionDenied
-        membership = Membership.objects.filter(user=request.user, org=org).first()
+        # The person's membership of their own org, with the org: one query for both.
+        membership = (
+            Membership.objects.select_related("org")
+            .filter(user=request.user, org_id=request.user.org_id)  # type: ignore[union-attr]
+            .first()
+        )
         if membership is None:
+            raise PermissionDenied
+        org = membership.org
+        request.user.org = org  # type: ignore[union-attr]  # later reads use it, no query
+        if org.kind != OrgKind.PARTNER or not org.partner_certified:
             raise PermissionDenied
         self.partner, self.role = org, membership.role
         changing = request.method not in SAFE_METHODS or self.change_page

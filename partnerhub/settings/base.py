@@ -183,7 +183,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 
 # Redis when REDIS_URL is set; otherwise a file cache under var/ that the web server, the
-# worker and beat share (the worker warms the customer list's sort orders for the web server).
+# worker and beat share (count bands, rate limits).
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -32,7 +32,7 @@ def _advisory_lock() -> int:
     return 1 if connection.vendor == "postgresql" else 0
 
 
-IDLE_TICK_QUERIES = 11
+IDLE_TICK_QUERIES = 12
 
 
 def _world(clock, *, live: int, doomed: int = 0, warn: int = 0) -> dict[str, list[int]]:
@@ -141,7 +141,7 @@ def test_d4_deletes_a_batch_with_a_fixed_number_of_statements(clock, n, django_a
     one INSERT of tombstones and one of audit rows, one statement per dependent table."""
     ids = _doomed_world(clock, n)
     now = clock.go(60)
-    with django_assert_num_queries(57 + _advisory_lock()):
+    with django_assert_num_queries(61 + _advisory_lock()):
         result = deletion_due(now=now)
     assert result.count == n
     assert not Organization.objects.filter(pk__in=ids).exists()

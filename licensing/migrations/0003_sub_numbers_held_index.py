@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_org_deletion_recheck"),
-        ("licensing", "0001_initial"),
+        ("licensing", "0002_customer_list_read_model"),
     ]
 
     operations = [
