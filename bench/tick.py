@@ -329,6 +329,29 @@ def _fresh_postgres() -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def existing_world(explain: bool) -> dict:
+    """``--existing``: the database in DATABASE_URL as it is (e.g. a copy of a 1M-customer
+    ``seed_demo`` load, migrated): one tick does what is due, then three idle ticks are timed
+    and, with ``--explain``, every statement of an idle tick is explained."""
+    from bench._setup import django_on_temp_db
+
+    django_on_temp_db("bench-tick-existing")
+    from partnerhub.accounts.models import Organization
+
+    orgs = Organization.objects.count()
+    tick_s, tick_q, done = real_tick()
+    idle = [real_tick() for _ in range(3)]
+    return {
+        "orgs": orgs,
+        "first_tick_s": round(tick_s, 1),
+        "first_tick_queries": tick_q,
+        "done": done,
+        "idle_tick_s": [round(t[0], 3) for t in idle],
+        "idle_tick_queries": [t[1] for t in idle],
+        "plans": explain_idle() if explain else [],
+    }
+
+
 def one_size(n: int, world: str = "own", explain: bool = False) -> dict:
     from bench._setup import django_on_temp_db
 
@@ -377,7 +400,21 @@ def main() -> None:
         default="own",
         help="own: a fixed ~1,000 due items (default); seed_demo: issue 2's bulk demo customers",
     )
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="time the tick on the database in DATABASE_URL as it is (no world is built)",
+    )
     args = parser.parse_args()
+    if args.existing:
+        result = existing_world(args.explain)
+        plans = result.pop("plans")
+        print(json.dumps(result))
+        for plan in plans:
+            flag = "FULL SCAN " if plan["full_scans"] else "indexed   "
+            print(f"  {flag} {plan['sql'][:110]}")
+            print("             " + " | ".join(plan["plan"])[:600])
+        return
     if args.one:
         print("RESULT " + json.dumps(one_size(args.one, args.world, args.explain)))
         return
