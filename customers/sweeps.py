@@ -23,7 +23,7 @@ from django.utils import timezone
 from licensing.choices import LICENSE_HOLDING_STATES
 from licensing.models import Subscription
 from licensing.readmodel import customer_rows_refresh
-from partnerhub.accounts.choices import Role
+from partnerhub.accounts.choices import OrgKind, Role
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
 from partnerhub.accounts.services import audit_bulk
 from partnerhub.core.outbox import outbox_key
@@ -159,10 +159,12 @@ RECHECK_CHUNK = 5000
 def deletion_mark_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """D1: mark every org that holds no licenses (and, a partner, manages no customers).
 
-    Only flagged orgs are decided (``orgs_due_for_mark_recheck``). Each chunk locks its orgs
-    first, then reads their subscriptions and customers in fresh statements, so a change
-    committed before the lock is seen; a change committed after it sets the flag again (its
-    transaction waits for the lock), and the next tick decides once more. The mark records
+    Only flagged orgs are decided (``orgs_due_for_mark_recheck``), in one statement per chunk
+    that locks them (SKIP LOCKED) and says whether each holds licenses or manages customers.
+    A change that is not committed yet flags its org with an UPDATE after it changed the
+    subscription or relationship: either that change holds the org's lock (the chunk skips the
+    org, still flagged), or it waits for the chunk and flags the org again after it — the next
+    tick decides once more. The mark records
     ``now``: a tick that runs late marks late, which only gives the org more time.
     """
     result = SweepResult(name="deletion_mark", rule="D1")
@@ -173,49 +175,41 @@ def deletion_mark_due(*, now: datetime, within: PkRange | None = None) -> SweepR
                 lock_rows(
                     within_range(orgs_due_for_mark_recheck(), within)
                     .filter(pk__gt=last_pk)
-                    .only("pk", "name", "kind", "deletion_marked_at")[:RECHECK_CHUNK]
-                )
+                    .annotate(holds=_holds_licenses(), manages=_manages_customers())
+                ).values_list("pk", "name", "kind", "deletion_marked_at", "holds", "manages")[
+                    :RECHECK_CHUNK
+                ]
             )
             if not rows:
                 return result
-            last_pk = rows[-1].pk
-            ids = [org.pk for org in rows]
-            holding = set(
-                Subscription.objects.filter(
-                    customer_id__in=ids, state__in=LICENSE_HOLDING_STATES
-                ).values_list("customer_id", flat=True)
-            )
-            managing = set(
-                CustomerRelationship.objects.filter(partner_id__in=ids).values_list(
-                    "partner_id", flat=True
-                )
-            )
+            last_pk = rows[-1][0]
             marked = [
-                org
-                for org in rows
-                if org.deletion_marked_at is None
+                (pk, name)
+                for pk, name, kind, marked_at, holds, manages in rows
+                if marked_at is None
                 and is_markable(
-                    holds_licenses=org.pk in holding,
-                    is_partner=org.is_partner,
-                    manages_customers=org.pk in managing,
+                    holds_licenses=holds,
+                    is_partner=kind == OrgKind.PARTNER,
+                    manages_customers=manages,
                 )
             ]
-            Organization.objects.filter(pk__in=ids).update(deletion_recheck=False)
+            Organization.objects.filter(pk__in=[row[0] for row in rows]).update(
+                deletion_recheck=False
+            )
             if not marked:
                 continue
-            Organization.objects.filter(
-                pk__in=[org.pk for org in marked], deletion_marked_at__isnull=True
-            ).update(deletion_marked_at=now)
-            customer_rows_refresh(
-                customer_ids=[org.pk for org in marked], today=timezone.localdate(now)
+            marked_ids = [pk for pk, _name in marked]
+            Organization.objects.filter(pk__in=marked_ids, deletion_marked_at__isnull=True).update(
+                deletion_marked_at=now
             )
+            customer_rows_refresh(customer_ids=marked_ids, today=timezone.localdate(now))
             audit_bulk(
                 action="org.deletion_mark",
-                rows=((org.pk, org.name, "") for org in marked),
+                rows=((pk, name, "") for pk, name in marked),
                 at=now,
                 details={"rule": "D1"},
             )
-            result.add(org.name for org in marked)
+            result.add(name for _pk, name in marked)
 
 
 def deletion_unmark_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:

@@ -132,10 +132,11 @@ def deletion_recheck(*, org_ids: Iterable[int | None]) -> None:
     their mark again. Called inside the transaction of every change that ends or cancels a
     subscription or removes a customer relationship (the idle tick reads only flagged orgs)."""
     ids = sorted({pk for pk in org_ids if pk is not None})
+    # Unconditional, even where the flag is set already: the UPDATE takes the org's row lock,
+    # so it waits for a D1 chunk that holds it (and flags the org again after that chunk
+    # cleared it), or makes that chunk skip the org (SKIP LOCKED) until this change commits.
     for start in range(0, len(ids), 1000):
-        Organization.objects.filter(
-            pk__in=ids[start : start + 1000], deletion_recheck=False
-        ).update(deletion_recheck=True)
+        Organization.objects.filter(pk__in=ids[start : start + 1000]).update(deletion_recheck=True)
 
 
 @transaction.atomic
