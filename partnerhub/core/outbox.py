@@ -369,10 +369,10 @@ def _release(token: str, ids: list[int]) -> None:
     )
 
 
-def outbox_deliver_one(*, email_id: int, connection: Any = None) -> bool:
+def outbox_deliver_one(*, email_id: int, connection: Any = None, node: str | None = None) -> bool:
     """Send one owed email if it is still unsent and we win the claim. True when sent; raises
     when the send failed (the retrying task counts on it)."""
-    result = outbox_deliver_batch(ids=[email_id], connection=connection)
+    result = outbox_deliver_batch(ids=[email_id], connection=connection, node=node)
     if result.failed:
         raise RuntimeError(f"Delivery of owed email {email_id} failed; it will be retried.")
     return result.sent == 1

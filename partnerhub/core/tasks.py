@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
     max_retries=outbox.MAX_ATTEMPTS,
 )
 def outbox_deliver(self, email_id: int) -> bool:
-    return outbox.outbox_deliver_one(email_id=email_id)
+    return outbox.outbox_deliver_one(
+        email_id=email_id, node=getattr(self.request, "hostname", None)
+    )
 
 
 @shared_task(bind=True)
