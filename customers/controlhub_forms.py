@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from licensing.calling import is_assignable, service_label
 from licensing.choices import ServiceType
 from licensing.models import Service
+from partnerhub.accounts.choices import Country
 from partnerhub.accounts.models import Organization
 
 MAX_CSV_BYTES = 10 * 1024 * 1024
@@ -178,3 +179,46 @@ class OrgDeleteForm(forms.Form):
                 % {"name": self.org.name}
             )
         return name
+
+
+class CallingLocationForm(forms.Form):
+    """P1: Calling waits for a location and its emergency address, entered by a customer admin
+    (the vendor routes emergency calls from it)."""
+
+    location_name = forms.CharField(label=_("Location name"), max_length=80)
+    address_line = forms.CharField(label=_("Street address"), max_length=200)
+    city = forms.CharField(label=_("City"), max_length=100)
+    postal_code = forms.RegexField(
+        label=_("Postal code"),
+        max_length=12,
+        regex=r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,11}$",
+        error_messages={"invalid": _("Enter a postal code of letters, digits and spaces.")},
+    )
+    country = forms.ChoiceField(label=_("Country"), choices=Country.choices)
+
+    def __init__(self, *args, org: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["country"].initial = org.country
+
+    def clean(self):
+        cleaned = super().clean()
+        for key in ("location_name", "address_line", "city", "postal_code"):
+            value = cleaned.get(key)
+            if isinstance(value, str):
+                if not value.strip():
+                    self.add_error(key, _("This field is required."))
+                else:
+                    cleaned[key] = " ".join(value.split())
+        return cleaned
+
+
+class BuyRequestForm(forms.Form):
+    """The Buy page: "I want to buy" one subscription, with an optional message to the partner."""
+
+    subscription = forms.IntegerField(widget=forms.HiddenInput)
+    message = forms.CharField(
+        label=_("Message to your partner (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

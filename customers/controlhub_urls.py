@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("license-template/", views.LicenseTemplateView.as_view(), name="license_template"),
     path("subscriptions/", views.SubscriptionListView.as_view(), name="subscription_list"),
+    path("buy/", views.BuyView.as_view(), name="buy"),
     path(
         "subscriptions/<int:pk>/cancel/",
         views.SubscriptionCancelView.as_view(),

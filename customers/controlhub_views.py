@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,8 +22,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.generic import TemplateView
 
+from licensing.buy import buy_request_create, buyable_subscriptions
 from licensing.calling import (
     CallingDataAtRisk,
     LicenseError,
@@ -39,15 +41,19 @@ from licensing.calling import (
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
     ProvisioningStatus,
+    ServiceType,
     SubscriptionKind,
     SubscriptionState,
+    provisioning_status_help,
 )
 from licensing.csv_io import CsvInvalid, users_csv_export, users_csv_import, users_csv_parse
 from licensing.models import AutoLicenseTemplate, Subscription
+from licensing.provisioning import ProvisioningRefused
 from licensing.selectors import org_users
 from partnerhub.accounts.choices import PartnerAccess, Role
 from partnerhub.accounts.models import User
 from partnerhub.accounts.permissions import SAFE_METHODS, ControlHubMixin
+from partnerhub.accounts.services import acting_for
 from trials.choices import ConsentStatus
 from trials.consent import ConsentClosed, consent_accept, consent_decline, trial_provision
 from trials.models import ConsentRequest
@@ -55,6 +61,8 @@ from trials.models import ConsentRequest
 from . import controlhub_selectors as sel
 from .choices import DeletionReason
 from .controlhub_forms import (
+    BuyRequestForm,
+    CallingLocationForm,
     ConsentForm,
     CsvApplyForm,
     CsvUploadForm,
@@ -110,8 +118,20 @@ class ControlHubView(ControlHubMixin, TemplateView):
         changing = request.method not in SAFE_METHODS or self.change_page
         if changing and not self.allows_change():
             raise PermissionDenied
-        # Skip ControlHubMixin.dispatch: access is resolved above, once.
-        return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)
+        if self.acting_partner is None:
+            # Skip ControlHubMixin.dispatch: access is resolved above, once.
+            return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)
+        # T2/T3: a partner acting for the customer: every change it makes here is audited
+        # with both names (the person of the partner and the customer's org).
+        with acting_for(partner=self.acting_partner, customer=self.org):
+            return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)
+
+    @property
+    def acting_partner(self) -> Any:
+        """The partner org of a partner person working in this customer's Control Hub."""
+        if self.role in PartnerAccess.values:
+            return self.request.user.org  # type: ignore[union-attr]
+        return None
 
     def waiting_for_consent(self, request: HttpRequest) -> bool:
         """T3: a partner whose only link to the org is a trial request the customer has not
@@ -141,6 +161,8 @@ class ControlHubView(ControlHubMixin, TemplateView):
             is_full_admin=self.is_full_admin,
             is_provisioning_admin=self.role == PartnerAccess.PROVISIONING_ADMIN,
             role_label=role_label(self.role),
+            acting_partner=self.acting_partner,
+            is_customer_admin=self.role not in PartnerAccess.values,
         )
         return ctx
 
@@ -188,6 +210,20 @@ class TrialRequestView(ControlHubView):
             sel.pending_consents(org=self.org, now=timezone.now()), pk=self.kwargs["pk"]
         )
 
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The consent email links here: opened after the request was answered (by a colleague)
+        # or expired, it says so on the overview instead of a dead end.
+        if (
+            not sel.pending_consents(org=self.org, now=timezone.now())
+            .filter(pk=self.kwargs["pk"])
+            .exists()
+        ):
+            if not ConsentRequest.objects.filter(customer=self.org, pk=self.kwargs["pk"]).exists():
+                raise Http404
+            messages.info(request, _("This trial request was already answered or has expired."))
+            return redirect(self.url("overview"))
+        return super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx.setdefault("form", ConsentForm())
@@ -228,8 +264,9 @@ class TrialRequestView(ControlHubView):
 
 
 class TrialProvisionView(ControlHubView):
-    """T3/P1: finish the set-up of a trial whose services await provisioning details. The one
-    page a provisioning admin may change things on."""
+    """P1 (and T3): finish the set-up of a subscription whose services await provisioning
+    details — a trial accepted through a request, or any subscription whose Calling waits for a
+    location and emergency address. The one page a provisioning admin may change things on."""
 
     template_name = "controlhub/trial_provision.html"
     provisioning_page = True
@@ -239,27 +276,66 @@ class TrialProvisionView(ControlHubView):
         return super().allows_change() or self.role == PartnerAccess.PROVISIONING_ADMIN
 
     def trial(self) -> Subscription:
-        qs = Subscription.objects.filter(customer=self.org, kind=SubscriptionKind.TRIAL)
+        qs = Subscription.objects.filter(customer=self.org)
         if self.role == PartnerAccess.PROVISIONING_ADMIN:
-            qs = qs.filter(partner=self.request.user.org)  # type: ignore[union-attr]
+            qs = qs.filter(kind=SubscriptionKind.TRIAL, partner=self.request.user.org)  # type: ignore[union-attr]
         return get_object_or_404(qs.prefetch_related("services"), pk=self.kwargs["pk"])
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        ctx = super().get_context_data(**kwargs)
-        trial = self.trial()
-        ctx["trial"] = trial
-        ctx["awaiting"] = [
+    def awaiting(self, trial: Subscription) -> list[Any]:
+        return [
             s
             for s in trial.services.all()
             if s.provisioning_status == ProvisioningStatus.AWAITING_DETAILS
         ]
+
+    def location_form(self, awaiting: list[Any], data: Any = None) -> CallingLocationForm | None:
+        if not any(s.type == ServiceType.CALLING for s in awaiting):
+            return None
+        return CallingLocationForm(data, org=self.org, prefix="calling")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        trial = kwargs.get("trial") or self.trial()
+        awaiting = self.awaiting(trial)
+        for s in awaiting:
+            s.help = provisioning_status_help(s.provisioning_status)
+        ctx.update(
+            trial=trial,
+            awaiting=awaiting,
+            location_form=kwargs.get("location_form") or self.location_form(awaiting),
+        )
         return ctx
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        done = trial_provision(trial=self.trial(), by=request.user)  # type: ignore[arg-type]
+        trial = self.trial()
+        awaiting = self.awaiting(trial)
+        if not awaiting:
+            messages.info(request, _("Nothing is waiting for provisioning details."))
+            return redirect(self.url("overview"))
+        form = self.location_form(awaiting, request.POST)
+        if form is not None and not form.is_valid():
+            ctx = self.get_context_data(trial=trial, location_form=form)
+            return self.render_to_response(ctx, status=400)
+        try:
+            done = trial_provision(
+                trial=trial,
+                by=request.user,  # type: ignore[arg-type]
+                calling=form.cleaned_data if form is not None else None,
+            )
+        except ProvisioningRefused as refused:
+            messages.error(request, refused.message)
+            return redirect(self.url("overview"))
+        except ValidationError as invalid:
+            messages.error(request, " ".join(invalid.messages))
+            return redirect(self.url("overview"))
         messages.success(
             request,
-            _("%(n)d services are provisioned; licenses can be assigned.") % {"n": len(done)},
+            ngettext(
+                "%(n)d service is being provisioned; it is ready within minutes.",
+                "%(n)d services are being provisioned; they are ready within minutes.",
+                len(done),
+            )
+            % {"n": len(done)},
         )
         return redirect(self.url("overview"))
 
@@ -541,6 +617,59 @@ class SubscriptionListView(ControlHubView):
         ctx["subscriptions"] = sel.subscription_rows(org=self.org, today=timezone.localdate())
         ctx["cancellable"] = LICENSE_HOLDING_STATES
         return ctx
+
+
+class BuyView(ControlHubView):
+    """The Buy page (T11, S1): each trial and each expiring or suspended subscription, what it
+    holds and until when, and "I want to buy", which asks the managing partner to convert or
+    renew it. The customer's own full admins ask; read-only admins and a partner acting for
+    the customer see the page without the button."""
+
+    template_name = "controlhub/buy.html"
+
+    def allows_change(self) -> bool:
+        return self.role == Role.CUSTOMER_FULL_ADMIN
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        today = timezone.localdate()
+        rows = []
+        for sub in buyable_subscriptions(org=self.org, today=today):
+            open_request = next((r for r in sub.buy_requests.all() if r.handled_at is None), None)
+            rows.append(
+                {
+                    "subscription": sub,
+                    "open_request": open_request,
+                    "tag": sel.license_tag(subscription=sub, today=today),
+                    "form": kwargs.get("forms", {}).get(sub.pk)
+                    or BuyRequestForm(initial={"subscription": sub.pk}),
+                }
+            )
+        # The top bar's links follow the usual rule, not the Buy page's own.
+        ctx.update(rows=rows, can_ask=self.allows_change(), can_change=super().allows_change())
+        return ctx
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = BuyRequestForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Pick a subscription to buy."))
+            return redirect(self.url("buy"))
+        sub = self.subscription_or_404(form.cleaned_data["subscription"])
+        try:
+            buy_request_create(
+                subscription=sub,
+                by=request.user,  # type: ignore[arg-type]
+                message=form.cleaned_data["message"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(self.url("buy"))
+        messages.success(
+            request,
+            _("%(partner)s has been asked to convert or renew it and will contact you.")
+            % {"partner": sub.partner.name if sub.partner else ""},
+        )
+        return redirect(self.url("buy"))
 
 
 class SubscriptionCancelView(ControlHubView):

@@ -277,6 +277,12 @@ class _Builder:
         )
         return subscription
 
+    def provisioning_note(self, org: Organization, service_type: str, note: str) -> None:
+        """P1: why a service failed, or what it waits for (the engine writes it in real life)."""
+        Service.objects.filter(subscription__customer=org, type=service_type).update(
+            provisioning_reason=note
+        )
+
     def assign(self, users: list[User], subscription: Subscription, service_type: str) -> None:
         service = subscription.services.get(type=service_type)
         License.objects.bulk_create(
@@ -524,8 +530,10 @@ def _customers(b: _Builder) -> None:
         kind=T,
         start=-50,
         end=40,
-        services={MEET: (10, PS.AWAITING_DETAILS), MSG: (10, OK)},
+        services={CALL: (10, PS.AWAITING_DETAILS), MSG: (10, OK)},
     )
+    # P1: the vendor waits for a location; the customer admin enters it in Control Hub.
+    b.provisioning_note(org, CALL, "A location and its emergency address for Calling.")
 
     # P3 Trial expired (in its 30-day grace, S1/T12); a Calling trial with numbers (T13).
     org, _, people = b.customer(
@@ -547,15 +555,16 @@ def _customers(b: _Builder) -> None:
     b.assign(people[:3], trial, CALL)
     PhoneNumber.objects.filter(org=org).update(subscription=trial)
 
-    # P3 Cancelled (paid, in its 60-day renewal period, S1) beside an active one.
-    org, _, _ = b.customer(
+    # P3 Cancelled (paid, in its 60-day renewal period, S1) beside an active one: its users
+    # keep their Meetings licenses if the partner renews it before the deadline (S3).
+    org, _, people = b.customer(
         "Humongous Insurance",
         domain="humongousinsurance.example",
         country="US",
         vertical=Vertical.FINANCE,
         partner=NORTHWIND,
     )
-    b.sub(
+    suspended = b.sub(
         org,
         partner=NORTHWIND,
         kind=P,
@@ -564,10 +573,12 @@ def _customers(b: _Builder) -> None:
         end=-20,
         services={MEET: (50, OK)},
     )
+    b.assign(people[:5], suspended, MEET)
     b.sub(org, partner=NORTHWIND, kind=P, start=-20, end=345, services={MSG: (50, OK)})
 
-    # Device trial at its 120-day cap with a pending extension request (T7, T14);
-    # P2 Manual provisioning (vendor).
+    # Device trial with a pending extension request inside its 120-day cap (T7: every
+    # extension is a request); its devices are in their return window (T14: the two weeks
+    # before the agreement date fixed at shipment); P2 Manual provisioning (vendor).
     org, admin, people = b.customer(
         "Lucerne Publishing",
         domain="lucernepublishing.example",
@@ -575,13 +586,13 @@ def _customers(b: _Builder) -> None:
         vertical=Vertical.MEDIA,
         partner=NORTHWIND,
     )
-    start = -100
+    start = -80
     trial = b.sub(
         org,
         partner=NORTHWIND,
         kind=T,
         start=start,
-        end=(device_trial_cap(start_date=b.day(start)) - b.today).days,
+        end=start + 90,
         services={DEV: (6, PS.MANUAL_VENDOR), CALL: (5, OK)},
     )
     b.shipment(trial, DeviceType.DESK_PHONE, 5, returned=1)
@@ -591,7 +602,7 @@ def _customers(b: _Builder) -> None:
         trial=trial,
         requested_by=User.objects.get(email="sales@northwind.example"),
         requested_at=b.at(-1),
-        requested_end_date=b.day(50),
+        requested_end_date=min(b.day(40), device_trial_cap(start_date=b.day(start))),
         reason="The customer is rolling out to a second office and needs the room device.",
         status=ExtensionStatus.PENDING,
     )
@@ -631,6 +642,8 @@ def _customers(b: _Builder) -> None:
         end=362,
         services={MEET: (20, PS.FAILED), MSG: (20, OK)},
     )
+    # P1: the partner sees why, and retries from the customer page.
+    b.provisioning_note(org, MEET, "The vendor could not set up Meetings for this organization.")
 
     # T3 consent asked of a read-only admin: goes to them and every full admin; bought directly.
     org, _, people = b.customer(
@@ -822,7 +835,16 @@ def _customers(b: _Builder) -> None:
         vertical=Vertical.TELECOM,
         partner=CONTOSO,
     )
-    b.sub(org, partner=CONTOSO, kind=T, start=-10, end=20, services={CALL: (5, PS.PROVISIONING)})
+    # P1: provisioning; when the worker runs, Messaging is provisioned and Calling waits for a
+    # location entered in Control Hub.
+    b.sub(
+        org,
+        partner=CONTOSO,
+        kind=T,
+        start=-10,
+        end=20,
+        services={MSG: (5, PS.PROVISIONING), CALL: (5, PS.PROVISIONING)},
+    )
 
     # The uncertified partner's one customer.
     org, _, _ = b.customer(

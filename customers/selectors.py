@@ -28,11 +28,14 @@ from licensing.choices import (
     LICENSE_HOLDING_STATES,
     ProvisioningStatus,
     ServiceType,
+    SubscriptionState,
     SubscriptionStatus,
 )
 from licensing.lifecycle import (
     PROVISIONING_URGENCY,
+    can_renew,
     days_left,
+    renewal_deadline,
     row_provisioning_status,
     subscription_status,
 )
@@ -50,6 +53,7 @@ from licensing.status_sql import (
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES
 from partnerhub.accounts.models import Membership, Organization, User
 from partnerhub.core.listview import capped_count_expression
+from trials.lifecycle import device_return_state
 from trials.models import ConsentRequest, DeviceShipment, ExtensionRequest
 from trials.selectors import partner_customers
 
@@ -202,12 +206,24 @@ class SubscriptionRow:
 
     subscription: Subscription
     status: SubscriptionStatus | None
-    days_left: int | None  # trials only (T11: the list shows the days left)
+    days_left: int | None  # running trials only (T11: the list shows the days left)
     services: list[Service] = field(default_factory=list)
+    renewable: bool = False  # S3: a paid subscription expiring or in its renewal period
+    renewal_deadline: date | None = None  # S1/S3: the last day a suspended one can be renewed
 
     @property
     def provisioning_status(self) -> ProvisioningStatus | None:
         return row_provisioning_status(s.provisioning_status for s in self.services)
+
+    @property
+    def licenses_removed(self) -> bool:
+        """Deleted, ended, replaced or converted: its services hold no licenses any more, so
+        they show no provisioning status (a deleted trial is not "Provisioning")."""
+        return self.subscription.state in (
+            SubscriptionState.CANCELLED,
+            SubscriptionState.ENDED,
+            SubscriptionState.CONVERTED,
+        )
 
 
 def _subscription_rows(services: list[Service], *, today: date) -> dict[int, list[SubscriptionRow]]:
@@ -221,10 +237,28 @@ def _subscription_rows(services: list[Service], *, today: date) -> dict[int, lis
             status = subscription_status(
                 kind=sub.kind, state=sub.state, end_date=sub.end_date, today=today
             )
+            running = sub.state in HOLDING
             row = by_sub[sub.pk] = SubscriptionRow(
                 subscription=sub,
                 status=status,
-                days_left=days_left(end_date=sub.end_date, today=today) if sub.is_trial else None,
+                # A deleted, ended or converted trial has no days left (not "30 days left").
+                days_left=(
+                    days_left(end_date=sub.end_date, today=today)
+                    if sub.is_trial and running
+                    else None
+                ),
+                renewable=can_renew(
+                    kind=sub.kind,
+                    state=sub.state,
+                    end_date=sub.end_date,
+                    period_end=sub.period_end_date,
+                    today=today,
+                ),
+                renewal_deadline=(
+                    renewal_deadline(period_end=sub.period_end_date)
+                    if sub.state == SubscriptionState.SUSPENDED and sub.period_end_date
+                    else None
+                ),
             )
             per_customer[sub.customer_id].append(row)
         row.services.append(service)
@@ -331,14 +365,23 @@ def customer_page(
         .select_related("user")
         .order_by("user__email")
     ]
+    shipments = list(
+        DeviceShipment.objects.filter(trial_id__in=trial_ids)
+        .prefetch_related("devices")
+        .order_by("trial_id", "device_type")
+    )
+    for shipment in shipments:
+        # T14: the return window is the two weeks before the agreement (EULA) date.
+        for device in shipment.devices.all():
+            device.return_state = device_return_state(  # type: ignore[attr-defined]
+                agreement_end_date=shipment.agreement_end_date,
+                today=today,
+                returned=device.returned_at is not None,
+            )
     return CustomerPage(
         org=customer,
         subscription_rows=subs,
-        shipments=list(
-            DeviceShipment.objects.filter(trial_id__in=trial_ids)
-            .prefetch_related("devices")
-            .order_by("trial_id", "device_type")
-        ),
+        shipments=shipments,
         consent_requests=list(
             ConsentRequest.objects.filter(partner=partner, customer=customer).order_by(
                 "-requested_at"

@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from licensing.readmodel import customer_rows_forget
-from partnerhub.accounts.models import AuditEntry, Organization, User
+from partnerhub.accounts.choices import NotificationKind
+from partnerhub.accounts.models import AuditEntry, CustomerRelationship, Organization, User
+from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
 from partnerhub.core.bulk_delete import UnsupportedCascade, cascade_delete, cascade_plan
 
 from .choices import ActivityKind, DeletionReason
@@ -107,6 +110,26 @@ def orgs_delete(
         )
         for org in orgs
     )
+    if reason == DeletionReason.CUSTOMER_REQUEST:
+        # D9: every partner managing the org hears it (the notice outlives the org, D10).
+        names = {org.pk: org.name for org in orgs}
+        notifications_owe_bulk(
+            (
+                Notice(
+                    partner_id=partner_id,
+                    kind=NotificationKind.ORG_DELETED,
+                    key=f"org_deleted:{customer_id}",
+                    link_path=reverse("customers:customer_list"),
+                    customer_id=customer_id,
+                    customer_name=names[customer_id],
+                    context={"date": now.date()},
+                )
+                for customer_id, partner_id in CustomerRelationship.objects.filter(
+                    customer_id__in=list(names)
+                ).values_list("customer_id", "partner_id")
+            ),
+            now=now,
+        )
     customer_rows_forget(org_ids=[org.pk for org in orgs])
     try:
         cascade_plan(Organization)

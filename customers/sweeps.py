@@ -13,18 +13,21 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import CombinedExpression
+from django.urls import reverse
 from django.utils import timezone
 
 from licensing.choices import LICENSE_HOLDING_STATES
 from licensing.models import Subscription
 from licensing.readmodel import customer_rows_refresh
-from partnerhub.accounts.choices import OrgKind, Role
+from partnerhub.accounts.choices import NotificationKind, OrgKind, Role
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
+from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
 from partnerhub.accounts.services import audit_bulk
 from partnerhub.core.outbox import outbox_key
 from partnerhub.core.sweeps import (
@@ -209,6 +212,12 @@ def deletion_mark_due(*, now: datetime, within: PkRange | None = None) -> SweepR
                 at=now,
                 details={"rule": "D1"},
             )
+            _partners_told(
+                [Organization(pk=pk, name=name) for pk, name in marked],
+                kind=NotificationKind.DELETION_MARKED,
+                at=now,
+                date=None,
+            )
             result.add(name for _pk, name in marked)
 
 
@@ -232,6 +241,33 @@ def deletion_unmark_due(*, now: datetime, within: PkRange | None = None) -> Swee
 
     return _chunked_sweep(
         result=result, select=lambda: within_range(orgs_due_for_unmark(), within), act=act, now=now
+    )
+
+
+def _partners_told(rows: list[Organization], *, kind: str, at: datetime, date: Any) -> None:
+    """D8: the partners managing these orgs see the mark or the warning in their feed (no
+    email: only the org's own full admins are emailed, D3). Keyed by the instant, so a fresh
+    mark or warning after a reset is a fresh notice."""
+    by_org: dict[int, list[int]] = defaultdict(list)
+    for customer_id, partner_id in CustomerRelationship.objects.filter(
+        customer_id__in=[org.pk for org in rows]
+    ).values_list("customer_id", "partner_id"):
+        by_org[customer_id].append(partner_id)
+    notifications_owe_bulk(
+        (
+            Notice(
+                partner_id=partner_id,
+                kind=kind,
+                key=f"{kind}:{org.pk}:{at.isoformat()}",
+                link_path=reverse("customers:customer_detail", kwargs={"pk": org.pk}),
+                customer_id=org.pk,
+                customer_name=org.name,
+                context={"date": date} if date else {},
+            )
+            for org in rows
+            for partner_id in by_org.get(org.pk, [])
+        ),
+        now=at,
     )
 
 
@@ -282,6 +318,7 @@ def deletion_warn_due(*, now: datetime, within: PkRange | None = None) -> SweepR
             for org in rows
             for email, language in admins.get(org.pk, [])
         )
+        _partners_told(rows, kind=NotificationKind.DELETION_WARNED, at=at, date=deletion_at.date())
         audit_bulk(
             action="org.deletion_warn",
             rows=((org.pk, org.name, "") for org in rows),

@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from licensing.choices import SubscriptionStatus
+from licensing.choices import PROVISIONING_STATUS_HELP, SubscriptionStatus
 from licensing.models import CustomerRow
 
 ADMINS_SHOWN = 3  # the CSV export lists them all
@@ -106,7 +106,16 @@ class CustomerTable(tables.Table):
         status = record.provisioning_status  # type: ignore[attr-defined]
         if status is None:
             return "—"
-        return format_html('<span class="prov prov-{}">{}</span>', status.value, status.label)
+        help = PROVISIONING_STATUS_HELP[status]
+        # P1: the status's meaning on hover, and what comes next under it.
+        return format_html(
+            '<span class="prov prov-{}" title="{}">{}</span>'
+            '<div class="muted small prov-help">{}</div>',
+            status.value,
+            help.meaning,
+            status.label,
+            help.next_step,
+        )
 
     def render_subscription_status(self, record: Any) -> Any:
         rows = record.subscription_rows  # type: ignore[attr-defined]

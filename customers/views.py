@@ -9,21 +9,41 @@ from collections.abc import Sequence
 from typing import Any
 
 import django_filters
+from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
+from licensing.buy import open_buy_requests
+from licensing.choices import ProvisioningStatus
 from licensing.lifecycle import days_left
-from licensing.models import CustomerRow
-from partnerhub.accounts.choices import PartnerTier
-from partnerhub.accounts.permissions import PartnerMemberMixin
-from partnerhub.core.listview import ObjectListView, capped_count, filters_active
-from trials.lifecycle import can_convert, device_trial_cap
-from trials.selectors import available_service_types, partner_trial, pending_consent
+from licensing.models import CustomerRow, Service
+from licensing.provisioning import (
+    ProvisioningRefused,
+    service_manual_done,
+    service_provisioning_retry,
+)
+from partnerhub.accounts.choices import PartnerAccess, PartnerTier
+from partnerhub.accounts.models import CustomerRelationship, Organization
+from partnerhub.accounts.permissions import PartnerMemberMixin, TrialManagerMixin
+from partnerhub.core.listview import (
+    ObjectListView,
+    capped_count,
+    filters_active,
+)
+from trials.choices import ExtensionStatus
+from trials.lifecycle import can_convert, can_request_return_label, device_trial_cap
+from trials.selectors import (
+    available_service_types,
+    customer_services_held,
+    partner_trial,
+    pending_consent,
+)
+from trials.services import carrier_guidance
 
 from .band import customer_band
 from .filters import CustomerFilterSet
@@ -155,6 +175,27 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
 
 
 class CustomerDetailView(PartnerMemberMixin, View):
+    def act_for(self, *, customer: Organization, page: Any) -> dict[str, Any]:
+        """T2/T3: with full or provisioning admin access the partner works in the customer's
+        Control Hub: "Set up customer" while services of its subscriptions wait for set-up,
+        "View customer" after."""
+        access = (
+            CustomerRelationship.objects.filter(partner=self.partner, customer=customer)
+            .values_list("access", flat=True)
+            .first()
+        )
+        if access not in (PartnerAccess.FULL_ADMIN, PartnerAccess.PROVISIONING_ADMIN):
+            return {}
+        unfinished = any(
+            svc.provisioning_status == ProvisioningStatus.AWAITING_DETAILS
+            for row in page.subscription_rows
+            for svc in row.services
+        )
+        return {
+            "controlhub_url": reverse("controlhub:overview", kwargs={"org_pk": customer.pk}),
+            "controlhub_setup": unfinished,
+        }
+
     """The customer page: the partner's subscriptions and services with their provisioning
     statuses, trial dates and days left, device shipments and returns (T14), the deletion
     countdown (D2, D8), the org's admins, and the actions the signed-in role may take (T1)."""
@@ -175,7 +216,20 @@ class CustomerDetailView(PartnerMemberMixin, View):
                 "days_left": days_left(end_date=trial.end_date, today=today),
                 "device_cap": device_trial_cap(start_date=trial.start_date),
                 "convertible": can_convert(end_date=trial.end_date, today=today, converted=False),
+                "waiting_extension": next(
+                    (
+                        e
+                        for e in page.extension_requests
+                        if e.trial_id == trial.pk and e.status == ExtensionStatus.PENDING
+                    ),
+                    None,
+                ),
             }
+        devices_out = [
+            shipment.trial_id
+            for shipment in page.shipments
+            if any(d.returned_at is None for d in shipment.devices.all())
+        ]
         return render(
             request,
             "customers/customer_detail.html",
@@ -189,6 +243,60 @@ class CustomerDetailView(PartnerMemberMixin, View):
                 and trial is None
                 and bool(available_service_types(customer=customer, partner=self.partner)),
                 "consent": pending_consent(partner=self.partner, customer=customer),
+                "services_held": list(customer_services_held(customer=customer)),
+                "buy_requests": list(open_buy_requests(partner=self.partner, customer=customer)),
+                **self.act_for(customer=customer, page=page),
+                # T14: carrier guidance by the customer's country; a new label (US only).
+                "return_guidance": carrier_guidance(customer=customer) if page.shipments else "",
+                "can_request_label": can_request_return_label(country=customer.country),
+                "return_trial_pk": devices_out[0] if devices_out else None,
                 **trial_info,
             },
+        )
+
+
+class _ServiceActionView(TrialManagerMixin, View):
+    """P1: a sales admin acts on one provisioning service of a customer (T1: sales roles)."""
+
+    def service(self, pk: int, service_pk: int) -> Service:
+        # Only the partner's own subscriptions: another tenant's service is a 404.
+        return get_object_or_404(
+            Service.objects.select_related("subscription"),
+            pk=service_pk,
+            subscription__customer_id=pk,
+            subscription__partner=self.partner,
+        )
+
+    def act(self, service: Service) -> str:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, pk: int, service_pk: int) -> HttpResponse:
+        service = self.service(pk, service_pk)
+        try:
+            done = self.act(service)
+        except ProvisioningRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, done)
+        return redirect("customers:customer_detail", pk=pk)
+
+
+class ServiceProvisioningRetryView(_ServiceActionView):
+    """P1: send a failed service to the vendor again."""
+
+    def act(self, service: Service) -> str:
+        service_provisioning_retry(service=service, actor=self.request.user)  # type: ignore[arg-type]
+        return str(
+            _("%(service)s goes to the vendor again.") % {"service": service.get_type_display()}
+        )
+
+
+class ServiceManualDoneView(_ServiceActionView):
+    """P1: the partner finished a *Manual provisioning (partner)* service."""
+
+    def act(self, service: Service) -> str:
+        service_manual_done(service=service, actor=self.request.user)  # type: ignore[arg-type]
+        return str(
+            _("%(service)s is provisioned; licenses can be assigned.")
+            % {"service": service.get_type_display()}
         )

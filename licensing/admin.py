@@ -17,10 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.admin import AuditedAdminMixin, PartnerFilter
+from partnerhub.core.admin import ReadOnlyAdminMixin
 
 from .lifecycle import subscription_status
 from .models import (
     AutoLicenseTemplate,
+    BuyRequest,
     CallingProfile,
     License,
     Order,
@@ -32,12 +34,14 @@ from .models import (
 from .orders import (
     OrderLineSpec,
     OrderRefused,
+    conversion_check,
     order_cancel,
     order_link_resend,
     order_place,
     order_place_check,
+    renewal_check,
 )
-from .services import services_mark_provisioned
+from .provisioning import ProvisioningRefused, service_provisioning_retry, services_mark_provisioned
 
 
 class ServiceInline(admin.TabularInline):
@@ -80,13 +84,21 @@ class SubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("type", "subscription", "customer", "quantity", "provisioning_status")
+    list_display = (
+        "type",
+        "subscription",
+        "customer",
+        "quantity",
+        "provisioning_status",
+        "provisioning_reason",
+    )
     list_select_related = ("subscription__customer", "subscription__partner")
     list_filter = ("type", "provisioning_status")
     search_fields = ("subscription__customer__name", "subscription__reference", "site_url")
     raw_id_fields = ("subscription",)
     show_full_result_count = False
-    actions = ("mark_provisioned",)
+    actions = ("mark_provisioned", "retry_provisioning")
+    readonly_fields = ("provisioning_reason", "provisioning_attempts", "provisioning_details")
 
     @admin.display(description=_("customer"), ordering="subscription__customer__name")
     def customer(self, obj: Service) -> str:
@@ -100,6 +112,22 @@ class ServiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
             _("%(count)d service(s) marked provisioned.") % {"count": done},
             messages.SUCCESS,
         )
+
+    @admin.action(description=_("Retry provisioning of the selected failed services"))
+    def retry_provisioning(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        retried = 0
+        for service in queryset:
+            try:
+                service_provisioning_retry(service=service, actor=request.user)  # type: ignore[arg-type]
+                retried += 1
+            except ProvisioningRefused as refused:
+                self.message_user(request, f"{service}: {refused.message}", messages.WARNING)
+        if retried:
+            self.message_user(
+                request,
+                _("%(count)d service(s) sent to the vendor again.") % {"count": retried},
+                messages.SUCCESS,
+            )
 
 
 @admin.register(License)
@@ -146,10 +174,28 @@ class AutoLicenseTemplateAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class OrderLineFormSet(BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
-        if self.instance.pk is None and not any(
-            form.cleaned_data and not form.cleaned_data.get("DELETE") for form in self.forms
-        ):
+        if self.instance.pk is not None:
+            return
+        lines = [
+            OrderLineSpec(
+                service_type=form.cleaned_data["service_type"],
+                quantity=form.cleaned_data["quantity"],
+            )
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if not lines:
             raise ValidationError(_("An order needs at least one service."))
+        # S3/T9: a renewal or conversion that would exceed, drop or double licenses is refused
+        # here, with the service's message, before anything is saved.
+        order = self.instance
+        try:
+            if order.trial_id is not None:
+                conversion_check(trial=order.trial, lines=lines)
+            if order.renews_id is not None:
+                renewal_check(subscription=order.renews, lines=lines, today=timezone.localdate())
+        except OrderRefused as refused:
+            raise ValidationError(refused.message) from None
 
 
 class OrderLineInline(admin.TabularInline):
@@ -180,10 +226,18 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ["status", "purpose"]
     search_fields = ["number", "provisioning_contact_email", "company_name", "admin_email"]
     list_select_related = ["partner", "customer"]
-    raw_id_fields = ["partner", "trial"]
+    raw_id_fields = ["partner", "trial", "renews"]
     inlines = [OrderLineInline]
     actions = ["resend_setup_link", "cancel_orders"]
-    add_fields = ["purpose", "partner", "trial", "provisioning_contact_email", "term_months"]
+    # S3: support renews a subscription by naming it in ``renews`` (completed at once).
+    add_fields = [
+        "purpose",
+        "partner",
+        "trial",
+        "renews",
+        "provisioning_contact_email",
+        "term_months",
+    ]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
@@ -219,6 +273,7 @@ class OrderAdmin(admin.ModelAdmin):
             purpose=data["purpose"],
             partner=data.get("partner"),
             trial=data.get("trial"),
+            renews=data.get("renews"),
             term_months=data["term_months"],
             placed_by=request.user,  # type: ignore[arg-type]
         )
@@ -243,12 +298,16 @@ class OrderAdmin(admin.ModelAdmin):
             def clean(self) -> dict[str, Any]:
                 cleaned = super().clean()
                 trial = cleaned.get("trial")
+                renews = cleaned.get("renews")
                 if trial is not None and cleaned.get("partner") is None:
                     cleaned["partner"] = trial.partner
+                if renews is not None and cleaned.get("partner") is None:
+                    cleaned["partner"] = renews.partner
                 try:
                     order_place_check(
                         partner=cleaned.get("partner"),
                         trial=trial,
+                        renews=renews,
                         placed_by=request.user,  # type: ignore[arg-type]
                         today=timezone.localdate(),
                     )
@@ -277,3 +336,14 @@ class OrderAdmin(admin.ModelAdmin):
                 order_cancel(order=order, actor=request.user)  # type: ignore[arg-type]
             except OrderRefused as refused:
                 self.message_user(request, f"{order.number}: {refused.message}", messages.WARNING)
+
+
+@admin.register(BuyRequest)
+class BuyRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What customers asked their partners to convert or renew (the Buy page), for look-ups."""
+
+    list_display = ("subscription", "requested_by", "created_at", "handled_at")
+    list_filter = ("handled_at",)
+    search_fields = ("subscription__customer__name", "requested_by__email", "message")
+    list_select_related = ("subscription__customer", "requested_by")
+    readonly_fields = ("subscription", "requested_by", "message", "created_at", "handled_at")

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerhub.accounts.models import AuditEntry, Organization, User
-from partnerhub.accounts.services import audit_record, deletion_recheck
+from partnerhub.accounts.services import audit_actor, audit_record, deletion_recheck
 
 from .choices import LICENSE_HOLDING_STATES, ProvisioningStatus, ServiceType, SubscriptionState
 from .models import AutoLicenseTemplate, CallingProfile, License, PhoneNumber, Service, Subscription
@@ -301,12 +301,13 @@ def license_plan_apply(
     for chunk in _chunks(lost_ids):
         _calling_data_delete(user_ids=chunk)
     License.objects.bulk_create(additions, batch_size=CHUNK)
+    actor_label, acting = audit_actor(actor)
     AuditEntry.objects.bulk_create(
         [
             AuditEntry(
                 at=now,
                 actor=actor,
-                actor_label=str(actor) if actor else "system",
+                actor_label=actor_label,
                 action="license.change",
                 org_id_value=plan.org.pk,
                 org_name=plan.org.name,
@@ -320,6 +321,7 @@ def license_plan_apply(
                     else None,
                     "calling_data_deleted": change.calling_lost,
                     "rule": "C3" if source == "edit" else ("C4" if source == "csv" else "C5"),
+                    **acting,
                 },
             )
             for change in plan.changes

@@ -1,4 +1,7 @@
+from dataclasses import dataclass
+
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
@@ -66,6 +69,52 @@ class ProvisioningStatus(models.TextChoices):
     MANUAL_VENDOR = "manual_vendor", _("Manual provisioning (vendor)")
     PROVISIONING = "provisioning", _("Provisioning")
     PROVISIONED = "provisioned", _("Provisioned")
+
+
+@dataclass(frozen=True)
+class StatusHelp:
+    """What a provisioning status means and what happens next (P1, seed 001)."""
+
+    meaning: Promise
+    next_step: Promise
+
+
+# P1: the one place that says what each status means and what comes next; the customer list,
+# the customer page and Control Hub show it beside the status.
+PROVISIONING_STATUS_HELP: dict[str, StatusHelp] = {
+    ProvisioningStatus.PROVISIONED: StatusHelp(
+        _("The service is set up."),
+        _("Licenses of it can be assigned to users."),
+    ),
+    ProvisioningStatus.PROVISIONING: StatusHelp(
+        _("The service is being set up for the organization."),
+        _("Nothing to do: it moves on by itself within minutes."),
+    ),
+    ProvisioningStatus.MANUAL_VENDOR: StatusHelp(
+        _("The service waits for the vendor's staff to finish it."),
+        _("Nothing to do: support finishes it and the status changes."),
+    ),
+    ProvisioningStatus.MANUAL_PARTNER: StatusHelp(
+        _("The service waits for the partner to finish it."),
+        _("The partner sets it up and marks it done on the customer's page."),
+    ),
+    ProvisioningStatus.AWAITING_DETAILS: StatusHelp(
+        _("An admin of the organization must finish the service's set-up in Control Hub."),
+        _("A customer admin enters the missing details in Control Hub; provisioning then goes on."),
+    ),
+    ProvisioningStatus.FAILED: StatusHelp(
+        _("The service ran into an error while being set up."),
+        _("The partner or support retries it; if it fails again, contact support."),
+    ),
+    ProvisioningStatus.PENDING_CONSENT: StatusHelp(
+        _("The trial waits for the customer to accept it."),
+        _("A full admin of the customer accepts the request in Control Hub."),
+    ),
+}
+
+
+def provisioning_status_help(status: str) -> StatusHelp:
+    return PROVISIONING_STATUS_HELP[ProvisioningStatus(status)]
 
 
 class OrderStatus(models.TextChoices):

@@ -16,9 +16,8 @@ from .selectors import WizardMatch
 NEW_ORG = "new"
 
 
-class TrialConvertForm(forms.Form):
-    """T9: a tier 1 partner orders the paid services for a trial's org (W1: the provisioning
-    contact gets the setup link)."""
+class OrderLinesForm(forms.Form):
+    """Quantities of an order's services, its term and its provisioning contact (W1)."""
 
     provisioning_contact_email = forms.EmailField(
         label=_("Provisioning contact email"),
@@ -31,9 +30,12 @@ class TrialConvertForm(forms.Form):
         initial=12,
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, service_types: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for service_type in ServiceType:
+        self.service_types = [
+            t for t in ServiceType if service_types is None or t.value in service_types
+        ]
+        for service_type in self.service_types:
             self.fields[f"qty_{service_type.value}"] = forms.IntegerField(
                 label=service_type.label,
                 min_value=0,
@@ -44,19 +46,47 @@ class TrialConvertForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if not any(cleaned.get(f"qty_{t.value}") for t in ServiceType):
+        if not any(cleaned.get(f"qty_{t.value}") for t in self.service_types):
             raise forms.ValidationError(_("Order at least one license of one service."))
         return cleaned
 
     def quantity_fields(self) -> list[forms.BoundField]:
-        return [self[f"qty_{t.value}"] for t in ServiceType]
+        return [self[f"qty_{t.value}"] for t in self.service_types]
 
     def lines(self) -> list[OrderLineSpec]:
         return [
             OrderLineSpec(service_type=t.value, quantity=self.cleaned_data[f"qty_{t.value}"])
-            for t in ServiceType
+            for t in self.service_types
             if self.cleaned_data.get(f"qty_{t.value}")
         ]
+
+
+class TrialConvertForm(OrderLinesForm):
+    """T9: a tier 1 partner orders the paid services for a trial's org (W1: the provisioning
+    contact gets the setup link). It starts with every trial service; leaving one out needs
+    ``confirm_left_out`` once the page has named the users who lose it."""
+
+    provisioning_contact_email = forms.EmailField(
+        label=_("Provisioning contact email"),
+        help_text=_(
+            "This address gets the single-use link to the setup wizard. Enter yourself, so "
+            "that every service of the trial is converted correctly."
+        ),
+    )
+    confirm_left_out = forms.BooleanField(
+        label=_("Yes, the users listed lose the services left out of this order"),
+        required=False,
+    )
+
+
+class SubscriptionRenewForm(OrderLinesForm):
+    """S3: renew a paid subscription: the same services, at least as many licenses as users
+    hold them, for a new term."""
+
+    provisioning_contact_email = forms.EmailField(
+        label=_("Contact email"),
+        help_text=_("Who to contact about this renewal."),
+    )
 
 
 class WizardCompanyForm(forms.Form):

@@ -6,7 +6,8 @@ Every rule names its id in ../shared/DOMAIN.md.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .choices import (
@@ -133,3 +134,100 @@ def can_convert(*, end_date: date, today: date, converted: bool) -> bool:
     """T9/T12: a trial can be converted to paid until its 30-day grace period ends. Lives here
     because orders (licensing) convert trials; trials re-exports it."""
     return not converted and today < end_date + timedelta(days=GRACE_PERIOD_DAYS)
+
+
+# --- S3: renewing a paid subscription; T9/S3: what an order may do to licenses ----------------
+
+
+def renewal_deadline(*, period_end: date) -> date:
+    """S1/S3: the last day a suspended subscription can be renewed (the period ends the next
+    day: ``is_removal_due`` is true from ``period_end`` on)."""
+    return period_end - timedelta(days=1)
+
+
+def can_renew(
+    *, kind: str, state: str, end_date: date, period_end: date | None, today: date
+) -> bool:
+    """S3: a paid subscription is renewed in place while it is expiring (within the 60 days of
+    P3's *Expiring within 60 days*) or suspended in its 60-day renewal period. A trial is
+    converted (T9), not renewed; an ended or replaced subscription is bought anew."""
+    if kind != SubscriptionKind.PAID:
+        return False
+    if state == SubscriptionState.SUSPENDED:
+        return can_reactivate(state=state, period_end=period_end, today=today)
+    return (
+        state == SubscriptionState.ACTIVE
+        and 0 <= days_left(end_date=end_date, today=today) <= EXPIRING_LATER_DAYS
+    )
+
+
+def renewal_term_start(*, end_date: date, today: date) -> date:
+    """S3: an expiring subscription's new term follows its last day; a suspended one's starts
+    today (the suspended days are not paid for)."""
+    return max(end_date + timedelta(days=1), today)
+
+
+class LineProblem(enum.StrEnum):
+    """Why an order would break the licenses it takes over (S3, T9)."""
+
+    EXCEEDS = "exceeds"  # fewer licenses than users holding them
+    DROPS = "drops"  # leaves out a service whose users would lose it
+    ADDS = "adds"  # a renewal adds a service it does not have
+    DOUBLES = "doubles"  # the same service twice
+
+
+@dataclass(frozen=True)
+class LineCheck:
+    problem: LineProblem
+    service_type: str
+    assigned: int = 0
+    ordered: int = 0
+
+
+def order_line_checks(
+    *,
+    ordered: Sequence[tuple[str, int]],
+    assigned: Mapping[str, int],
+    current: Iterable[str],
+    allow_drop: Iterable[str] = (),
+    renewal: bool = False,
+) -> list[LineCheck]:
+    """S3/T9: what is wrong with an order that takes over existing licenses.
+
+    ``ordered`` are the order's (service, quantity) lines, ``assigned`` how many users hold each
+    service now, ``current`` the services of the subscription renewed or converted. An order may
+    not hold fewer licenses of a service than users hold it (EXCEEDS), nor list a service twice
+    (DOUBLES). Leaving out a current service loses it for its users: a renewal never does
+    (DROPS), a conversion only when the partner confirmed it (``allow_drop``, T9 — seed 002:
+    "確保所有適用的服務都包含在付費訂單中,以避免目前服務中遺失內容", include every service in the
+    paid order or the content of the missing ones is lost). A renewal adds no service (ADDS): a
+    new service is a new order.
+    """
+    problems: list[LineCheck] = []
+    seen: dict[str, int] = {}
+    for service_type, quantity in ordered:
+        if service_type in seen:
+            problems.append(LineCheck(LineProblem.DOUBLES, service_type, ordered=quantity))
+            continue
+        seen[service_type] = quantity
+    current_set = set(current)
+    allowed_drops = set(allow_drop)
+    for service_type in sorted(current_set):
+        held = assigned.get(service_type, 0)
+        if service_type not in seen:
+            if renewal or service_type not in allowed_drops:
+                problems.append(LineCheck(LineProblem.DROPS, service_type, assigned=held))
+            continue
+        if seen[service_type] < held:
+            problems.append(
+                LineCheck(
+                    LineProblem.EXCEEDS, service_type, assigned=held, ordered=seen[service_type]
+                )
+            )
+    if renewal:
+        problems.extend(
+            LineCheck(LineProblem.ADDS, t, ordered=q)
+            for t, q in seen.items()
+            if t not in current_set
+        )
+    return problems

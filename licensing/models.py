@@ -60,6 +60,15 @@ class Subscription(models.Model):
         null=True,
         blank=True,
     )
+    # S3: the new paid subscription that took over this suspended one's licenses.
+    replaced_by = models.ForeignKey(
+        "self",
+        related_name="replaced",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("replaced by"),
+    )
     created = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
@@ -113,6 +122,17 @@ class Service(models.Model):
         default=ProvisioningStatus.PROVISIONING,
     )
     provisioned_at = models.DateTimeField(_("provisioned at"), null=True, blank=True)
+    # P1, the provisioning engine (licensing/provisioning.py). Why the service is failed, what
+    # details it waits for, or which step it reached; shown with the status.
+    provisioning_reason = models.CharField(_("provisioning note"), max_length=500, blank=True)
+    # What a customer admin entered in Control Hub (Calling: location and emergency address).
+    provisioning_details = models.JSONField(_("provisioning details"), default=dict, blank=True)
+    provisioning_attempts = models.PositiveSmallIntegerField(_("provisioning attempts"), default=0)
+    # A worker's claim (conditional UPDATE): two workers never provision one service twice.
+    provisioning_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the service is next due at the vendor (now, or after a retry's backoff); the relay
+    # picks up services left waiting past it (a lost task is not a stuck service).
+    provisioning_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Meetings only (T2).
     edition = models.CharField(
         _("edition"), max_length=16, choices=MeetingsEdition.choices, blank=True
@@ -137,6 +157,11 @@ class Service(models.Model):
         ]
         indexes = [
             models.Index(fields=["provisioning_status"], name="service_prov_status_idx"),
+            models.Index(
+                fields=["provisioning_due_at"],
+                condition=Q(provisioning_status="provisioning"),
+                name="service_prov_queue_idx",
+            ),
             models.Index(fields=["type", "subscription"], name="service_type_sub_idx"),
         ]
 
@@ -276,6 +301,19 @@ class Order(models.Model):
         blank=True,
         verbose_name=_("trial to convert"),
     )
+    # S3: a renewal order names the paid subscription it renews (in place, no setup wizard).
+    renews = models.ForeignKey(
+        Subscription,
+        related_name="renewal_orders",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("subscription to renew"),
+    )
+    # T9: services of the trial the partner confirmed leaving out (their licenses are removed).
+    dropped_services = models.JSONField(
+        _("trial services left out on purpose"), default=list, blank=True
+    )
     provisioning_contact_email = models.EmailField(_("provisioning contact email"))
     term_months = models.PositiveSmallIntegerField(_("term (months)"), default=12)
     placed_by = models.ForeignKey(
@@ -332,6 +370,37 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_service_type_display()} × {self.quantity}"
+
+
+class BuyRequest(models.Model):
+    """A customer admin asked the managing partner to convert a trial or renew a subscription
+    (the Buy page in Control Hub, linked from the T11 emails). Open until the partner converts
+    or renews it (``handled_at``)."""
+
+    subscription = models.ForeignKey(
+        Subscription, related_name="buy_requests", on_delete=models.CASCADE
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="+", on_delete=models.SET_NULL, null=True
+    )
+    message = models.TextField(_("message"), blank=True, max_length=2000)
+    created_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("buy request")
+        verbose_name_plural = _("buy requests")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription"],
+                condition=Q(handled_at__isnull=True),
+                name="buy_request_one_open_per_subscription",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription} · {self.created_at:%Y-%m-%d}"
 
 
 # ---- the customer list's read model --------------------------------------------------------

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from partnerhub.accounts.choices import OrgKind, PartnerAccess, PartnerTier, Role
 from partnerhub.accounts.models import CustomerRelationship, Organization, User
@@ -32,6 +33,7 @@ from partnerhub.accounts.services import (
 )
 from partnerhub.core.outbox import email_owe, outbox_key
 
+from .buy import buy_requests_close
 from .choices import (
     MeetingsEdition,
     OrderPurpose,
@@ -41,8 +43,19 @@ from .choices import (
     SubscriptionKind,
     SubscriptionState,
 )
-from .lifecycle import WizardOutcome, can_convert, wizard_outcome
-from .models import License, Order, OrderLine, PhoneNumber, Service, Subscription
+from .lifecycle import (
+    LineCheck,
+    LineProblem,
+    WizardOutcome,
+    can_convert,
+    can_reactivate,
+    can_renew,
+    order_line_checks,
+    renewal_term_start,
+    wizard_outcome,
+)
+from .models import CallingProfile, License, Order, OrderLine, PhoneNumber, Service, Subscription
+from .provisioning import services_take_over_provisioned
 from .readmodel import customer_rows_refresh
 from .selectors import WizardMatch, wizard_match
 from .services import ServiceSpec, subscription_create
@@ -59,6 +72,159 @@ class OrderRefused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ServicesLeftOut(OrderRefused):
+    """T9: a conversion order leaves out services of the trial; ``users`` names, per service,
+    the people who would lose it. Placing the order again with those services confirmed as
+    ``drop_services`` goes on (their licenses are removed at conversion)."""
+
+    def __init__(self, message: str, users: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.users = users
+
+
+def _service_label(service_type: str) -> str:
+    return str(ServiceType(service_type).label)
+
+
+def line_problems_message(problems: list[LineCheck]) -> str:
+    """One clear sentence per problem of ``order_line_checks`` (S3, T9)."""
+    texts = []
+    for p in problems:
+        label = _service_label(p.service_type)
+        if p.problem == LineProblem.EXCEEDS:
+            texts.append(
+                ngettext(
+                    "%(service)s: %(held)d user holds a license but the order has only "
+                    "%(ordered)d; order at least %(held)d or remove licenses first.",
+                    "%(service)s: %(held)d users hold a license but the order has only "
+                    "%(ordered)d; order at least %(held)d or remove licenses first.",
+                    p.assigned,
+                )
+                % {"service": label, "held": p.assigned, "ordered": p.ordered}
+            )
+        elif p.problem == LineProblem.DROPS:
+            texts.append(
+                ngettext(
+                    "%(service)s is left out: %(held)d user would lose it.",
+                    "%(service)s is left out: %(held)d users would lose it.",
+                    p.assigned,
+                )
+                % {"service": label, "held": p.assigned}
+            )
+        elif p.problem == LineProblem.ADDS:
+            texts.append(
+                _("%(service)s is not part of this subscription: order it separately.")
+                % {"service": label}
+            )
+        else:
+            texts.append(_("%(service)s appears twice in the order.") % {"service": label})
+    return " ".join(str(t) for t in texts)
+
+
+def _assigned_counts(subscription: Subscription) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for service_type in License.objects.filter(service__subscription=subscription).values_list(
+        "service_type", flat=True
+    ):
+        counts[service_type] = counts.get(service_type, 0) + 1
+    return counts
+
+
+def users_losing(
+    *, subscription: Subscription, service_types: Iterable[str]
+) -> dict[str, list[str]]:
+    """T9: per left-out service, the emails of the users holding it on ``subscription``."""
+    out: dict[str, list[str]] = {t: [] for t in service_types}
+    for service_type, email in (
+        License.objects.filter(service__subscription=subscription, service_type__in=list(out))
+        .order_by("service_type", "user__email")
+        .values_list("service_type", "user__email")
+    ):
+        out[service_type].append(email)
+    return out
+
+
+def conversion_check(
+    *, trial: Subscription, lines: Iterable[OrderLineSpec], drop_services: Iterable[str] = ()
+) -> None:
+    """T9: the conversion order starts with every trial service; it may not hold fewer licenses
+    than users hold, and a service left out needs the partner's confirmation
+    (``drop_services``), which ``ServicesLeftOut`` asks for, naming the users who lose it."""
+    specs = [(spec.service_type, spec.quantity) for spec in lines if spec.quantity]
+    current = list(trial.services.values_list("type", flat=True))
+    problems = order_line_checks(
+        ordered=specs,
+        assigned=_assigned_counts(trial),
+        current=current,
+        allow_drop=drop_services,
+    )
+    drops = [p.service_type for p in problems if p.problem == LineProblem.DROPS]
+    others = [p for p in problems if p.problem != LineProblem.DROPS]
+    if others:
+        raise OrderRefused(line_problems_message(others))
+    # A service the trial does not have but the org already pays for would double it.
+    paid_types = set(
+        Service.objects.filter(
+            subscription__customer_id=trial.customer_id,
+            subscription__kind=SubscriptionKind.PAID,
+            subscription__state=SubscriptionState.ACTIVE,
+        ).values_list("type", flat=True)
+    )
+    doubled = [t for t, _q in specs if t not in current and t in paid_types]
+    if doubled:
+        raise OrderRefused(
+            " ".join(
+                str(
+                    _(
+                        "%(service)s: the organization already has a paid subscription for it; "
+                        "change that subscription instead of ordering it twice."
+                    )
+                    % {"service": _service_label(t)}
+                )
+                for t in doubled
+            )
+        )
+    if drops:
+        raise ServicesLeftOut(
+            line_problems_message([p for p in problems if p.problem == LineProblem.DROPS])
+            + " "
+            + str(_("Confirm that these users lose the services, or add them to the order.")),
+            users_losing(subscription=trial, service_types=drops),
+        )
+
+
+def renewal_check(
+    *, subscription: Subscription, lines: Iterable[OrderLineSpec], today: date
+) -> None:
+    """S3: only an expiring or suspended paid subscription is renewed, before its renewal period
+    ends; the renewal keeps every service (none dropped, none added) with at least as many
+    licenses as users hold them."""
+    if not can_renew(
+        kind=subscription.kind,
+        state=subscription.state,
+        end_date=subscription.end_date,
+        period_end=subscription.period_end_date,
+        today=today,
+    ):
+        if subscription.kind != SubscriptionKind.PAID:
+            raise OrderRefused(str(_("A trial is converted to paid, not renewed.")))
+        if subscription.state == SubscriptionState.ACTIVE:
+            raise OrderRefused(
+                str(_("This subscription is not expiring yet: renew it in its last 60 days."))
+            )
+        raise OrderRefused(
+            str(_("This subscription can no longer be renewed: its renewal period has ended."))
+        )
+    problems = order_line_checks(
+        ordered=[(spec.service_type, spec.quantity) for spec in lines if spec.quantity],
+        assigned=_assigned_counts(subscription),
+        current=list(subscription.services.values_list("type", flat=True)),
+        renewal=True,
+    )
+    if problems:
+        raise OrderRefused(line_problems_message(problems))
 
 
 class LinkProblem(enum.StrEnum):
@@ -185,6 +351,7 @@ def order_place_check(
     trial: Subscription | None,
     placed_by: User | None,
     today: date,
+    renews: Subscription | None = None,
 ) -> Organization | None:
     """The rules an order must pass before it is placed; raises ``OrderRefused`` with the reason.
     Returns the ordering partner (a partner's own people always order for their partner).
@@ -196,16 +363,18 @@ def order_place_check(
     if placer_org is not None and placer_org.kind == OrgKind.PARTNER:
         partner = placer_org
         if partner.partner_tier != PartnerTier.TIER_1:
-            raise OrderRefused(
-                str(_("Tier 2 partners place orders through their distributor (T9)."))
-            )
+            raise OrderRefused(str(_("Tier 2 partners place orders through their distributor.")))
+    if trial is not None and renews is not None:
+        raise OrderRefused(str(_("An order converts a trial or renews a subscription, not both.")))
+    if renews is not None and partner is not None and renews.partner_id != partner.pk:
+        raise OrderRefused(str(_("Only the partner managing a subscription can renew it.")))
     if trial is not None:
         if trial.kind != SubscriptionKind.TRIAL:
             raise OrderRefused(str(_("Only a trial can be converted.")))
         if partner is not None and trial.partner_id != partner.pk:
             raise OrderRefused(str(_("Only the partner managing a trial can convert it.")))
         if not trial_convertible(trial=trial, today=today):
-            raise OrderRefused(str(_("This trial can no longer be converted (T12).")))
+            raise OrderRefused(str(_("This trial can no longer be converted.")))
         if Order.objects.filter(trial=trial, status=OrderStatus.PLACED).exists():
             raise OrderRefused(
                 str(_("An order converting this trial is already waiting to be set up."))
@@ -224,24 +393,48 @@ def order_place(
     term_months: int = 12,
     placed_by: User | None = None,
     now: datetime | None = None,
+    renews: Subscription | None = None,
+    drop_services: Iterable[str] = (),
 ) -> Order:
     """Place an order and email its provisioning contact a single-use setup link (W1).
 
     A partner's own people place orders only if the partner is tier 1; tier 2 partners go
     through their distributor (T9). Support staff (no org) may enter any order. A conversion
-    order names a trial the partner manages that can still be converted (T12).
+    order names a trial the partner manages that can still be converted (T12); it holds every
+    trial service unless the partner confirmed leaving some out (``drop_services``, T9). A
+    renewal order (``renews``, S3) needs no setup wizard: the subscription's org is known, so it
+    is renewed in place at once (same users, licenses and calling data, C1/C6).
+    Anything refused raises ``OrderRefused`` and changes nothing.
     """
     now = now or timezone.now()
+    today = timezone.localdate(now)
+    lines = list(lines)
+    if any(spec.quantity < 0 for spec in lines):
+        raise OrderRefused(str(_("Quantities cannot be negative.")))
     specs = [spec for spec in lines if spec.quantity]
     if not specs:
         raise OrderRefused(str(_("An order needs at least one service with a quantity.")))
-    if any(spec.quantity < 0 for spec in specs):
-        raise OrderRefused(str(_("Quantities cannot be negative.")))
     if len({spec.service_type for spec in specs}) != len(specs):
         raise OrderRefused(str(_("Each service may appear only once in an order.")))
     partner = order_place_check(
-        partner=partner, trial=trial, placed_by=placed_by, today=timezone.localdate(now)
+        partner=partner, trial=trial, placed_by=placed_by, today=today, renews=renews
     )
+    drops = sorted(set(drop_services))
+    if trial is not None:
+        conversion_check(trial=trial, lines=specs, drop_services=drops)
+        drops = [t for t in drops if t not in {spec.service_type for spec in specs}]
+    if renews is not None:
+        renews = Subscription.objects.select_for_update().get(pk=renews.pk)
+        renewal_check(subscription=renews, lines=specs, today=today)
+        return _renewal_order_place(
+            subscription=renews,
+            specs=specs,
+            partner=partner,
+            contact=provisioning_contact_email,
+            term_months=term_months,
+            placed_by=placed_by,
+            now=now,
+        )
     order = Order.objects.create(
         number=_order_number(now),
         purpose=OrderPurpose(purpose),
@@ -253,6 +446,7 @@ def order_place(
         placed_by=placed_by,
         placed_at=now,
         link_expires_at=now + timedelta(days=LINK_VALID_DAYS),
+        dropped_services=drops,
     )
     OrderLine.objects.bulk_create(
         OrderLine(order=order, service_type=ServiceType(spec.service_type), quantity=spec.quantity)
@@ -269,10 +463,212 @@ def order_place(
             "partner": partner.pk if partner else None,
             "trial": trial.pk if trial else None,
             "lines": {spec.service_type: spec.quantity for spec in specs},
+            "dropped_services": drops,
             "rule": "W1",
         },
     )
     return order
+
+
+def _renewal_order_place(
+    *,
+    subscription: Subscription,
+    specs: list[OrderLineSpec],
+    partner: Organization | None,
+    contact: str,
+    term_months: int,
+    placed_by: User | None,
+    now: datetime,
+) -> Order:
+    """S3: the renewal order is complete when placed: it renews its subscription in place."""
+    order = Order.objects.create(
+        number=_order_number(now),
+        purpose=OrderPurpose.PARTNER_FOR_CUSTOMER,
+        status=OrderStatus.COMPLETED,
+        partner=partner or subscription.partner,
+        renews=subscription,
+        provisioning_contact_email=contact.strip().lower(),
+        term_months=term_months,
+        placed_by=placed_by,
+        placed_at=now,
+        customer=subscription.customer,
+        completed_at=now,
+    )
+    OrderLine.objects.bulk_create(
+        OrderLine(order=order, service_type=ServiceType(spec.service_type), quantity=spec.quantity)
+        for spec in specs
+    )
+    subscription_renew(
+        subscription=subscription,
+        quantities={spec.service_type: spec.quantity for spec in specs},
+        term_months=term_months,
+        reference=order.number,
+        actor=placed_by,
+        today=timezone.localdate(now),
+    )
+    audit_record(
+        action="order.place",
+        actor=placed_by,
+        org=subscription.customer,
+        target=order.number,
+        details={
+            "renews": subscription.pk,
+            "lines": {spec.service_type: spec.quantity for spec in specs},
+            "rule": "S3",
+        },
+    )
+    return order
+
+
+@transaction.atomic
+def subscription_renew(
+    *,
+    subscription: Subscription,
+    quantities: dict[str, int],
+    term_months: int,
+    reference: str = "",
+    actor: User | None = None,
+    today: date | None = None,
+) -> Subscription:
+    """S3: renew a paid subscription in place. A suspended one is reactivated before its 60-day
+    renewal period ends: the same license rows stay with the same users, so calling data,
+    numbers and the Meetings site are kept (C1/C6). The new term starts after the current end
+    (expiring) or today (suspended)."""
+    today = today or timezone.localdate()
+    locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    renewal_check(
+        subscription=locked,
+        lines=[OrderLineSpec(service_type=t, quantity=q) for t, q in quantities.items()],
+        today=today,
+    )
+    was = locked.state
+    old_end = locked.end_date
+    locked.end_date = _add_months(
+        renewal_term_start(end_date=locked.end_date, today=today), term_months
+    )
+    locked.state = SubscriptionState.ACTIVE
+    locked.period_end_date = None
+    if reference:
+        locked.reference = reference
+    locked.save(update_fields=["end_date", "state", "period_end_date", "reference"])
+    for service in locked.services.all():
+        if quantities.get(service.type) != service.quantity:
+            Service.objects.filter(pk=service.pk).update(quantity=quantities[service.type])
+    audit_record(
+        action="subscription.renew",
+        actor=actor,
+        org=locked.customer,
+        target=str(locked.pk),
+        details={
+            "from_state": was,
+            "old_end": old_end.isoformat(),
+            "new_end": locked.end_date.isoformat(),
+            "quantities": quantities,
+            "rule": "S3",
+        },
+    )
+    return locked
+
+
+def suspended_replaceable(
+    *, customer: Organization, service_types: Iterable[str], today: date
+) -> list[Subscription]:
+    """S3: the org's suspended paid subscriptions, still in their renewal period, with a service
+    of one of ``service_types``: a new paid subscription takes their licenses over."""
+    # An IN over the services, not a DISTINCT join: PostgreSQL refuses FOR UPDATE with DISTINCT.
+    with_service = Service.objects.filter(
+        subscription__customer=customer, type__in=list(service_types)
+    ).values("subscription_id")
+    subs = (
+        Subscription.objects.select_for_update()
+        .filter(
+            customer=customer,
+            kind=SubscriptionKind.PAID,
+            state=SubscriptionState.SUSPENDED,
+            pk__in=with_service,
+        )
+        .order_by("pk")
+    )
+    return [
+        sub
+        for sub in subs
+        if can_reactivate(state=sub.state, period_end=sub.period_end_date, today=today)
+    ]
+
+
+def subscription_take_over_suspended(
+    *, paid: Subscription, today: date, actor: User | None = None, now: datetime | None = None
+) -> int:
+    """S3: a new paid subscription bought during the renewal period reactivates the suspended
+    licenses by moving them onto it, in the caller's transaction: one UPDATE of each license row
+    (the user keeps the service in every instant and their calling data, C1/C6), with the phone
+    numbers and the Meetings site. A suspended subscription left with nothing is marked ended,
+    replaced by ``paid``. Refuses (``OrderRefused``, nothing changes) when the new subscription
+    has fewer licenses of a service than users would move onto it."""
+    now = now or timezone.now()
+    new_services = {s.type: s for s in paid.services.all()}
+    moved_total = 0
+    for old_sub in suspended_replaceable(
+        customer=paid.customer, service_types=list(new_services), today=today
+    ):
+        moved_here = 0
+        for old in old_sub.services.all():
+            new = new_services.get(old.type)
+            if new is None:
+                continue
+            already = License.objects.filter(service=new).values("user_id")
+            License.objects.filter(service=old, user_id__in=already).delete()
+            incoming = License.objects.filter(service=old).count()
+            held = License.objects.filter(service=new).count()
+            if held + incoming > new.quantity:
+                raise OrderRefused(
+                    str(
+                        _(
+                            "%(service)s: %(users)d users hold licenses on the suspended "
+                            "subscription %(ref)s, but the new subscription has only %(quantity)d. "
+                            "Order at least %(users)d."
+                        )
+                        % {
+                            "service": _service_label(old.type),
+                            "users": held + incoming,
+                            "ref": old_sub.reference or old_sub.pk,
+                            "quantity": new.quantity,
+                        }
+                    )
+                )
+            moved_here += License.objects.filter(service=old).update(service=new)
+            if old.provisioning_status == ProvisioningStatus.PROVISIONED:
+                # The org has this service set up already: the moved users can use it at once
+                # (as a conversion keeps a provisioned trial service provisioned, T9).
+                services_take_over_provisioned(services=[new.pk], now=now)
+            if old.type == ServiceType.MEETINGS and old.site_url and not new.site_url:
+                url, zone, edition = old.site_url, old.time_zone, old.edition
+                Service.objects.filter(pk=old.pk).update(site_url="", time_zone="")
+                Service.objects.filter(pk=new.pk).update(
+                    site_url=url, time_zone=zone, edition=edition
+                )
+        if ServiceType.CALLING in new_services:
+            PhoneNumber.objects.filter(subscription=old_sub).update(subscription=paid)
+        left = License.objects.filter(service__subscription=old_sub).exists()
+        covered = set(old_sub.services.values_list("type", flat=True)) <= set(new_services)
+        if covered and not left:
+            Subscription.objects.filter(pk=old_sub.pk).update(
+                state=SubscriptionState.ENDED, ended_at=now, replaced_by=paid
+            )
+        audit_record(
+            action="subscription.take_over",
+            actor=actor,
+            org=paid.customer,
+            target=str(old_sub.pk),
+            details={
+                "new_subscription": paid.pk,
+                "licenses_moved": moved_here,
+                "ended": covered and not left,
+                "rule": "S3",
+            },
+        )
+        moved_total += moved_here
+    return moved_total
 
 
 @transaction.atomic
@@ -424,6 +820,7 @@ def trial_convert(
     reference: str = "",
     actor: User | None = None,
     today: date | None = None,
+    drop_services: Iterable[str] = (),
 ) -> Subscription:
     """T9: turn a trial into a paid subscription on the same org, keeping its usage data.
 
@@ -431,11 +828,22 @@ def trial_convert(
     in place (one UPDATE per service, no moment without them, C6), with the calling data that
     belongs to the users (C1), phone numbers and the Meetings site. The trial becomes CONVERTED.
     Possible until its grace period ends (T12).
+
+    T9 (seed 002: leave a service out of the paid order and its content is lost): a trial
+    service not in ``services`` must be named in ``drop_services`` (the partner confirmed it
+    with the users listed); its licenses are removed here, for good — with a dropped Calling
+    service the users' calling data goes too (C2) — so nothing is left stranded on a converted
+    trial. Fewer licenses than users, or an unconfirmed drop, is refused and nothing changes.
     """
     today = today or timezone.localdate()
     trial = Subscription.objects.select_for_update().get(pk=trial.pk)
     if not trial_convertible(trial=trial, today=today):
-        raise OrderRefused(str(_("This trial can no longer be converted (T12).")))
+        raise OrderRefused(str(_("This trial can no longer be converted.")))
+    conversion_check(
+        trial=trial,
+        lines=[OrderLineSpec(service_type=s.type, quantity=s.quantity) for s in services],
+        drop_services=drop_services,
+    )
     trial_services = {service.type: service for service in trial.services.all()}
     specs: list[ServiceSpec] = []
     for spec in services:
@@ -475,12 +883,22 @@ def trial_convert(
     )
     paid.converted_from = trial
     paid.save(update_fields=["converted_from"])
+    # The customer's "I want to buy" is answered (the Buy page).
+    buy_requests_close(subscription=trial)
     moved = 0
     for new_service in paid.services.all():
         old = trial_services.get(new_service.type)
         if old is not None:
             moved += License.objects.filter(service=old).update(service=new_service)
-    PhoneNumber.objects.filter(subscription=trial).update(subscription=paid)
+    ordered = {spec.type for spec in services}
+    dropped = {t: s for t, s in trial_services.items() if t not in ordered}
+    lost = users_losing(subscription=trial, service_types=list(dropped))
+    if ServiceType.CALLING in dropped:
+        # C2: the partner confirmed these users lose Calling; their calling data goes with it.
+        CallingProfile.objects.filter(user__licenses__service=dropped[ServiceType.CALLING]).delete()
+    License.objects.filter(service__in=list(dropped.values())).delete()
+    if ServiceType.CALLING in ordered:
+        PhoneNumber.objects.filter(subscription=trial).update(subscription=paid)
     trial.state = SubscriptionState.CONVERTED
     trial.save(update_fields=["state"])
     customer_rows_refresh(customer_ids=[trial.customer_id])
@@ -489,7 +907,12 @@ def trial_convert(
         actor=actor,
         org=trial.customer,
         target=str(trial.pk),
-        details={"paid_subscription": paid.pk, "licenses_moved": moved, "rule": "T9"},
+        details={
+            "paid_subscription": paid.pk,
+            "licenses_moved": moved,
+            "dropped": dict(lost.items()),
+            "rule": "T9",
+        },
     )
     return paid
 
@@ -624,6 +1047,7 @@ def _order_setup_complete(
             term_months=order.term_months,
             reference=order.number,
             today=today,
+            drop_services=order.dropped_services,
         )
         converted = True
     else:
@@ -636,6 +1060,8 @@ def _order_setup_complete(
             partner=order.partner,
             reference=order.number,
         )
+        # S3: bought during a renewal period, it takes over the suspended licenses.
+        subscription_take_over_suspended(paid=subscription, today=today, now=now)
     order.company_name = company_name
     order.admin_email = admin_email
     order.customer = org

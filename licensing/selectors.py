@@ -171,6 +171,6 @@ def orders_of_partner(*, partner: Organization) -> QuerySet[Order]:
     """Orders this partner placed, shaped for the order page (lines prefetched)."""
     return (
         Order.objects.filter(partner=partner)
-        .select_related("trial__customer", "customer", "subscription")
+        .select_related("trial__customer", "renews__customer", "customer", "subscription")
         .prefetch_related("lines")
     )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
-from django.utils import timezone
 
 from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.services import audit_record, org_deletion_mark_clear
@@ -20,7 +19,10 @@ from .choices import (
     SubscriptionState,
 )
 from .models import Service, Subscription
+from .provisioning import services_mark_provisioned, services_provisioning_start
 from .readmodel import customer_rows_refresh
+
+__all__ = ["ServiceSpec", "services_mark_provisioned", "subscription_create"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,12 @@ def subscription_create(
         )
         for spec in services
     )
+    # P1: what starts *Provisioning* goes to the vendor after commit.
+    services_provisioning_start(
+        services=subscription.services.filter(
+            provisioning_status=ProvisioningStatus.PROVISIONING
+        ).values_list("pk", flat=True)
+    )
     org_deletion_mark_clear(org=customer, actor=actor)
     audit_record(
         action="subscription.create",
@@ -87,34 +95,3 @@ def subscription_create(
     )
     customer_rows_refresh(customer_ids=[customer.pk])
     return subscription
-
-
-@transaction.atomic
-def services_mark_provisioned(*, services: Iterable[Service], actor: User) -> int:
-    """P1: support staff finish a manual provisioning: the services become *Provisioned* and
-    their licenses can be assigned. When every service of a new trial is provisioned, the
-    lifecycle owes its welcome email (T2). Services already provisioned are left alone."""
-    now = timezone.now()
-    done = 0
-    customers: set[int] = set()
-    for service in (
-        Service.objects.select_for_update()
-        .select_related("subscription__customer")
-        .filter(pk__in=[s.pk for s in services])
-        .exclude(provisioning_status=ProvisioningStatus.PROVISIONED)
-    ):
-        previous = service.provisioning_status
-        Service.objects.filter(pk=service.pk).update(
-            provisioning_status=ProvisioningStatus.PROVISIONED, provisioned_at=now
-        )
-        audit_record(
-            action="service.provisioned",
-            actor=actor,
-            org=service.subscription.customer,
-            target=str(service.pk),
-            details={"service": service.type, "from": previous, "rule": "P1"},
-        )
-        done += 1
-        customers.add(service.subscription.customer_id)
-    customer_rows_refresh(customer_ids=customers)
-    return done

@@ -13,6 +13,12 @@ urlpatterns = [
         views.TrialConvertView.as_view(),
         name="trial_convert",
     ),
+    # S3: the partner renews an expiring or suspended paid subscription (customer page).
+    path(
+        "partner/subscriptions/<int:subscription_pk>/renew/",
+        views.SubscriptionRenewView.as_view(),
+        name="subscription_renew",
+    ),
     path("partner/orders/<int:order_pk>/", views.OrderDetailView.as_view(), name="order_detail"),
     path(
         "partner/orders/<int:order_pk>/resend/",

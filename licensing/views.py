@@ -17,18 +17,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PartnerTier, Role
-from partnerhub.accounts.models import User
+from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PartnerTier
 from partnerhub.accounts.permissions import PartnerMemberMixin, TrialManagerMixin
 
-from .choices import OrderStatus, SubscriptionKind
-from .forms import TrialConvertForm, WizardChooseForm, WizardCompanyForm
-from .lifecycle import WizardOutcome
+from .choices import OrderStatus, ServiceType, SubscriptionKind
+from .forms import SubscriptionRenewForm, TrialConvertForm, WizardChooseForm, WizardCompanyForm
+from .lifecycle import WizardOutcome, can_renew, renewal_deadline
 from .models import Order, Subscription
 from .orders import (
     LinkProblem,
     LinkRefused,
     OrderRefused,
+    ServicesLeftOut,
     match_attempts_left,
     order_choice_refusal_record,
     order_from_link,
@@ -65,23 +65,23 @@ class TrialConvertView(TrialManagerMixin, View):
         )
 
     def initial(self, trial: Subscription) -> dict[str, Any]:
-        admin = (
-            User.objects.filter(
-                memberships__org=trial.customer,
-                memberships__role=Role.CUSTOMER_FULL_ADMIN,
-                is_active=True,
-            )
-            .order_by("pk")
-            .values_list("email", flat=True)
-            .first()
-        )
-        initial: dict[str, Any] = {"provisioning_contact_email": admin or "", "term_months": 12}
+        # T9 (seed 002): the partner enters itself as provisioning contact, so every service
+        # converts correctly; the order starts with every service of the trial.
+        initial: dict[str, Any] = {
+            "provisioning_contact_email": self.request.user.email,  # type: ignore[union-attr]
+            "term_months": 12,
+        }
         for service in trial.services.all():
             initial[f"qty_{service.type}"] = service.quantity
         return initial
 
     def render_page(
-        self, request: HttpRequest, trial: Subscription, form: TrialConvertForm, status: int = 200
+        self,
+        request: HttpRequest,
+        trial: Subscription,
+        form: TrialConvertForm,
+        status: int = 200,
+        left_out: dict[str, list[str]] | None = None,
     ) -> HttpResponse:
         pending = trial.conversion_orders.filter(status=OrderStatus.PLACED).first()
         context = {
@@ -90,6 +90,7 @@ class TrialConvertView(TrialManagerMixin, View):
             "tier_2": self.partner.partner_tier != PartnerTier.TIER_1,
             "convertible": trial_convertible(trial=trial, today=timezone.localdate()),
             "pending_order": pending,
+            "left_out": [(ServiceType(t).label, emails) for t, emails in (left_out or {}).items()],
         }
         return render(request, self.template_name, context, status=status)
 
@@ -102,6 +103,12 @@ class TrialConvertView(TrialManagerMixin, View):
         form = TrialConvertForm(request.POST)
         if not form.is_valid():
             return self.render_page(request, trial, form, status=400)
+        ordered = {line.service_type for line in form.lines()}
+        drops = (
+            [s.type for s in trial.services.all() if s.type not in ordered]
+            if form.cleaned_data["confirm_left_out"]
+            else []
+        )
         try:
             order = order_place(
                 lines=form.lines(),
@@ -109,7 +116,11 @@ class TrialConvertView(TrialManagerMixin, View):
                 trial=trial,
                 term_months=form.cleaned_data["term_months"],
                 placed_by=request.user,  # type: ignore[arg-type]
+                drop_services=drops,
             )
+        except ServicesLeftOut as refused:
+            form.add_error(None, refused.message)
+            return self.render_page(request, trial, form, status=400, left_out=refused.users)
         except OrderRefused as refused:
             form.add_error(None, refused.message)
             return self.render_page(request, trial, form, status=400)
@@ -119,6 +130,90 @@ class TrialConvertView(TrialManagerMixin, View):
             % {"number": order.number, "email": order.provisioning_contact_email},
         )
         return redirect("licensing:order_detail", order_pk=order.pk)
+
+
+class SubscriptionRenewView(TrialManagerMixin, View):
+    """S3: renew an expiring or suspended paid subscription of this partner through an order;
+    bought before the renewal period ends it reactivates the licenses in place. A tier 2
+    partner is told to go through its distributor; another partner's subscription is a 404."""
+
+    template_name = "licensing/subscription_renew_form.html"
+
+    def get_subscription(self, subscription_pk: int) -> Subscription:
+        return get_object_or_404(
+            Subscription.objects.select_related("customer").prefetch_related("services"),
+            pk=subscription_pk,
+            kind=SubscriptionKind.PAID,
+            partner=self.partner,
+        )
+
+    def form(self, sub: Subscription, data: Any = None) -> SubscriptionRenewForm:
+        initial: dict[str, Any] = {
+            "provisioning_contact_email": self.request.user.email,  # type: ignore[union-attr]
+            "term_months": 12,
+        }
+        for service in sub.services.all():
+            initial[f"qty_{service.type}"] = service.quantity
+        return SubscriptionRenewForm(
+            data, initial=initial, service_types=[s.type for s in sub.services.all()]
+        )
+
+    def render_page(
+        self,
+        request: HttpRequest,
+        sub: Subscription,
+        form: SubscriptionRenewForm,
+        status: int = 200,
+    ) -> HttpResponse:
+        today = timezone.localdate()
+        context = {
+            "subscription": sub,
+            "customer": sub.customer,
+            "form": form,
+            "tier_2": self.partner.partner_tier != PartnerTier.TIER_1,
+            "renewable": can_renew(
+                kind=sub.kind,
+                state=sub.state,
+                end_date=sub.end_date,
+                period_end=sub.period_end_date,
+                today=today,
+            ),
+            "deadline": (
+                renewal_deadline(period_end=sub.period_end_date) if sub.period_end_date else None
+            ),
+        }
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request: HttpRequest, subscription_pk: int) -> HttpResponse:
+        sub = self.get_subscription(subscription_pk)
+        return self.render_page(request, sub, self.form(sub))
+
+    def post(self, request: HttpRequest, subscription_pk: int) -> HttpResponse:
+        sub = self.get_subscription(subscription_pk)
+        form = self.form(sub, request.POST)
+        if not form.is_valid():
+            return self.render_page(request, sub, form, status=400)
+        try:
+            order_place(
+                lines=form.lines(),
+                provisioning_contact_email=form.cleaned_data["provisioning_contact_email"],
+                renews=sub,
+                term_months=form.cleaned_data["term_months"],
+                placed_by=request.user,  # type: ignore[arg-type]
+            )
+        except OrderRefused as refused:
+            form.add_error(None, refused.message)
+            return self.render_page(request, sub, form, status=400)
+        sub.refresh_from_db()
+        messages.success(
+            request,
+            _(
+                "The subscription was renewed: it now ends on %(date)s. Its users keep their "
+                "licenses."
+            )
+            % {"date": sub.end_date},
+        )
+        return redirect("customers:customer_detail", pk=sub.customer_id)
 
 
 class OrderDetailView(PartnerMemberMixin, View):

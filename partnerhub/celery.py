@@ -19,6 +19,11 @@ app.conf.beat_schedule = {
         "task": "partnerhub.core.tasks.outbox_relay",
         "schedule": crontab(minute="*/5"),
     },
+    # P1: services left *Provisioning* past their due time (a lost task) go to the vendor again.
+    "provisioning-relay": {
+        "task": "licensing.tasks.provisioning_relay",
+        "schedule": crontab(minute="*/2"),
+    },
     # Issue 3: the lifecycle. Date rules (D1–D4, D6, S1–S2, T11–T13) once a day; every sweep is
     # a due-sweep, so a missed or repeated run does no harm.
     "lifecycle-tick": {

@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("partner/customers/", include("customers.urls")),
     path("partner/trials/", include("trials.urls")),
+    path("partner/notifications/", include("partnerhub.accounts.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("control-hub/<int:org_pk>/", include("customers.controlhub_urls")),

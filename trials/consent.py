@@ -9,16 +9,26 @@ something else.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from licensing.choices import LICENSE_HOLDING_STATES, ProvisioningStatus, SubscriptionState
+from licensing.choices import (
+    LICENSE_HOLDING_STATES,
+    ProvisioningStatus,
+    ServiceType,
+    SubscriptionState,
+)
 from licensing.models import Service, Subscription
+from licensing.provisioning import service_details_submit, services_await_details
 from licensing.readmodel import customer_rows_refresh
-from partnerhub.accounts.choices import PartnerAccess
+from partnerhub.accounts.choices import NotificationKind, PartnerAccess
 from partnerhub.accounts.models import User
+from partnerhub.accounts.notifications import notification_owe
 from partnerhub.accounts.services import (
     audit_record,
     deletion_recheck,
@@ -27,7 +37,7 @@ from partnerhub.accounts.services import (
 )
 
 from .choices import ConsentStatus
-from .lifecycle import is_consent_expired
+from .lifecycle import consent_trial_dates, is_consent_expired
 from .models import ConsentRequest
 from .services import trial_devices_ship
 
@@ -69,22 +79,48 @@ def consent_accept(
         access=PartnerAccess.FULL_ADMIN if grant_full_admin else PartnerAccess.PROVISIONING_ADMIN,
         actor=by,
     )
-    Subscription.objects.filter(pk=request.trial_id, state=SubscriptionState.PENDING).update(
-        state=SubscriptionState.ACTIVE
+    # T3 interpretation (seed 002, see ``consent_trial_dates``): the 30/60/90 days start now.
+    trial = request.trial
+    start, end = consent_trial_dates(
+        start_date=trial.start_date,
+        end_date=trial.end_date,
+        accepted_on=timezone.localdate(now),
     )
-    Service.objects.filter(
-        subscription_id=request.trial_id, provisioning_status=ProvisioningStatus.PENDING_CONSENT
-    ).update(provisioning_status=ProvisioningStatus.AWAITING_DETAILS)
+    Subscription.objects.filter(pk=request.trial_id, state=SubscriptionState.PENDING).update(
+        state=SubscriptionState.ACTIVE, start_date=start, end_date=end
+    )
+    services_await_details(
+        services=Service.objects.filter(subscription_id=request.trial_id).values_list(
+            "pk", flat=True
+        ),
+        from_status=ProvisioningStatus.PENDING_CONSENT,
+        actor=by,
+        now=now,
+    )
     # T2/T14: devices picked with the request ship once the customer has said yes.
     trial_devices_ship(trial=request.trial, actor=by)
     customer_rows_refresh(customer_ids=[request.customer_id])
+    notification_owe(
+        partner=request.partner,
+        kind=NotificationKind.CONSENT_ACCEPTED,
+        key=f"consent:{request.pk}",
+        customer=request.customer,
+        link_path=reverse("customers:customer_detail", kwargs={"pk": request.customer_id}),
+        context={"full_admin": grant_full_admin},
+    )
     audit_record(
         action="trial.consent_accept",
         actor=by,
         org=request.customer,
         at=now,
         target=request.partner.name,
-        details={"trial": request.trial_id, "grant_full_admin": grant_full_admin, "rule": "T3"},
+        details={
+            "trial": request.trial_id,
+            "grant_full_admin": grant_full_admin,
+            "start_date": start.isoformat(),
+            "end_date": end.isoformat(),
+            "rule": "T3",
+        },
     )
     request.refresh_from_db()
     return request
@@ -116,6 +152,18 @@ def consent_decline(
     if not others:
         relationship_revoke(partner=request.partner, customer=request.customer, actor=by)
     customer_rows_refresh(customer_ids=[request.customer_id])
+    notification_owe(
+        partner=request.partner,
+        kind=NotificationKind.CONSENT_DECLINED,
+        key=f"consent:{request.pk}",
+        customer=request.customer,
+        # The customer has left the list unless the partner manages something else of it.
+        link_path=(
+            reverse("customers:customer_detail", kwargs={"pk": request.customer_id})
+            if others
+            else reverse("customers:customer_list")
+        ),
+    )
     audit_record(
         action="trial.consent_decline",
         actor=by,
@@ -129,19 +177,29 @@ def consent_decline(
 
 
 @transaction.atomic
-def trial_provision(*, trial: Subscription, by: User, now: datetime | None = None) -> list[Service]:
+def trial_provision(
+    *,
+    trial: Subscription,
+    by: User,
+    calling: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> list[Service]:
     """P1/T3: the provisioning details are in: every service of the trial that was *Awaiting
-    provisioning details* becomes *Provisioned* (licenses can be assigned). The one thing a
-    provisioning admin may do."""
+    provisioning details* goes to the vendor (Calling with the location and emergency address
+    in ``calling``), which provisions it. The one thing a provisioning admin may do."""
     now = now or timezone.now()
     services = list(
-        Service.objects.select_for_update().filter(
+        Service.objects.filter(
             subscription=trial, provisioning_status=ProvisioningStatus.AWAITING_DETAILS
+        ).order_by("pk")
+    )
+    for service in services:
+        service_details_submit(
+            service=service,
+            actor=by,
+            details=calling if service.type == ServiceType.CALLING else None,
+            now=now,
         )
-    )
-    Service.objects.filter(pk__in=[s.pk for s in services]).update(
-        provisioning_status=ProvisioningStatus.PROVISIONED, provisioned_at=now
-    )
     customer_rows_refresh(customer_ids=[trial.customer_id])
     audit_record(
         action="trial.provision",

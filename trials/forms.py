@@ -20,6 +20,7 @@ from partnerhub.accounts.lifecycle import region_for_country
 from partnerhub.accounts.models import User
 
 from .choices import DeviceType, TrialLength
+from .selectors import REASON_BOUGHT, REASON_OTHER_TRIAL, REASON_OWN_TRIAL
 from .services import DeviceOrder
 
 SITE_RE = re.compile(
@@ -61,7 +62,7 @@ class BaseDeviceFormSet(forms.BaseFormSet):
                 continue
             if kind in seen:
                 raise forms.ValidationError(
-                    _("%(type)s is listed twice: each device type ships once (T2).")
+                    _("%(type)s is listed twice: each device type ships once.")
                     % {"type": DeviceType(kind).label}
                 )
             seen.add(kind)
@@ -77,6 +78,13 @@ class BaseDeviceFormSet(forms.BaseFormSet):
 
 
 DeviceFormSet = formset_factory(DeviceLineForm, formset=BaseDeviceFormSet, extra=3, max_num=6)
+
+
+UNAVAILABLE_HINTS = {
+    REASON_BOUGHT: _("Already bought"),
+    REASON_OWN_TRIAL: _("In a trial of yours"),
+    REASON_OTHER_TRIAL: _("Trialled by another partner"),
+}
 
 
 class OfferForm(forms.Form):
@@ -105,13 +113,23 @@ class OfferForm(forms.Form):
         label=_("Licenses per service"), min_value=1, max_value=10000, initial=25
     )
 
-    def __init__(self, *args: Any, allowed: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        allowed: list[str] | None = None,
+        reasons: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.allowed = list(ServiceType.values) if allowed is None else allowed
+        reasons = reasons or {}
         for t in ServiceType.values:
             if t not in self.allowed:
                 self.fields[t].disabled = True
-                self.fields[t].help_text = _("Bought or trialled by another partner (T4)")
+                # T4: say which case applies, in words (no rule ids).
+                self.fields[t].help_text = UNAVAILABLE_HINTS.get(
+                    reasons.get(t, ""), _("Not available for this customer")
+                )
 
     def clean_site_url(self) -> str:
         value = self.cleaned_data.get("site_url", "").strip().lower()
@@ -239,7 +257,7 @@ class TrialExtendForm(forms.Form):
         initial=TrialLength.DAYS_30,
     )
     reason = forms.CharField(
-        label=_("Reason (for support staff, device trials past 120 days)"),
+        label=_("Reason (for support staff, who decide every device-trial extension)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -254,3 +272,15 @@ class ConfirmForm(forms.Form):
     """T10: deleting asks for an explicit confirmation."""
 
     confirm = forms.BooleanField(label=_("Yes, delete this trial"), required=True)
+
+
+class DevicesReturnForm(forms.Form):
+    """T14: the serial numbers of returned trial devices, one a line (or comma-separated)."""
+
+    serial_numbers = forms.CharField(
+        label=_("Serial numbers of returned devices"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def serials(self) -> list[str]:
+        text = self.cleaned_data["serial_numbers"].replace(",", " ")
+        return [part for part in text.split() if part]

@@ -9,8 +9,8 @@ from licensing.models import Service, Subscription
 from partnerhub.accounts.choices import OrgKind
 from partnerhub.accounts.models import CustomerRelationship, Organization
 
-from .choices import ConsentStatus
-from .models import ConsentRequest
+from .choices import ConsentStatus, ExtensionStatus
+from .models import ConsentRequest, ExtensionRequest
 
 HOLDING = [str(s) for s in LICENSE_HOLDING_STATES]
 
@@ -76,3 +76,51 @@ def partner_customers(*, partner: Organization) -> QuerySet[Organization]:
     return Organization.objects.filter(kind=OrgKind.CUSTOMER).filter(
         Exists(related) | Exists(pending)
     )
+
+
+# T4/T5: why a service cannot go into this partner's new trial (the hint beside the box).
+REASON_BOUGHT = "bought"
+REASON_OWN_TRIAL = "own_trial"
+REASON_OTHER_TRIAL = "other_trial"
+
+
+def unavailable_service_reasons(
+    *, customer: Organization, partner: Organization, exclude_trial: Subscription | None = None
+) -> dict[str, str]:
+    """T4: each service a new trial of ``partner`` may not hold, with the case that applies:
+    bought already (from anyone), in a trial of this partner, or trialled by another partner.
+    Bought wins over trialled; this partner's trial over another's."""
+    holding = Service.objects.filter(
+        subscription__customer=customer, subscription__state__in=HOLDING
+    )
+    if exclude_trial is not None:
+        holding = holding.exclude(subscription=exclude_trial)
+    rank = {REASON_BOUGHT: 0, REASON_OWN_TRIAL: 1, REASON_OTHER_TRIAL: 2}
+    reasons: dict[str, str] = {}
+    for service_type, kind, partner_id in holding.values_list(
+        "type", "subscription__kind", "subscription__partner_id"
+    ):
+        if kind == SubscriptionKind.PAID:
+            reason = REASON_BOUGHT
+        elif partner_id == partner.pk:
+            reason = REASON_OWN_TRIAL
+        else:
+            reason = REASON_OTHER_TRIAL
+        if service_type not in reasons or rank[reason] < rank[reasons[service_type]]:
+            reasons[service_type] = reason
+    return reasons
+
+
+def customer_services_held(*, customer: Organization) -> QuerySet[Service]:
+    """T5: the services the customer already has (paid or trial, from any partner) and the
+    partner that manages each, for the customer page and the add-trial page."""
+    return (
+        Service.objects.filter(subscription__customer=customer, subscription__state__in=HOLDING)
+        .select_related("subscription__partner")
+        .order_by("type", "subscription__kind", "pk")
+    )
+
+
+def waiting_extension(*, trial: Subscription) -> ExtensionRequest | None:
+    """T7: the trial's extension request still waiting for support staff, if any."""
+    return ExtensionRequest.objects.filter(trial=trial, status=ExtensionStatus.PENDING).first()

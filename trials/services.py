@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
@@ -24,11 +27,19 @@ from licensing.choices import (
     SubscriptionState,
 )
 from licensing.lifecycle import can_reactivate
-from licensing.models import Service, Subscription
+from licensing.models import CallingProfile, License, Service, Subscription
+from licensing.provisioning import services_provisioning_start
 from licensing.readmodel import customer_rows_refresh
 from licensing.services import ServiceSpec, subscription_create
-from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES, OrgKind, PartnerAccess, Role
+from partnerhub.accounts.choices import (
+    TRIAL_MANAGER_ROLES,
+    NotificationKind,
+    OrgKind,
+    PartnerAccess,
+    Role,
+)
 from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.accounts.notifications import notification_owe
 from partnerhub.accounts.selectors import customer_admin_emails
 from partnerhub.accounts.services import (
     audit_record,
@@ -41,7 +52,16 @@ from partnerhub.accounts.services import (
 from partnerhub.core.outbox import email_owe, outbox_key
 
 from .choices import ConsentStatus, DeviceType, ExtensionStatus
-from .lifecycle import consent_expires_at, device_return_due, trial_extension_plan
+from .lifecycle import (
+    DEVICE_TRIAL_MAX_DAYS,
+    ReturnCarrier,
+    can_request_return_label,
+    consent_expires_at,
+    device_return_due,
+    device_trial_cap,
+    return_carrier,
+    trial_extension_plan,
+)
 from .models import ConsentRequest, Device, DeviceShipment, ExtensionRequest
 from .selectors import unavailable_service_types
 
@@ -99,7 +119,7 @@ def _check_offer(
         raise ValidationError(_("Each service can be picked once."))
     device_types = [d.device_type for d in devices]
     if len(set(device_types)) != len(device_types):
-        raise ValidationError(_("Each device type ships once: never a second shipment (T2)."))
+        raise ValidationError(_("Each device type ships once: never a second shipment."))
     if any(d.quantity <= 0 for d in devices):
         raise ValidationError(_("Device quantities must be positive."))
     if devices and ServiceType.DEVICES not in types:
@@ -116,7 +136,7 @@ def _check_offer(
         if taken:
             names = ", ".join(str(ServiceType(t).label) for t in sorted(taken))
             raise ValidationError(
-                _("Already bought or trialled for this customer (T4): %(names)s") % {"names": names}
+                _("Already bought or trialled for this customer: %(names)s") % {"names": names}
             )
 
 
@@ -146,12 +166,82 @@ def _trial_create(
     return trial
 
 
+CARRIER_GUIDANCE = {
+    ReturnCarrier.LABEL_IN_BOX: gettext_lazy(
+        "Each device shipped with a return label in its box. Keep the original packaging, put "
+        "the return label on it and call the carrier for a pick-up. A customer who lost the "
+        "label or packaging can get a new label on request."
+    ),
+    ReturnCarrier.DHL: gettext_lazy(
+        "Contact DHL to arrange the pick-up of the trial devices, in their original packaging."
+    ),
+    ReturnCarrier.EXPEDITORS: gettext_lazy(
+        "Contact Expeditors to arrange the pick-up of the trial devices, in their original "
+        "packaging."
+    ),
+    ReturnCarrier.RMA_GUIDE: gettext_lazy(
+        "Follow the return process for your location in the return guide, or ask the trial "
+        "team for it."
+    ),
+}
+
+
+def carrier_guidance(*, customer: Organization) -> str:
+    """T14: how the customer sends trial devices back, for its country (seed 002)."""
+    return str(
+        CARRIER_GUIDANCE[return_carrier(country=customer.country, data_region=customer.data_region)]
+    )
+
+
+def _owe_device_agreement(*, trial: Subscription, shipments: list[DeviceShipment]) -> int:
+    """T14: at shipment every customer full admin gets the device agreement (EULA) email with
+    its end date — the date returns count from — the serials, and the carrier guidance."""
+    if not shipments:
+        return 0
+    customer = trial.customer
+    agreement_end = shipments[0].agreement_end_date
+    devices = [
+        (str(shipment.get_device_type_display()), device.serial_number)
+        for shipment in shipments
+        for device in shipment.devices.all()
+    ]
+    owed = 0
+    for to in customer_admin_emails(org=customer, full_only=True):
+        owed += (
+            email_owe(
+                key=outbox_key(
+                    "device_agreement", to, trial.pk, ",".join(str(s.pk) for s in shipments)
+                ),
+                kind="device_agreement",
+                to=to,
+                template="device_agreement",
+                context={
+                    "org_name": customer.name,
+                    "partner_name": trial.partner.name if trial.partner else "",
+                    "agreement_end_date": agreement_end,
+                    "return_from": device_return_due(agreement_end_date=agreement_end),
+                    "devices": devices,
+                    # Lazy: rendered in the recipient's language by the outbox.
+                    "guidance": CARRIER_GUIDANCE[
+                        return_carrier(country=customer.country, data_region=customer.data_region)
+                    ],
+                    "can_request_label": can_request_return_label(country=customer.country),
+                },
+                org_id=customer.pk,
+            )
+            is not None
+        )
+    return owed
+
+
 def _ship_devices(
     *, trial: Subscription, devices: list[DeviceOrder], now: datetime, ship: bool = True
 ) -> None:
-    """T2/T14: one shipment per device type, each device tracked by serial number; due back two
-    weeks before the device agreement (the trial) ends. ``ship=False`` records the shipment for
-    later (a trial waiting for consent)."""
+    """T2/T14: one shipment per device type, each device tracked by serial number. Its device
+    agreement (EULA) ends on the trial's end as of the shipment and is fixed then: extending
+    the trial does not move it. ``ship=False`` records the shipment for later (a trial waiting
+    for consent); the agreement date is set when it ships."""
+    shipped = []
     for order in devices:
         shipment = DeviceShipment.objects.create(
             trial=trial,
@@ -168,6 +258,8 @@ def _ship_devices(
             Device(shipment=shipment, serial_number=f"{prefix}-{shipment.pk:06d}-{n:03d}")
             for n in range(1, order.quantity + 1)
         )
+        shipped.append(shipment)
+    _owe_device_agreement(trial=trial, shipments=shipped)
 
 
 def _services_with_status(services: list[ServiceSpec], status: str) -> list[ServiceSpec]:
@@ -251,6 +343,7 @@ def _consent_recipients(*, consent: ConsentRequest) -> list[str]:
 
 def _owe_consent_emails(*, consent: ConsentRequest) -> int:
     owed = 0
+    full_admins = set(customer_admin_emails(org=consent.customer, full_only=True))
     for to in _consent_recipients(consent=consent):
         owed += (
             email_owe(
@@ -261,6 +354,9 @@ def _owe_consent_emails(*, consent: ConsentRequest) -> int:
                 context={
                     "org_name": consent.customer.name,
                     "org_id": consent.customer_id,
+                    "consent_id": consent.pk,
+                    # Only full admins may answer: the others are told to ask one (T3).
+                    "recipient_is_full_admin": to in full_admins,
                     "partner_name": consent.partner.name,
                     "expires_at": consent.expires_at,
                     "services": [str(s.get_type_display()) for s in consent.trial.services.all()],
@@ -401,7 +497,9 @@ def trial_devices_ship(*, trial: Subscription, actor: User | None = None) -> int
     each device gets its serial number. Control Hub calls this once the customer accepts.
     Returns how many devices shipped; shipping twice ships nothing more."""
     now = timezone.now()
+    trial = Subscription.objects.select_related("customer", "partner").get(pk=trial.pk)
     shipped = 0
+    done = []
     for shipment in DeviceShipment.objects.select_for_update().filter(
         trial=trial, shipped_at__isnull=True
     ):
@@ -410,9 +508,14 @@ def trial_devices_ship(*, trial: Subscription, actor: User | None = None) -> int
             Device(shipment=shipment, serial_number=f"{prefix}-{shipment.pk:06d}-{n:03d}")
             for n in range(1, shipment.quantity + 1)
         )
+        # T14: the agreement date is fixed now, from the trial as it starts (after consent).
         shipment.shipped_at = now
-        shipment.save(update_fields=["shipped_at"])
+        shipment.agreement_end_date = trial.end_date
+        shipment.return_due_date = device_return_due(agreement_end_date=trial.end_date)
+        shipment.save(update_fields=["shipped_at", "agreement_end_date", "return_due_date"])
         shipped += shipment.quantity
+        done.append(shipment)
+    _owe_device_agreement(trial=trial, shipments=done)
     if shipped:
         audit_record(
             action="trial.devices_ship",
@@ -511,7 +614,7 @@ def trial_services_change(
         raise ValidationError(_("A trial keeps at least one service: delete the trial instead."))
     shipped = set(trial.device_shipments.values_list("device_type", flat=True))
     if shipped & {d.device_type for d in devices}:
-        raise ValidationError(_("Each device type ships once: never a second shipment (T2)."))
+        raise ValidationError(_("Each device type ships once: never a second shipment."))
     keeps_devices = ServiceType.DEVICES in (current - remove_set) or any(
         s.type == ServiceType.DEVICES for s in add
     )
@@ -545,6 +648,13 @@ def trial_services_change(
         )
         for s in add
     )
+    if status == ProvisioningStatus.PROVISIONING:
+        # P1: the added services go to the vendor after commit.
+        services_provisioning_start(
+            services=Service.objects.filter(
+                subscription=trial, type__in=[s.type for s in add], provisioning_status=status
+            ).values_list("pk", flat=True)
+        )
     if devices:
         _ship_devices(trial=trial, devices=devices, now=timezone.now())
     _list_changed(trial.customer_id)
@@ -565,8 +675,9 @@ def trial_services_change(
 
 # ---- T6/T7: extend -----------------------------------------------------------------------
 def _set_trial_end(*, trial: Subscription, end_date: date, today: date) -> None:
-    """Move a trial's end (T6); a trial in its grace period is reactivated (S3); device
-    agreements follow the trial, and with them the return due dates (T14)."""
+    """Move a trial's end (T6); a trial in its grace period is reactivated (S3). Device
+    agreements do not follow: their end date was fixed at shipment (T14, seed 002: returns
+    count from the EULA email's date, not the expiry shown in Control Hub)."""
     fields = ["end_date"]
     trial.end_date = end_date
     if can_reactivate(state=trial.state, period_end=trial.period_end_date, today=today):
@@ -574,10 +685,6 @@ def _set_trial_end(*, trial: Subscription, end_date: date, today: date) -> None:
         trial.period_end_date = None
         fields += ["state", "period_end_date"]
     trial.save(update_fields=fields)
-    DeviceShipment.objects.filter(trial=trial).update(
-        agreement_end_date=end_date,
-        return_due_date=device_return_due(agreement_end_date=end_date),
-    )
 
 
 def _has_devices(trial: Subscription) -> bool:
@@ -590,8 +697,10 @@ def _has_devices(trial: Subscription) -> bool:
 def trial_extend(
     *, trial: Subscription, actor: User, days: int, reason: str = "", today: date | None = None
 ) -> ExtendResult:
-    """T6: the trial now ends ``today + days`` (not the current end + days). T7: a device trial
-    going past 120 days from its start becomes a request that support staff decide."""
+    """T6: the trial now ends ``today + days`` (not the current end + days). T7: every
+    extension of a device trial is a request that support staff decide (seed 002: "試用延伸一律
+    由試用團隊核准", extensions are always approved by the trial team), never past 120 days in
+    all; one request waits at a time."""
     partner = trial.partner
     if partner is None or not trial.is_trial:
         raise ValidationError(_("Only trials can be extended."))
@@ -611,6 +720,17 @@ def trial_extend(
         start_date=trial.start_date,
         has_devices=_has_devices(trial),
     )
+    if plan.beyond_cap:
+        raise ValidationError(
+            _(
+                "A device trial runs at most %(days)d days in all, until %(cap)s. Pick a shorter "
+                "extension."
+            )
+            % {
+                "days": DEVICE_TRIAL_MAX_DAYS,
+                "cap": formats.date_format(device_trial_cap(start_date=trial.start_date)),
+            }
+        )
     if plan.needs_approval:
         if ExtensionRequest.objects.filter(trial=trial, status=ExtensionStatus.PENDING).exists():
             raise ValidationError(_("An extension request for this trial is already waiting."))
@@ -662,11 +782,20 @@ def extension_request_decide(
     locked.decided_at = timezone.now()
     locked.decision_note = note
     locked.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    trial = Subscription.objects.select_for_update().get(pk=locked.trial_id)
+    trial = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("customer", "partner")
+        .get(pk=locked.trial_id)
+    )
     if approve:
         if trial.state not in (SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED):
             raise ValidationError(_("The trial is no longer running."))
+        if locked.requested_end_date > device_trial_cap(start_date=trial.start_date):
+            raise ValidationError(
+                _("The requested end is past the 120 days a device trial may run.")
+            )
         _set_trial_end(trial=trial, end_date=locked.requested_end_date, today=today)
+    _owe_extension_decision(extension=locked, trial=trial)
     _list_changed(trial.customer_id)
     audit_record(
         action="trial.extension_approve" if approve else "trial.extension_refuse",
@@ -676,6 +805,118 @@ def extension_request_decide(
         details={"rule": "T7", "requested_end_date": locked.requested_end_date.isoformat()},
     )
     return locked
+
+
+def _owe_extension_decision(*, extension: ExtensionRequest, trial: Subscription) -> int:
+    """T7: the partner is told support's decision: in the feed of every person of the partner
+    and by email to its admins (each may turn that email off), with support's note."""
+    if trial.partner_id is None:
+        return 0
+    approved = extension.status == ExtensionStatus.APPROVED
+    return notification_owe(
+        partner=trial.partner_id,
+        kind=NotificationKind.EXTENSION_APPROVED
+        if approved
+        else NotificationKind.EXTENSION_REFUSED,
+        key=f"extension:{extension.pk}",
+        customer=trial.customer,
+        link_path=reverse("customers:customer_detail", kwargs={"pk": trial.customer_id}),
+        context={
+            "org_name": trial.customer.name,
+            "org_pk": trial.customer_id,
+            "approved": approved,
+            "requested_end_date": extension.requested_end_date,
+            "end_date": trial.end_date,
+            "date": extension.requested_end_date,
+            "note": extension.decision_note,
+        },
+        template="extension_decided",
+    )
+
+
+# ---- T14: device returns -----------------------------------------------------------------
+@transaction.atomic
+def devices_return(
+    *, trial: Subscription, serial_numbers: list[str], actor: User, now: datetime | None = None
+) -> list[Device]:
+    """T14: record returned devices by serial number. Every serial must be one shipped for this
+    trial and not returned yet (seed 002: the returned serials must match those shipped for the
+    trial); otherwise nothing is recorded and the error names the serials that do not match."""
+    now = now or timezone.now()
+    wanted = [s.strip().upper() for s in serial_numbers if s.strip()]
+    if not wanted:
+        raise ValidationError(_("Enter the serial numbers of the returned devices."))
+    devices = {
+        d.serial_number.upper(): d
+        for d in Device.objects.select_for_update().filter(
+            shipment__trial=trial, serial_number__in=wanted
+        )
+    }
+    unknown = [s for s in wanted if s not in devices]
+    if unknown:
+        raise ValidationError(
+            _(
+                "These serial numbers were not shipped for this trial: %(serials)s. Check them "
+                "against the device agreement email; nothing was recorded."
+            )
+            % {"serials": ", ".join(unknown)}
+        )
+    again = [s for s in wanted if devices[s].returned_at is not None]
+    if again:
+        raise ValidationError(
+            _("Already recorded as returned: %(serials)s. Nothing was recorded.")
+            % {"serials": ", ".join(again)}
+        )
+    Device.objects.filter(pk__in=[d.pk for d in devices.values()]).update(returned_at=now)
+    audit_record(
+        action="trial.devices_return",
+        actor=actor,
+        org=trial.customer,
+        target=str(trial.pk),
+        details={"rule": "T14", "serials": wanted},
+    )
+    return list(devices.values())
+
+
+@transaction.atomic
+def return_label_request(*, trial: Subscription, actor: User) -> int:
+    """T14: a US customer who lost the return label gets a new one on request (US only): the
+    request goes to the device trial team through the outbox."""
+    customer = trial.customer
+    if not can_request_return_label(country=customer.country):
+        raise ValidationError(
+            _("A new return label can be requested in the United States only. %(guidance)s")
+            % {"guidance": carrier_guidance(customer=customer)}
+        )
+    serials = list(
+        Device.objects.filter(shipment__trial=trial, returned_at__isnull=True).values_list(
+            "serial_number", flat=True
+        )
+    )
+    if not serials:
+        raise ValidationError(_("Every trial device is back already."))
+    owed = email_owe(
+        key=outbox_key("return_label_request", trial.pk, timezone.now().date().isoformat()),
+        kind="return_label_request",
+        to=settings.DEVICE_TRIAL_TEAM_EMAIL,
+        template="return_label_request",
+        context={
+            "org_name": customer.name,
+            "org_pk": customer.pk,
+            "partner_name": trial.partner.name if trial.partner else "",
+            "requested_by": actor.email,
+            "serials": serials,
+        },
+        org_id=customer.pk,
+    )
+    audit_record(
+        action="trial.return_label_request",
+        actor=actor,
+        org=customer,
+        target=str(trial.pk),
+        details={"rule": "T14", "serials": serials},
+    )
+    return int(owed is not None)
 
 
 # ---- T10: delete -------------------------------------------------------------------------
@@ -690,7 +931,20 @@ def trial_delete(*, trial: Subscription, actor: User) -> None:
     _require_trial_manager(actor=actor, partner=partner)
     if trial.state not in HOLDING:
         raise ValidationError(_("This trial has ended already."))
-    Subscription.objects.filter(pk=trial.pk).update(state=SubscriptionState.CANCELLED)
+    now = timezone.now()
+    # The confirmation said so: the licenses go now (with the calling data of the trial's
+    # Calling users, C2) and the Meetings site URL is freed; the subscription is kept as a
+    # record, CANCELLED, which the customer page shows as "Trial deleted" with no days left
+    # and no provisioning status.
+    CallingProfile.objects.filter(
+        user__licenses__service__subscription=trial,
+        user__licenses__service_type=ServiceType.CALLING,
+    ).delete()
+    removed = License.objects.filter(service__subscription=trial).delete()[0]
+    Service.objects.filter(subscription=trial).exclude(site_url="").update(
+        site_url="", time_zone="", edition=MeetingsEdition.STANDARD
+    )
+    Subscription.objects.filter(pk=trial.pk).update(state=SubscriptionState.CANCELLED, ended_at=now)
     deletion_recheck(org_ids=[trial.customer_id])
     ConsentRequest.objects.filter(trial=trial, status=ConsentStatus.PENDING).update(
         status=ConsentStatus.CANCELLED, decided_at=timezone.now()
@@ -704,5 +958,5 @@ def trial_delete(*, trial: Subscription, actor: User) -> None:
         actor=actor,
         org=trial.customer,
         target=str(trial.pk),
-        details={"rule": "T10"},
+        details={"rule": "T10", "licenses_removed": removed},
     )

@@ -10,11 +10,13 @@ extended trial (T6, a new end date) gets fresh notices.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
 from django.db.models.functions import Cast, Concat
+from django.urls import reverse
 from django.utils import timezone
 
 from licensing.choices import (
@@ -26,8 +28,14 @@ from licensing.choices import (
 from licensing.models import Service, Subscription
 from licensing.readmodel import customer_rows_refresh
 from licensing.sweeps import EndedSubscription
-from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PARTNER_ROLES, Role
+from partnerhub.accounts.choices import (
+    CUSTOMER_ADMIN_ROLES,
+    PARTNER_ROLES,
+    NotificationKind,
+    Role,
+)
 from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
 from partnerhub.accounts.services import audit_bulk, deletion_recheck, relationship_revoke
 from partnerhub.core.models import OutboxEmail
 from partnerhub.core.outbox import outbox_key
@@ -45,15 +53,8 @@ from .choices import ConsentStatus
 from .lifecycle import GRACE_PERIOD_DAYS, NOTICE_DAYS_BEFORE_END
 from .models import ConsentRequest
 
-# A tick that runs late still sends the end-day notice up to this many days after the end.
-END_NOTICE_LATE_DAYS = 3
 # T2: the welcome email is for a new trial; one provisioned later than this is not "new".
 WELCOME_WINDOW = timedelta(days=30)
-
-
-def buy_url_path(org_pk: int) -> str:
-    """The Control Hub page where a customer admin buys (converts) the trial (T11)."""
-    return f"/control-hub/{org_pk}/subscriptions/"
 
 
 def _recipients(
@@ -91,12 +92,14 @@ def trials_due_for_ending_soon_notice(*, today: date) -> QuerySet[Subscription]:
 
 
 def trials_due_for_end_notice(*, today: date) -> QuerySet[Subscription]:
-    """T11: trials whose end day is today (or was, up to 3 days ago, for a late tick)."""
+    """T11: trials whose end day is today — or has passed while the trial is still in its
+    30-day grace period and can be bought (a tick outage of any length inside it): the late
+    notice is worded for the real end date."""
     return Subscription.objects.filter(
         kind=SubscriptionKind.TRIAL,
         state__in=[SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED],
         end_date__lte=today,
-        end_date__gte=today - timedelta(days=END_NOTICE_LATE_DAYS),
+        end_date__gt=today - timedelta(days=GRACE_PERIOD_DAYS),
     ).order_by()
 
 
@@ -114,7 +117,6 @@ def _trial_notice_emails(*, kind: str, trials: list[Subscription], today: date) 
             "end_date": trial.end_date,
             "days_left": (trial.end_date - today).days,
             "grace_end_date": trial.end_date + timedelta(days=GRACE_PERIOD_DAYS),
-            "buy_path": buy_url_path(trial.customer_id),
             "partner_name": names.get(trial.partner_id, "") if trial.partner_id else "",
         }
         audiences = [("customer", customer_admins.get(trial.customer_id, []))]
@@ -313,25 +315,29 @@ def consent_expire_due(*, now: datetime, within: PkRange | None = None) -> Sweep
             customer_rows_refresh(
                 customer_ids={r.customer_id for r in requests}, today=timezone.localdate(now)
             )
-            partner_admins = _recipients({r.partner_id for r in requests}, PARTNER_ROLES)
-            result.emails += emails_owe_bulk(
-                OwedEmail(
-                    key=outbox_key("consent_expired", email, r.pk),
-                    kind="consent_expired",
-                    to=email,
-                    template="consent_expired",
-                    context={
-                        "org_name": r.customer.name,
-                        "partner_name": r.partner.name,
-                        "requested_date": r.requested_at.date(),
-                        "expired_date": r.expires_at.date(),
-                        "admin_email": r.admin_email,
-                    },
-                    org_id=r.partner_id,
-                    language=language or None,
-                )
-                for r in requests
-                for email, language in partner_admins.get(r.partner_id, [])
+            # The partner hears it in its feed and by email (the T3 expiry's own wording).
+            result.emails += notifications_owe_bulk(
+                (
+                    Notice(
+                        partner_id=r.partner_id,
+                        kind=NotificationKind.CONSENT_EXPIRED,
+                        key=str(r.pk),
+                        link_path=reverse("customers:customer_list"),
+                        customer_id=r.customer_id,
+                        customer_name=r.customer.name,
+                        context={
+                            "org_name": r.customer.name,
+                            "partner_name": r.partner.name,
+                            "requested_date": r.requested_at.date(),
+                            "expired_date": r.expires_at.date(),
+                            "date": r.expires_at.date(),
+                            "admin_email": r.admin_email,
+                        },
+                        template="consent_expired",
+                    )
+                    for r in requests
+                ),
+                now=now,
             )
             result.add(f"{r.partner.name} → {r.customer.name}" for r in requests)
 
@@ -365,15 +371,25 @@ def trials_due_for_welcome(*, now: datetime) -> QuerySet[Subscription]:
     )
 
 
-def trial_welcome_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
+def trial_welcome_due(
+    *,
+    now: datetime,
+    subscription_ids: Iterable[int] | None = None,
+    within: PkRange | None = None,
+) -> SweepResult:
     """T2: when every service of a new trial is provisioned, the customer admin gets a welcome
-    email with a sign-in link — once."""
+    email with a sign-in link — once. ``subscription_ids`` narrows it to the trials whose
+    services just changed (the provisioning engine's hook); the sweep without it catches any
+    other path."""
     result = SweepResult(name="trial_welcome", rule="T2")
+    due = trials_due_for_welcome(now=now)
+    if subscription_ids is not None:
+        due = due.filter(pk__in=list(subscription_ids))
     last_pk = 0
     while True:
         with transaction.atomic():
             trials = list(
-                within_range(trials_due_for_welcome(now=now), within)
+                within_range(due, within)
                 .filter(pk__gt=last_pk)
                 .only("pk", "customer_id", "partner_id", "end_date")
                 .order_by("pk")[:CHUNK_SIZE]
@@ -410,3 +426,9 @@ def trial_welcome_due(*, now: datetime, within: PkRange | None = None) -> SweepR
                 for email, language in admins.get(t.customer_id, [])
             )
             result.add(f"{names.get(t.customer_id, '')}: trial {t.pk}" for t in trials)
+
+
+def trial_welcome_hook(subscription_ids: set[int], now: datetime) -> None:
+    """T2, timely: registered with the provisioning engine, it owes the welcome inside the
+    transaction that provisions a trial's last service (the outbox key keeps it to once)."""
+    trial_welcome_due(now=now, subscription_ids=subscription_ids)

@@ -13,4 +13,10 @@ urlpatterns = [
     path("<int:pk>/services/", views.TrialServicesView.as_view(), name="trial_services"),
     path("<int:pk>/extend/", views.TrialExtendView.as_view(), name="trial_extend"),
     path("<int:pk>/delete/", views.TrialDeleteView.as_view(), name="trial_delete"),
+    path("<int:pk>/devices/return/", views.DevicesReturnView.as_view(), name="devices_return"),
+    path(
+        "<int:pk>/devices/label/",
+        views.ReturnLabelRequestView.as_view(),
+        name="return_label_request",
+    ),
 ]

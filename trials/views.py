@@ -26,6 +26,7 @@ from . import services
 from .forms import (
     ConfirmForm,
     DeviceFormSet,
+    DevicesReturnForm,
     TrialAddForm,
     TrialExtendForm,
     TrialRequestForm,
@@ -34,7 +35,15 @@ from .forms import (
 )
 from .lifecycle import device_trial_cap, trial_extension_plan
 from .models import ConsentRequest
-from .selectors import HOLDING, available_service_types, partner_customers, partner_trials
+from .selectors import (
+    HOLDING,
+    available_service_types,
+    customer_services_held,
+    partner_customers,
+    partner_trials,
+    unavailable_service_reasons,
+    waiting_extension,
+)
 
 
 def _form_error(form: Form, exc: ValidationError) -> None:
@@ -128,25 +137,57 @@ class TrialStartView(_TrialOfferView):
 
 
 class TrialRequestView(_TrialOfferView):
-    """T3: ask an existing organization for consent to a trial."""
+    """T3: ask an existing organization for consent to a trial. Before the request is sent the
+    partner sees which org the email resolves to (name, created date, number of users, never
+    user names: W6) and confirms it, or goes back to correct the email (seed 002, step 5)."""
 
     form_class = TrialRequestForm
     title = gettext_lazy("Request a trial for an existing organization")
     existing = True
 
-    def submit(self, form: Any, devices: Any) -> int:
-        consent = services.trial_request_existing_org(
-            partner=self.partner,
-            actor=self.actor,
-            admin_email=form.cleaned_data["admin_email"],
-            services=form.service_specs(),
-            devices=devices.orders(),
-            length_days=form.cleaned_data["length"],
-        )
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.form_class(request.POST)
+        devices = DeviceFormSet(request.POST, prefix="dev")
+        if "back" in request.POST or not (form.is_valid() and devices.is_valid()):
+            return self.render_form(form, devices)
+        org = services.existing_org_for_email(email=form.cleaned_data["admin_email"])
+        if org is None:
+            form.add_error(
+                "admin_email",
+                _(
+                    "No organization has an admin with this email. Check the address, or start "
+                    "a trial for a new customer."
+                ),
+            )
+            return self.render_form(form, devices)
+        if "confirm" not in request.POST:
+            return render(
+                request,
+                "trials/trial_request_confirm.html",
+                {
+                    "form": form,
+                    "devices": devices,
+                    "title": self.title,
+                    "org": org,
+                    "user_count": User.objects.filter(org=org).count(),
+                },
+            )
+        try:
+            consent = services.trial_request_existing_org(
+                partner=self.partner,
+                actor=self.actor,
+                admin_email=form.cleaned_data["admin_email"],
+                services=form.service_specs(),
+                devices=devices.orders(),
+                length_days=form.cleaned_data["length"],
+            )
+        except ValidationError as exc:
+            _form_error(form, exc)
+            return self.render_form(form, devices)
         messages.success(
             self.request, _("Consent request sent. The trial waits for the customer's consent.")
         )
-        return consent.customer_id
+        return redirect(_customer_url(consent.customer_id))
 
 
 class ConsentResendView(TrialView):
@@ -201,8 +242,11 @@ class ConsentCancelView(TrialView):
 class TrialAddView(TrialView):
     """T5: add a trial to a customer (T4 limits the services)."""
 
-    def allowed(self, customer: Organization) -> list[str]:
-        return available_service_types(customer=customer, partner=self.partner)
+    def form_kwargs(self, customer: Organization) -> dict[str, Any]:
+        return {
+            "allowed": available_service_types(customer=customer, partner=self.partner),
+            "reasons": unavailable_service_reasons(customer=customer, partner=self.partner),
+        }
 
     def render_form(self, customer: Organization, form: Form, devices: Any) -> HttpResponse:
         return render(
@@ -212,18 +256,22 @@ class TrialAddView(TrialView):
                 "form": form,
                 "devices": devices,
                 "customer": customer,
+                # T5: the customer's information, what it has and who manages each.
+                "customer_info": True,
+                "services_held": list(customer_services_held(customer=customer)),
+                "user_count": User.objects.filter(org=customer).count(),
                 "title": _("Add a trial for %(org)s") % {"org": customer},
             },
         )
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         customer = self.customer(pk)
-        form = TrialAddForm(allowed=self.allowed(customer))
+        form = TrialAddForm(**self.form_kwargs(customer))
         return self.render_form(customer, form, DeviceFormSet(prefix="dev"))
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         customer = self.customer(pk)
-        form = TrialAddForm(request.POST, allowed=self.allowed(customer))
+        form = TrialAddForm(request.POST, **self.form_kwargs(customer))
         devices = DeviceFormSet(request.POST, prefix="dev")
         if form.is_valid() and devices.is_valid():
             try:
@@ -251,8 +299,11 @@ class TrialServicesView(TrialView):
         allowed = available_service_types(
             customer=trial.customer, partner=self.partner, exclude_trial=trial
         )
+        reasons = unavailable_service_reasons(
+            customer=trial.customer, partner=self.partner, exclude_trial=trial
+        )
         return (
-            TrialServicesForm(data, current=current, allowed=allowed),
+            TrialServicesForm(data, current=current, allowed=allowed, reasons=reasons),
             DeviceFormSet(data, prefix="dev"),
         )
 
@@ -320,6 +371,8 @@ class TrialExtendView(TrialView):
                 "customer": trial.customer,
                 "today": today,
                 "plan": plan,
+                # T7: a waiting request is shown instead of the form, so nobody fills it twice.
+                "waiting": waiting_extension(trial=trial),
                 "has_devices": services._has_devices(trial),
                 "device_cap": device_trial_cap(start_date=trial.start_date),
                 "choices": [30, 60, 90],
@@ -348,8 +401,9 @@ class TrialExtendView(TrialView):
             messages.info(
                 request,
                 _(
-                    "Device trials run at most 120 days: your request to end on %(date)s was "
-                    "sent to support staff."
+                    "Support staff approve or refuse every extension of a device trial: your "
+                    "request to end on %(date)s was sent to them. You will be told their "
+                    "decision by email and on this page."
                 )
                 % {"date": result.extension_request.requested_end_date},
             )
@@ -398,3 +452,44 @@ class TrialDeleteView(TrialView):
         else:
             messages.success(request, _("The trial was deleted."))
         return HttpResponseRedirect(_customer_url(trial.customer_id))
+
+
+class DevicesReturnView(TrialView):
+    """T14: record returned trial devices by serial; a serial not shipped for this trial is
+    refused with a clear message and nothing is recorded."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        trial = self.trial(pk)
+        form = DevicesReturnForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Enter the serial numbers of the returned devices."))
+            return redirect(_customer_url(trial.customer_id))
+        try:
+            returned = services.devices_return(
+                trial=trial, serial_numbers=form.serials(), actor=self.actor
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                _("Recorded as returned: %(serials)s.")
+                % {"serials": ", ".join(d.serial_number for d in returned)},
+            )
+        return redirect(_customer_url(trial.customer_id))
+
+
+class ReturnLabelRequestView(TrialView):
+    """T14: ask for a new return label for a US customer's trial devices (US only)."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        trial = self.trial(pk)
+        try:
+            services.return_label_request(trial=trial, actor=self.actor)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, _("A new return label was requested from the device trial team.")
+            )
+        return redirect(_customer_url(trial.customer_id))

@@ -18,7 +18,15 @@ from django.utils.translation import gettext_lazy as _
 from partnerhub.core.admin import ReadOnlyAdminMixin
 
 from .choices import OrgKind
-from .models import AuditEntry, ContentItem, CustomerRelationship, Membership, Organization, User
+from .models import (
+    AuditEntry,
+    ContentItem,
+    CustomerRelationship,
+    Membership,
+    Notification,
+    Organization,
+    User,
+)
 from .services import audit_record
 
 
@@ -170,3 +178,14 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("actor_label", "action", "org_name", "target", "=org_id_value")
     date_hierarchy = "at"
     show_full_result_count = False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What each partner person was told (the feed), for look-ups when a partner asks."""
+
+    list_display = ("created_at", "user", "partner", "kind", "customer_name", "read_at")
+    list_filter = ("kind",)
+    search_fields = ("user__email", "partner__name", "customer_name")
+    list_select_related = ("user", "partner")
+    date_hierarchy = "created_at"

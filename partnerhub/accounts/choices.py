@@ -102,3 +102,28 @@ class ContentKind(models.TextChoices):
     MESSAGE = "message", _("Message")
     FILE = "file", _("File")
     RECORDING = "recording", _("Meetings recording")
+
+
+class NotificationKind(models.TextChoices):
+    """What a partner is told about its customers (the feed and, for most kinds, an email)."""
+
+    CONSENT_ACCEPTED = "consent_accepted", _("Trial request accepted")
+    CONSENT_DECLINED = "consent_declined", _("Trial request declined")
+    CONSENT_EXPIRED = "consent_expired", _("Trial request expired unanswered")
+    EXTENSION_APPROVED = "extension_approved", _("Trial extension approved")
+    EXTENSION_REFUSED = "extension_refused", _("Trial extension refused")
+    PROVISIONING_FAILED = "provisioning_failed", _("Provisioning failed")
+    BUY_REQUESTED = "buy_requested", _("Customer wants to buy")
+    ORG_DELETED = "org_deleted", _("Customer deleted its organization")
+    DELETION_MARKED = "deletion_marked", _("Customer marked for deletion")
+    DELETION_WARNED = "deletion_warned", _("Customer warned before deletion")
+
+
+# D8: partners see the deletion countdown of their customers in the feed; only the customer's
+# full admins are emailed about it (D3). Every other kind is emailed unless the person opts out.
+FEED_ONLY_NOTIFICATION_KINDS = frozenset(
+    {NotificationKind.DELETION_MARKED, NotificationKind.DELETION_WARNED}
+)
+EMAILED_NOTIFICATION_KINDS = tuple(
+    k for k in NotificationKind if k not in FEED_ONLY_NOTIFICATION_KINDS
+)

@@ -12,6 +12,7 @@ from .choices import (
     ContentKind,
     Country,
     DataRegion,
+    NotificationKind,
     OrgKind,
     PartnerAccess,
     PartnerTier,
@@ -270,3 +271,63 @@ class ContentItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.title}"
+
+
+class Notification(models.Model):
+    """One item of a partner person's feed: something a customer (or support, or the lifecycle)
+    did that the partner should know. Fanned out on write, one row per person, so the bell's
+    unread count and the list page read one narrow indexed table.
+
+    The customer is kept as an id and a name (no foreign key): the notice that a customer
+    deleted its org must outlive the org (D10).
+    """
+
+    user = models.ForeignKey(User, related_name="notifications", on_delete=models.CASCADE)
+    partner = models.ForeignKey(
+        Organization, related_name="partner_notifications", on_delete=models.CASCADE
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    # The event's key: one notice per event and person, however often the event is reported.
+    key = models.CharField(_("key"), max_length=255)
+    customer_id_value = models.BigIntegerField(_("customer id"), null=True, blank=True)
+    customer_name = models.CharField(_("customer"), max_length=200, blank=True)
+    context = models.JSONField(_("details"), default=dict, blank=True)
+    link_path = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="notification_once_per_user"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_feed_idx"),
+            models.Index(
+                fields=["user"],
+                name="notification_unread_idx",
+                condition=models.Q(read_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_kind_display()} · {self.customer_name}"
+
+
+class NotificationEmailOptOut(models.Model):
+    """A person turned off the email for one kind of notification; the feed keeps it."""
+
+    user = models.ForeignKey(User, related_name="notification_opt_outs", on_delete=models.CASCADE)
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+
+    class Meta:
+        verbose_name = _("notification email opt-out")
+        verbose_name_plural = _("notification email opt-outs")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_opt_out_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_kind_display()}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +14,34 @@ from django.utils import timezone
 from .choices import OrgKind, PartnerAccess
 from .lifecycle import region_for_country
 from .models import AuditEntry, CustomerRelationship, Membership, Organization, User
+
+# T2/T3: a partner person working in a customer's Control Hub acts for that customer. While it
+# does, every audit row names both: the person (and their partner) and the customer's org.
+_acting: ContextVar[tuple[str, str] | None] = ContextVar("audit_acting_for", default=None)
+
+
+@contextmanager
+def acting_for(*, partner: Organization, customer: Organization) -> Iterator[None]:
+    """Audit every change made inside the block as the partner acting for ``customer``."""
+    token = _acting.set((partner.name, customer.name))
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def audit_actor(actor: User | None) -> tuple[str, dict[str, str]]:
+    """The actor label of an audit row and, inside ``acting_for``, the details naming both
+    sides; for writers of bulk audit rows (license changes) as well as ``audit_record``."""
+    label = str(actor) if actor else "system"
+    acting = _acting.get()
+    if acting is None or actor is None:
+        return label, {}
+    partner_name, customer_name = acting
+    return (
+        f"{actor} ({partner_name}) for {customer_name}"[:255],
+        {"acting_partner": partner_name, "acting_for": customer_name},
+    )
 
 
 def audit_record(
@@ -23,11 +53,15 @@ def audit_record(
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEntry:
-    """Write one audit row. ``actor=None`` means the lifecycle (Celery beat) did it."""
+    """Write one audit row. ``actor=None`` means the lifecycle (Celery beat) did it. Inside
+    ``acting_for`` the row names the partner person and the customer they act for."""
+    label, acting = audit_actor(actor)
+    if acting:
+        details = {**(details or {}), **acting}
     return AuditEntry.objects.create(
         at=at or timezone.now(),
         actor=actor,
-        actor_label=str(actor) if actor else "system",
+        actor_label=label[:255],
         action=action,
         org_id_value=org.pk if org else None,
         org_name=org.name if org else "",

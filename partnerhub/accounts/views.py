@@ -1,10 +1,31 @@
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django.views import View
 
-from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, OrgKind
-from partnerhub.accounts.models import Membership
+from partnerhub.accounts.choices import (
+    CUSTOMER_ADMIN_ROLES,
+    EMAILED_NOTIFICATION_KINDS,
+    FEED_ONLY_NOTIFICATION_KINDS,
+    PARTNER_ROLES,
+    OrgKind,
+)
+from partnerhub.accounts.models import Membership, User
+from partnerhub.accounts.notifications import (
+    email_kinds_off,
+    notification_email_kinds_set,
+    notification_read,
+    notifications_read_all,
+    partner_feed,
+)
+from partnerhub.accounts.permissions import PartnerMemberMixin
 
 
 def _landing_url(request: HttpRequest) -> str | None:
@@ -34,3 +55,84 @@ def home(request: HttpRequest) -> HttpResponse:
     if url is not None:
         return redirect(url)
     return render(request, "accounts/home.html")
+
+
+# ---- partner notifications -----------------------------------------------------------------
+
+
+class NotificationListView(PartnerMemberMixin, View):
+    """The person's feed, newest first, 50 a page; every partner role sees its own feed."""
+
+    per_page = 50
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user: User = request.user  # type: ignore[assignment]
+        page = Paginator(partner_feed(user=user), self.per_page).get_page(request.GET.get("page"))
+        return render(request, "accounts/notification_list.html", {"page": page})
+
+
+class NotificationReadView(PartnerMemberMixin, View):
+    """Open one notice: it is marked read and the person lands where it points."""
+
+    change_roles = PARTNER_ROLES  # reading one's own feed is not a change of the partner's data
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        notification = notification_read(user=request.user, notification_id=pk)  # type: ignore[arg-type]
+        if notification is None:
+            raise Http404
+        target = notification.link_path
+        if not target or not url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+            target = reverse("accounts:notification_list")
+        return redirect(target)
+
+
+class NotificationReadAllView(PartnerMemberMixin, View):
+    change_roles = PARTNER_ROLES
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        count = notifications_read_all(user=request.user)  # type: ignore[arg-type]
+        messages.success(
+            request,
+            ngettext("%(n)d notification marked read.", "%(n)d notifications marked read.", count)
+            % {"n": count},
+        )
+        return redirect("accounts:notification_list")
+
+
+class NotificationSettingsForm(forms.Form):
+    email_kinds = forms.MultipleChoiceField(
+        label=_("Email me about"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(str(k), k.label) for k in EMAILED_NOTIFICATION_KINDS],
+        help_text=_("Your notification list keeps every notice, whatever you pick here."),
+    )
+
+
+class NotificationSettingsView(PartnerMemberMixin, View):
+    """Turn the email of each kind of notice on or off, for oneself."""
+
+    change_roles = PARTNER_ROLES
+
+    def render_form(self, form: NotificationSettingsForm) -> HttpResponse:
+        return render(
+            self.request,
+            "accounts/notification_settings.html",
+            {"form": form, "feed_only": [k.label for k in FEED_ONLY_NOTIFICATION_KINDS]},
+        )
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        off = email_kinds_off(user=request.user)  # type: ignore[arg-type]
+        initial = [str(k) for k in EMAILED_NOTIFICATION_KINDS if k not in off]
+        return self.render_form(NotificationSettingsForm(initial={"email_kinds": initial}))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = NotificationSettingsForm(request.POST)
+        if not form.is_valid():
+            return self.render_form(form)
+        notification_email_kinds_set(
+            user=request.user,  # type: ignore[arg-type]
+            email_kinds=form.cleaned_data["email_kinds"],
+        )
+        messages.success(request, _("Your notification emails are saved."))
+        return redirect("accounts:notification_settings")

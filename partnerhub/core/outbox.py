@@ -58,6 +58,14 @@ BATCH_SIZE = 100
 BOOT_ID = uuid.uuid4().hex[:12]
 
 
+def absolute_url(path: str) -> str:
+    """An absolute link for an email: every link in every email starts with ``SITE_URL`` (read
+    from the environment by the settings; the dev server's address by default)."""
+    if path.startswith(("http://", "https://")):
+        return path
+    return f"{settings.SITE_URL}/{path.lstrip('/')}"
+
+
 def outbox_key(*parts: object) -> str:
     """Build the unique key of an owed email from its parts (kind, recipient, object, deadline)."""
     return ":".join(str(part).lower() for part in parts)[:255]

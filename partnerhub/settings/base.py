@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
+                "partnerhub.accounts.context_processors.notifications",
             ],
         },
     },
@@ -150,6 +151,27 @@ OUTBOX_DELIVER_ON_COMMIT = env_bool("OUTBOX_DELIVER_ON_COMMIT", True)  # false: 
 SUPPORT_EMAILS = env_list("SUPPORT_EMAILS", "support@partnerhub.local")
 # Absolute base URL for links in emails (sign in, buy, setup wizard).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# T14: where requests for a new device return label go (the device trial team).
+DEVICE_TRIAL_TEAM_EMAIL = os.environ.get(
+    "DEVICE_TRIAL_TEAM_EMAIL", "device-trials@partnerhub.local"
+)
+
+# P1: the vendor's provisioning, behind a backend class (like EMAIL_BACKEND). The embedded one
+# simulates the vendor: seconds per service type, Calling waits for a location entered in
+# Control Hub, service types handed to the vendor's staff or the partner ("manual"), and a share
+# of failed attempts for demos (0 unless set), drawn reproducibly from "seed".
+PROVISIONING_BACKEND = os.environ.get(
+    "PROVISIONING_BACKEND", "licensing.provisioning.EmbeddedVendorBackend"
+)
+PROVISIONING_EMBEDDED = {
+    "seconds": {"messaging": 2, "meetings": 5, "calling": 3, "devices": 2},
+    "manual": {},
+    "failure_rate": float(os.environ.get("PROVISIONING_FAILURE_RATE", "0")),
+    "seed": int(os.environ.get("PROVISIONING_SEED", "0")),
+}
+PROVISIONING_TIMEOUT_SECONDS = int(os.environ.get("PROVISIONING_TIMEOUT_SECONDS", "30"))
+PROVISIONING_MAX_ATTEMPTS = 5  # a raising or silent vendor is tried this often, then failed
+PROVISIONING_RETRY_BASE_SECONDS = 30  # backoff: 30 s, 1 min, 2 min, 4 min
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport, which needs no
 # server (the worker and beat exchange messages through files under var/).

@@ -28,3 +28,6 @@ MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405
 if not REDIS_URL:  # noqa: F405
     # Each test process keeps its own cache; with REDIS_URL the suite runs against Redis.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The simulated vendor answers at once in tests (its seconds are for demos).
+PROVISIONING_EMBEDDED = {**PROVISIONING_EMBEDDED, "seconds": {}}  # noqa: F405
+PROVISIONING_TIMEOUT_SECONDS = 5

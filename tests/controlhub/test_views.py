@@ -21,6 +21,7 @@ from licensing.choices import (
 )
 from licensing.csv_io import users_csv_export
 from licensing.models import License, PhoneNumber
+from licensing.tasks import service_provision_task
 from partnerhub.accounts.choices import PartnerAccess, Role
 from partnerhub.accounts.models import CustomerRelationship, Organization, User
 from tests.factories import assign, make_customer, make_partner, make_subscription, make_user
@@ -138,6 +139,12 @@ def test_T3_provisioning_admin_may_only_provision_the_trial(client, world):
     assert client.get(url("trial_provision", world.org, pk=world.old.pk)).status_code == 404
     response = client.post(url("trial_provision", world.org, pk=trial.pk))
     assert response.status_code == 302
+    # P1: the details are in; the vendor (the worker's task) provisions the services.
+    assert set(trial.services.values_list("provisioning_status", flat=True)) == {
+        ProvisioningStatus.PROVISIONING
+    }
+    for service in trial.services.all():
+        service_provision_task(service.pk)
     assert set(trial.services.values_list("provisioning_status", flat=True)) == {
         ProvisioningStatus.PROVISIONED
     }

@@ -41,7 +41,7 @@ def test_D3_D4_quiet_30_days_email_quiet_30_days_deleted(clock):
     body = warnings[0].body
     assert "Quiet Fjord ApS" in body
     assert "March 5, 2027" in body  # day 60
-    assert "http://testserver/login/" in body
+    assert f"http://testserver/control-hub/{org.pk}/" in body
     assert warnings[0].alternatives
     assert "<html" in warnings[0].alternatives[0][0]
 

@@ -166,7 +166,7 @@ def test_worker_delivers_tick_emails_over_smtp_once_with_two_ticks_at_once(
         for part in warning.walk()
         if not part.is_multipart()
     }
-    assert "https://hub.example/login/" in parts["text/plain"]
+    assert "https://hub.example/control-hub/" in parts["text/plain"]
     assert "<html" in parts["text/html"]
 
     result = manage("shell", "-c", "from tests.lifecycle.integration_world import state; state()")

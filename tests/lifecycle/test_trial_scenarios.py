@@ -94,9 +94,10 @@ def test_T11_T12_T13_trial_timeline(clock, calling_trial):
     assert _kinds_for(w["plain"].email) == []
     soon = next(m for m in mail.outbox if w["full"].email in m.to)
     assert "Trial Town A/S" in soon.subject
-    assert f"http://testserver/control-hub/{w['org'].pk}/subscriptions/" in soon.body
+    assert f"http://testserver/control-hub/{w['org'].pk}/buy/" in soon.body  # the Buy page
     partner_mail = next(m for m in mail.outbox if w["sales"].email in m.to)
-    assert "/control-hub/" not in partner_mail.body  # partners get their list, not the Buy page
+    assert "/control-hub/" not in partner_mail.body  # partners get the customer, not Buy
+    assert f"http://testserver/partner/customers/{w['org'].pk}/" in partner_mail.body
 
     clock.walk(1, 6)
     assert OutboxEmail.objects.filter(kind="trial_ending_soon").count() == 4
@@ -285,3 +286,26 @@ def test_T11_recipients_include_every_admin_of_the_managing_partner_only(clock, 
     clock.tick(0)
     assert not OutboxEmail.objects.filter(to_email="x@other.example").exists()
     assert timedelta(days=7) == calling_trial["trial"].end_date - clock.at(0).date()
+
+
+def test_T11_end_notice_missed_by_a_long_outage_goes_out_in_the_grace_period(clock, calling_trial):
+    """Before issue 10 the end-day notice was lost when ticks stopped for more than 3 days
+    around the end date (END_NOTICE_LATE_DAYS), although the trial could still be bought."""
+    trial = calling_trial["trial"]
+    clock.tick(7 + 20)  # nobody ran the tick from day 0 to 20 days after the end (day 7)
+    notices = OutboxEmail.objects.filter(kind="trial_ends_today")
+    assert notices.count() == 4  # 2 customer admins + 2 partner admins
+    notice = notices.get(to_email="full@town.example")
+    # Worded for the real date: it ended, it does not "end today".
+    end = trial.end_date
+    assert "ended on" in notice.subject
+    assert "ends today" not in notice.subject
+    assert "ended on" in notice.body_text
+    assert str(end.year) in notice.subject
+    clock.tick(7 + 21)
+    assert notices.count() == 4
+
+
+def test_T11_no_end_notice_once_the_grace_period_is_over(clock, calling_trial):
+    clock.tick(7 + 30)  # grace over: the trial cannot be bought any more
+    assert not OutboxEmail.objects.filter(kind="trial_ends_today").exists()

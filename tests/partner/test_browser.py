@@ -95,7 +95,12 @@ def test_sales_admin_filters_opens_starts_and_extends(page, partner_world):
     assert expected in preview.inner_text()  # shown before saving (T6), by the script
     page.click("button[name=save]")
     page.wait_for_load_state()
-    assert "The trial now ends on" in page.locator(".messages").inner_text()
+    # T7 (seed 002): every extension of a device trial is a request support staff decide.
+    assert "sent to them" in page.locator(".messages").inner_text()
+    assert page.locator("[data-testid=extension-pending]").is_visible()
+    page.click("text=See the waiting extension request")
+    assert page.locator("[data-testid=waiting-request]").is_visible()
+    assert page.locator("input[name=days]").count() == 0
 
 
 def test_read_only_admin_finds_no_way_to_change_anything(page, partner_world):

@@ -122,10 +122,12 @@ def test_T2_taken_site_url_is_a_field_error(sales, world):
 def test_T3_request_from_the_form_and_T4_disables_taken_services(sales, world):
     org = make_customer(name="Known Org")
     admin = make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN, email="it@known.example")
-    response = sales.post(
-        reverse("trials:trial_request"),
-        form_data(admin_email=admin.email, company_name="", country="", vertical=""),
-    )
+    data = form_data(admin_email=admin.email, company_name="", country="", vertical="")
+    # Seed 002 step 5: first the org the email resolves to is shown for confirmation.
+    confirm = sales.post(reverse("trials:trial_request"), data)
+    assert confirm.status_code == 200
+    assert not org.consent_requests.exists()
+    response = sales.post(reverse("trials:trial_request"), {**data, "confirm": "1"})
     assert response.status_code == 302
     page = sales.get(response["Location"]).content.decode()
     assert "Trial pending customer consent" in page
@@ -238,7 +240,7 @@ def test_T3_cancel_from_the_page_needs_the_confirmation_and_leaves_the_list(sale
     admin = make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN, email="it@asked.example")
     sales.post(
         reverse("trials:trial_request"),
-        form_data(admin_email=admin.email, company_name="", country="", vertical=""),
+        form_data(admin_email=admin.email, company_name="", country="", vertical="", confirm="1"),
     )
     consent = org.consent_requests.get()
     url = reverse("trials:consent_cancel", args=[consent.pk])

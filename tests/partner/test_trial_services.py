@@ -23,7 +23,7 @@ from partnerhub.accounts.models import AuditEntry, CustomerRelationship, Members
 from partnerhub.core.models import OutboxEmail
 from tests.factories import make_customer, make_subscription, make_user
 from trials.choices import ConsentStatus, DeviceType, ExtensionStatus
-from trials.models import DeviceShipment
+from trials.models import DeviceShipment, ExtensionRequest
 from trials.services import (
     DeviceOrder,
     consent_cancel,
@@ -218,7 +218,7 @@ def test_T4_only_services_not_bought_and_not_trialled_by_another_partner(world, 
         services={ServiceType.CALLING: 5},
     )
     for taken in (ServiceType.MESSAGING, ServiceType.CALLING):
-        with pytest.raises(ValidationError, match="T4"):
+        with pytest.raises(ValidationError, match="Already bought or trialled"):
             request(world, full.email, services=[ServiceSpec(type=taken, quantity=1)])
     consent = request(world, full.email, services=[ServiceSpec(type="meetings", quantity=1)])
     assert consent.trial.services.get().type == ServiceType.MEETINGS
@@ -227,7 +227,9 @@ def test_T4_only_services_not_bought_and_not_trialled_by_another_partner(world, 
 def test_T5_trial_for_a_paid_customer_emails_every_admin(world):
     org = world.customer_paid
     make_user(org=org, role=Role.CUSTOMER_READ_ONLY, email="ro@paid.example")
-    with pytest.raises(ValidationError, match="T4"):  # Messaging is bought already
+    with pytest.raises(
+        ValidationError, match="Already bought or trialled"
+    ):  # Messaging is bought already
         trial_add_to_customer(
             partner=world.partner,
             actor=world.sales_admin,
@@ -309,7 +311,10 @@ def test_T6_extension_reactivates_a_trial_in_its_grace_period(world):
     assert trial.period_end_date is None
 
 
-def test_T7_device_trial_past_120_days_becomes_a_request_support_decides(world):
+def test_T7_every_device_trial_extension_is_a_request_support_decides(world):
+    """T7, seed 002: "試用延伸一律由試用團隊核准" — trial extensions are always approved by the
+    trial team. Before issue 10 only extensions past 120 days became requests; an extension
+    inside the cap was applied at once."""
     staff = make_user(org=None, is_staff=True)
     with time_machine.travel(date(2026, 1, 1), tick=False):
         trial = start(
@@ -319,12 +324,12 @@ def test_T7_device_trial_past_120_days_becomes_a_request_support_decides(world):
             length_days=90,
         )
     with time_machine.travel(date(2026, 3, 15), tick=False):
-        result = trial_extend(trial=trial, actor=world.sales_admin, days=90)  # → June 13 > cap
+        result = trial_extend(trial=trial, actor=world.sales_admin, days=30)  # → Apr 14 < cap
         assert result.extension_request is not None
         trial.refresh_from_db()
         assert trial.end_date == date(2026, 4, 1)  # unchanged until support decides
         with pytest.raises(ValidationError):
-            trial_extend(trial=trial, actor=world.sales_admin, days=90)
+            trial_extend(trial=trial, actor=world.sales_admin, days=30)
         with pytest.raises(PermissionDenied):
             extension_request_decide(
                 extension_request=result.extension_request, actor=world.sales_admin, approve=True
@@ -334,9 +339,27 @@ def test_T7_device_trial_past_120_days_becomes_a_request_support_decides(world):
         )
     assert decided.status == ExtensionStatus.APPROVED
     trial.refresh_from_db()
-    assert trial.end_date == date(2026, 6, 13)
+    assert trial.end_date == date(2026, 4, 14)
     shipment = DeviceShipment.objects.get(trial=trial)
-    assert shipment.return_due_date == date(2026, 5, 30)  # T14 follows the agreement
+    # T14: the agreement (EULA) date was fixed at shipment; the extension does not move it.
+    assert shipment.agreement_end_date == date(2026, 4, 1)
+    assert shipment.return_due_date == date(2026, 3, 18)
+
+
+def test_T7_device_trial_cannot_go_past_120_days_in_all(world):
+    with time_machine.travel(date(2026, 1, 1), tick=False):
+        trial = start(
+            world,
+            services=[ServiceSpec(type=ServiceType.DEVICES, quantity=1)],
+            devices=[DeviceOrder(DeviceType.HEADSET, 1)],
+            length_days=90,
+        )
+    with (
+        time_machine.travel(date(2026, 3, 15), tick=False),
+        pytest.raises(ValidationError, match="at most 120 days"),
+    ):
+        trial_extend(trial=trial, actor=world.sales_admin, days=90)  # → June 13 > May 1
+    assert not ExtensionRequest.objects.exists()
 
 
 def test_T7_refused_extension_leaves_the_trial_alone(world):
@@ -349,7 +372,7 @@ def test_T7_refused_extension_leaves_the_trial_alone(world):
             length_days=90,
         )
     with time_machine.travel(date(2026, 3, 15), tick=False):
-        request_ = trial_extend(trial=trial, actor=world.sales_admin, days=90).extension_request
+        request_ = trial_extend(trial=trial, actor=world.sales_admin, days=30).extension_request
         extension_request_decide(extension_request=request_, actor=staff, approve=False)
     trial.refresh_from_db()
     assert trial.end_date == date(2026, 4, 1)

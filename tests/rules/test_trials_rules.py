@@ -125,10 +125,10 @@ def test_T7_device_trial_cap_is_120_days_from_start(start, cap):
 
 
 @pytest.mark.parametrize(
-    ("started_days_ago", "extend_by", "approval"),
+    ("started_days_ago", "extend_by", "beyond_cap"),
     [
-        (90, 30, False),  # ends on day 120 exactly: allowed
-        (91, 30, True),  # day 121: support staff decide (T7)
+        (90, 30, False),  # ends on day 120 exactly: allowed, as a request
+        (91, 30, True),  # day 121: past 120 days in all, refused (T7)
         (89, 30, False),
         (30, 90, False),
         (31, 90, True),
@@ -137,17 +137,23 @@ def test_T7_device_trial_cap_is_120_days_from_start(start, cap):
         (61, 60, True),
     ],
 )
-def test_T7_device_trial_beyond_120_days_needs_approval(started_days_ago, extend_by, approval):
+def test_T7_every_device_trial_extension_needs_approval_within_120_days(
+    started_days_ago, extend_by, beyond_cap
+):
+    """T7, seed 002: "裝置最多可試用 120 天。試用延伸一律由試用團隊核准" — at most 120 days, and
+    extensions are *always* approved by the trial team (not only those past 120 days)."""
     start = TODAY - timedelta(days=started_days_ago)
     plan = trial_extension_plan(
         today=TODAY, days=extend_by, current_end=TODAY, start_date=start, has_devices=True
     )
-    assert plan.needs_approval is approval
-    # The same extension of a trial without devices never needs approval.
+    assert plan.needs_approval is True
+    assert plan.beyond_cap is beyond_cap
+    # The same extension of a trial without devices never needs approval and has no cap.
     plain = trial_extension_plan(
         today=TODAY, days=extend_by, current_end=TODAY, start_date=start, has_devices=False
     )
     assert plain.needs_approval is False
+    assert plain.beyond_cap is False
 
 
 # --- T11 / T12 / T13 / T14 ---------------------------------------------------------------------

@@ -18,13 +18,17 @@ def convert_url(trial) -> str:
     return reverse("licensing:trial_convert", kwargs={"trial_pk": trial.pk})
 
 
-def test_T9_convert_page_prefills_the_trial_services_and_admin(client, trial_world):
+def test_T9_convert_page_prefills_every_trial_service_and_the_partner_as_contact(
+    client, trial_world
+):
+    """T9 (seed 002): the partner is suggested as provisioning contact, so that every service
+    converts correctly; the order starts with every trial service."""
     client.force_login(trial_world["seller"])
     page = client.get(convert_url(trial_world["trial"]))
     assert page.status_code == 200
     body = page.content.decode()
     assert "Nordic Widgets" in body
-    assert 'value="anna@nordicwidgets.dk"' in body
+    assert 'value="sam@fjord.example"' in body
     assert 'name="qty_messaging" value="10"' in body
     assert 'name="qty_calling" value="5"' in body
 
@@ -102,7 +106,8 @@ def test_tenant_another_partners_trial_and_order_are_404(client, trial_world):
         {
             "provisioning_contact_email": "a@nordicwidgets.dk",
             "term_months": "12",
-            "qty_messaging": "1",
+            "qty_messaging": "2",
+            "qty_calling": "1",
         },
     )
     order = Order.objects.get()

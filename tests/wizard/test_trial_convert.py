@@ -70,13 +70,16 @@ def test_T12_suspended_trial_converts_inside_grace(trial_world):
     trial.save()
     paid = trial_convert(
         trial=trial,
-        services=[ServiceSpec(type=ServiceType.MESSAGING, quantity=10)],
+        services=[
+            ServiceSpec(type=ServiceType.MESSAGING, quantity=10),
+            ServiceSpec(type=ServiceType.CALLING, quantity=5),
+        ],
         partner=trial_world["partner"],
         today=today,
     )
     assert paid.state == SubscriptionState.ACTIVE
     assert paid.kind == SubscriptionKind.PAID
-    assert License.objects.filter(service__subscription=paid).count() == 2
+    assert License.objects.filter(service__subscription=paid).count() == 3
 
 
 def test_T12_trial_after_grace_does_not_convert(trial_world):

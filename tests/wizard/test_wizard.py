@@ -298,3 +298,23 @@ def test_W3_choose_page_query_count_is_fixed(client, trial_world, django_assert_
     with django_assert_num_queries(4):
         page = client.get(path + "choose/")
     assert page.content.decode().count('data-org="') == 7  # six orgs and "new"
+
+
+def test_T9_conversion_order_going_to_a_new_org_says_the_trial_will_not_convert(
+    client, trial_world
+):
+    """Before issue 10 nothing said so when the wizard created a new org for a conversion
+    order (a mistyped or different admin email): the trial silently stayed behind."""
+    order = place_conversion(trial_world)
+    path = start(client, order)
+    match_step(client, path, "Totally Other Name", "someone@elsewhere.example")
+    page = client.get(path + "choose/").content.decode()
+    assert 'data-testid="trial-not-converted"' in page
+    assert "the trial will not be converted" in page
+    assert "enter the email address of an admin of the trial" in page
+    assert 'data-testid="new-org-warning"' in page
+    response = client.post(path + "choose/", {"org": "new", "country": "SE"})
+    done = client.get(response["Location"]).content.decode()
+    assert 'data-testid="not-converted"' in done
+    trial_world["trial"].refresh_from_db()
+    assert trial_world["trial"].state == SubscriptionState.ACTIVE

@@ -1,0 +1,18 @@
+"""The bell in the top bar: a partner person's unread count, one COUNT query, only when a page
+actually shows the bell (it is lazy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from .notifications import unread_count
+
+
+def notifications(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"unread_notifications": SimpleLazyObject(lambda: unread_count(user=user))}
