@@ -141,7 +141,7 @@ def test_d4_deletes_a_batch_with_a_fixed_number_of_statements(clock, n, django_a
     one INSERT of tombstones and one of audit rows, one statement per dependent table."""
     ids = _doomed_world(clock, n)
     now = clock.go(60)
-    with django_assert_num_queries(61 + _advisory_lock()):
+    with django_assert_num_queries(68 + _advisory_lock()):
         result = deletion_due(now=now)
     assert result.count == n
     assert not Organization.objects.filter(pk__in=ids).exists()
