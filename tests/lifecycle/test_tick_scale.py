@@ -32,7 +32,7 @@ def _advisory_lock() -> int:
     return 1 if connection.vendor == "postgresql" else 0
 
 
-IDLE_TICK_QUERIES = 12
+IDLE_TICK_QUERIES = 13
 
 
 def _world(clock, *, live: int, doomed: int = 0, warn: int = 0) -> dict[str, list[int]]:
