@@ -90,6 +90,13 @@ class Subscription(models.Model):
             models.Index(fields=["state", "period_end_date"], name="sub_state_period_idx"),
             models.Index(fields=["customer", "state"], name="sub_customer_state_idx"),
             models.Index(fields=["partner", "customer"], name="sub_partner_customer_idx"),
+            # T13: Calling trials whose calling stopped and whose numbers are still held, by end
+            # date (an idle tick reads none of the other subscriptions).
+            models.Index(
+                fields=["end_date"],
+                name="sub_numbers_held_idx",
+                condition=Q(calling_stopped_at__isnull=False, numbers_released_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

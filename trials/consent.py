@@ -30,7 +30,12 @@ from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import NotificationKind, PartnerAccess
 from partnerhub.accounts.models import User
 from partnerhub.accounts.notifications import notification_owe
-from partnerhub.accounts.services import audit_record, relationship_grant, relationship_revoke
+from partnerhub.accounts.services import (
+    audit_record,
+    deletion_recheck,
+    relationship_grant,
+    relationship_revoke,
+)
 
 from .choices import ConsentStatus
 from .lifecycle import consent_trial_dates, is_consent_expired
@@ -137,6 +142,7 @@ def consent_decline(
         status=ConsentStatus.DECLINED, decided_at=now, decided_by=by
     )
     Subscription.objects.filter(pk=request.trial_id).update(state=SubscriptionState.CANCELLED)
+    deletion_recheck(org_ids=[request.customer_id])
     others = (
         Subscription.objects.filter(
             customer=request.customer,

@@ -44,6 +44,7 @@ from partnerhub.accounts.selectors import customer_admin_emails
 from partnerhub.accounts.services import (
     audit_record,
     customer_org_create,
+    deletion_recheck,
     relationship_grant,
     relationship_revoke,
     user_create,
@@ -558,6 +559,7 @@ def consent_cancel(*, consent: ConsentRequest, actor: User) -> None:
     locked.decided_at = now
     locked.save(update_fields=["status", "decided_at"])
     Subscription.objects.filter(pk=locked.trial_id).update(state=SubscriptionState.CANCELLED)
+    deletion_recheck(org_ids=[locked.customer_id])
     # A relationship that only stood for this request goes with it; a partner still holding
     # other subscriptions of the org keeps it.
     if not Subscription.objects.filter(
@@ -1028,6 +1030,7 @@ def trial_delete(*, trial: Subscription, actor: User) -> None:
         site_url="", time_zone="", edition=MeetingsEdition.STANDARD
     )
     Subscription.objects.filter(pk=trial.pk).update(state=SubscriptionState.CANCELLED, ended_at=now)
+    deletion_recheck(org_ids=[trial.customer_id])
     ConsentRequest.objects.filter(trial=trial, status=ConsentStatus.PENDING).update(
         status=ConsentStatus.CANCELLED, decided_at=timezone.now()
     )
