@@ -1,4 +1,6 @@
-"""Filters of the partner's customer list (P4, D2): every filter lives in the URL."""
+"""Filters of the partner's customer list (P4, D2): every filter lives in the URL, and each is a
+condition on the list's read model (``licensing.CustomerRow``): equalities, and bit masks for
+the "at least one subscription" filters."""
 
 from __future__ import annotations
 
@@ -7,18 +9,18 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from licensing.choices import ProvisioningStatus, ServiceType, SubscriptionStatus
+from licensing.models import CustomerRow
 from partnerhub.accounts.choices import DataRegion
 from partnerhub.accounts.models import Organization
 
 from .selectors import (
-    customer_has_service,
     customer_ids_with_admin_email,
-    customers_with_provisioning_status,
-    customers_with_subscription_status,
+    rows_with_provisioning_status,
+    rows_with_service,
+    rows_with_subscription_status,
 )
 
 
@@ -63,43 +65,31 @@ class CustomerFilterSet(django_filters.FilterSet):
     )
 
     class Meta:
-        model = Organization
+        model = CustomerRow
         fields: list[str] = []
 
     def __init__(self, *args: Any, partner: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.partner = partner
-        self.today = timezone.localdate()
 
-    def filter_search(self, queryset: QuerySet[Organization], name: str, value: str) -> Any:
+    def filter_search(self, queryset: QuerySet[CustomerRow], name: str, value: str) -> Any:
         value = value.strip()
         if not value:
             return queryset
         return queryset.filter(
-            Q(name__icontains=value) | Q(pk__in=customer_ids_with_admin_email(text=value))
+            Q(name_key__contains=value.lower())
+            | Q(customer_id__in=customer_ids_with_admin_email(text=value))
         )
 
-    def filter_to_be_deleted(self, queryset: QuerySet[Organization], name: str, value: Any) -> Any:
+    def filter_to_be_deleted(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
         # D2: unticked means "everyone", not "only those not marked".
         return queryset.filter(deletion_marked_at__isnull=False) if value else queryset
 
-    def filter_provisioning(self, queryset: QuerySet[Organization], name: str, value: Any) -> Any:
-        if not value:
-            return queryset
-        return queryset.filter(
-            customers_with_provisioning_status(partner=self.partner, statuses=value)
-        )
+    def filter_provisioning(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
+        return queryset.filter(rows_with_provisioning_status(statuses=value)) if value else queryset
 
-    def filter_subscription(self, queryset: QuerySet[Organization], name: str, value: Any) -> Any:
-        if not value:
-            return queryset
-        return queryset.filter(
-            customers_with_subscription_status(
-                partner=self.partner, today=self.today, statuses=value
-            )
-        )
+    def filter_subscription(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
+        return queryset.filter(rows_with_subscription_status(statuses=value)) if value else queryset
 
-    def filter_service(self, queryset: QuerySet[Organization], name: str, value: Any) -> Any:
-        if not value:
-            return queryset
-        return queryset.filter(customer_has_service(partner=self.partner, types=value))
+    def filter_service(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
+        return queryset.filter(rows_with_service(types=value)) if value else queryset

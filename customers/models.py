@@ -111,3 +111,23 @@ class UserInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.org}"
+
+
+class TickRun(models.Model):
+    """One fanned-out lifecycle tick (issue 11): beat's task plans each phase of due-sweeps into
+    id-range chunks, workers run the chunks, and the chunk that finishes a phase plans the
+    next. One row per tick instant, so a beat that fires twice starts one run."""
+
+    now = models.DateTimeField(_("tick instant"), unique=True)
+    phase = models.PositiveSmallIntegerField(_("phase"), default=0)
+    pending = models.PositiveIntegerField(_("chunks still running"), default=0)
+    counts = models.JSONField(_("done per sweep"), default=dict)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lifecycle tick run")
+        verbose_name_plural = _("lifecycle tick runs")
+
+    def __str__(self) -> str:
+        return f"tick {self.now.isoformat()}"

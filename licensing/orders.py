@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +31,7 @@ from partnerhub.accounts.services import (
     user_create,
 )
 from partnerhub.core.outbox import email_owe, outbox_key
+from partnerhub.core.safecache import cache_add, cache_get, cache_incr
 
 from .buy import buy_requests_close
 from .choices import (
@@ -56,6 +56,7 @@ from .lifecycle import (
 )
 from .models import CallingProfile, License, Order, OrderLine, PhoneNumber, Service, Subscription
 from .provisioning import services_take_over_provisioned
+from .readmodel import customer_rows_refresh
 from .selectors import WizardMatch, wizard_match
 from .services import ServiceSpec, subscription_create
 
@@ -566,6 +567,7 @@ def subscription_renew(
             "rule": "S3",
         },
     )
+    customer_rows_refresh(customer_ids=[locked.customer_id])
     return locked
 
 
@@ -667,6 +669,7 @@ def subscription_take_over_suspended(
             },
         )
         moved_total += moved_here
+    customer_rows_refresh(customer_ids=[paid.customer_id])
     return moved_total
 
 
@@ -744,7 +747,7 @@ def _match_bucket_key(order: Order, now: datetime) -> str:
 
 def match_attempts_left(*, order: Order, now: datetime | None = None) -> int:
     now = now or timezone.now()
-    used = cache.get(_match_bucket_key(order, now), 0)
+    used = cache_get(_match_bucket_key(order, now), 0)
     return max(0, MATCH_ATTEMPTS_PER_HOUR - int(used))
 
 
@@ -757,12 +760,10 @@ def order_match_attempt(
     per clock hour, so it works the same on every deployment."""
     now = now or timezone.now()
     key = _match_bucket_key(order, now)
-    cache.add(key, 0, timeout=3600)
-    try:
-        attempts = cache.incr(key)
-    except ValueError:  # evicted between add and incr: start again
-        cache.set(key, 1, timeout=3600)
-        attempts = 1
+    cache_add(key, 0, timeout=3600)
+    # A cache that is down counts nothing: the link (signed, single-use, sent to one contact)
+    # stays usable rather than turning the wizard into an error page.
+    attempts = cache_incr(key, timeout=3600) or 1
     if attempts > MATCH_ATTEMPTS_PER_HOUR:
         audit_record(
             action="order.match_rate_limited",
@@ -900,6 +901,7 @@ def trial_convert(
         PhoneNumber.objects.filter(subscription=trial).update(subscription=paid)
     trial.state = SubscriptionState.CONVERTED
     trial.save(update_fields=["state"])
+    customer_rows_refresh(customer_ids=[trial.customer_id])
     audit_record(
         action="trial.convert",
         actor=actor,
@@ -1080,6 +1082,7 @@ def _order_setup_complete(
     )
     decision.update({"org": org.pk, "converted": converted, "subscription": subscription.pk})
     audit_record(action="order.setup_complete", org=org, target=order.number, details=decision)
+    customer_rows_refresh(customer_ids=[org.pk])
     return WizardResult(
         outcome=outcome, order=order, org=org, converted=converted, admin_added=admin_added
     )

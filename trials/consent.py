@@ -25,10 +25,17 @@ from licensing.choices import (
 )
 from licensing.models import Service, Subscription
 from licensing.provisioning import service_details_submit, services_await_details
+from licensing.readmodel import customer_rows_refresh
+from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import NotificationKind, PartnerAccess
 from partnerhub.accounts.models import User
 from partnerhub.accounts.notifications import notification_owe
-from partnerhub.accounts.services import audit_record, relationship_grant, relationship_revoke
+from partnerhub.accounts.services import (
+    audit_record,
+    deletion_recheck,
+    relationship_grant,
+    relationship_revoke,
+)
 
 from .choices import ConsentStatus
 from .lifecycle import consent_trial_dates, is_consent_expired
@@ -58,6 +65,7 @@ def consent_accept(
     """T3: a full admin accepts: the partner becomes a full admin (``grant_full_admin``) or a
     provisioning admin of the org; the trial moves from *Trial pending customer consent* to
     active, its services to *Awaiting provisioning details*."""
+    controlhub_require(by, request.customer_id, ControlHubAction.ANSWER_CONSENT)
     now = now or timezone.now()
     request = ConsentRequest.objects.select_for_update().select_related("trial").get(pk=request.pk)
     _check_open(request, now)
@@ -93,6 +101,7 @@ def consent_accept(
     )
     # T2/T14: devices picked with the request ship once the customer has said yes.
     trial_devices_ship(trial=request.trial, actor=by)
+    customer_rows_refresh(customer_ids=[request.customer_id])
     notification_owe(
         partner=request.partner,
         kind=NotificationKind.CONSENT_ACCEPTED,
@@ -125,6 +134,7 @@ def consent_decline(
 ) -> ConsentRequest:
     """T3: a full admin declines: the trial is cancelled, and the customer leaves the partner's
     list unless the partner still manages another live subscription of it."""
+    controlhub_require(by, request.customer_id, ControlHubAction.ANSWER_CONSENT)
     now = now or timezone.now()
     request = ConsentRequest.objects.select_for_update().select_related("trial").get(pk=request.pk)
     _check_open(request, now)
@@ -132,6 +142,7 @@ def consent_decline(
         status=ConsentStatus.DECLINED, decided_at=now, decided_by=by
     )
     Subscription.objects.filter(pk=request.trial_id).update(state=SubscriptionState.CANCELLED)
+    deletion_recheck(org_ids=[request.customer_id])
     others = (
         Subscription.objects.filter(
             customer=request.customer,
@@ -143,6 +154,7 @@ def consent_decline(
     )
     if not others:
         relationship_revoke(partner=request.partner, customer=request.customer, actor=by)
+    customer_rows_refresh(customer_ids=[request.customer_id])
     notification_owe(
         partner=request.partner,
         kind=NotificationKind.CONSENT_DECLINED,
@@ -183,6 +195,7 @@ def trial_provision(
     """P1/T3: the provisioning details are in: every service of the trial that was *Awaiting
     provisioning details* goes to the vendor (Calling with the location and emergency address
     in ``calling``), which provisions it. The one thing a provisioning admin may do."""
+    controlhub_require(by, trial.customer_id, ControlHubAction.PROVISION)
     now = now or timezone.now()
     services = list(
         Service.objects.filter(
@@ -196,6 +209,7 @@ def trial_provision(
             details=calling if service.type == ServiceType.CALLING else None,
             now=now,
         )
+    customer_rows_refresh(customer_ids=[trial.customer_id])
     audit_record(
         action="trial.provision",
         actor=by,

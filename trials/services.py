@@ -16,7 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
@@ -29,25 +29,26 @@ from licensing.choices import (
 from licensing.lifecycle import can_reactivate
 from licensing.models import CallingProfile, License, Service, Subscription
 from licensing.provisioning import services_provisioning_start
+from licensing.readmodel import customer_rows_refresh
 from licensing.services import ServiceSpec, subscription_create
+from partnerhub.accounts.access import PartnerAction, partner_may
 from partnerhub.accounts.choices import (
-    TRIAL_MANAGER_ROLES,
     NotificationKind,
     OrgKind,
     PartnerAccess,
     Role,
 )
-from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.accounts.models import AuditEntry, Organization, User
 from partnerhub.accounts.notifications import notification_owe
 from partnerhub.accounts.selectors import customer_admin_emails
 from partnerhub.accounts.services import (
     audit_record,
     customer_org_create,
+    deletion_recheck,
     relationship_grant,
     relationship_revoke,
     user_create,
 )
-from partnerhub.core.listview import summary_cache_clear
 from partnerhub.core.outbox import email_owe, outbox_key
 
 from .choices import ConsentStatus, DeviceType, ExtensionStatus
@@ -67,11 +68,10 @@ from .selectors import unavailable_service_types
 HOLDING = [str(s) for s in LICENSE_HOLDING_STATES]
 
 
-def _band_changed(partner: Organization | None) -> None:
-    """The partner's cached customer-list counts are stale once this change commits."""
-    if partner is not None:
-        partner_id = partner.pk
-        transaction.on_commit(lambda: summary_cache_clear("customers", partner_id))
+def _list_changed(customer_id: int) -> None:
+    """The customer's rows on the partners' lists are recomputed in this transaction (their
+    count bands go stale once it commits)."""
+    customer_rows_refresh(customer_ids=[customer_id])
 
 
 @dataclass(frozen=True)
@@ -92,15 +92,9 @@ class ExtendResult:
 
 # ---- checks ------------------------------------------------------------------------------
 def _require_trial_manager(*, actor: User, partner: Organization) -> None:
-    """T1: only sales admins and sales full admins of a certified partner run trials."""
-    if (
-        partner.kind != OrgKind.PARTNER
-        or not partner.partner_certified
-        or actor.org_id != partner.pk
-        or not Membership.objects.filter(
-            user=actor, org=partner, role__in=TRIAL_MANAGER_ROLES
-        ).exists()
-    ):
+    """T1: only sales admins and sales full admins of a certified partner run trials (the
+    partner side's one decision, ``partnerhub.accounts.access``)."""
+    if not partner_may(actor, PartnerAction.RUN_TRIALS, partner):
         # T1: only sales admins of a certified partner run trials.
         raise PermissionDenied(
             _("Only sales admins and sales full admins of a certified partner run trials.")
@@ -322,7 +316,7 @@ def trial_start_new_customer(
         actor=actor,
         now=now,
     )
-    _band_changed(partner)
+    _list_changed(org.pk)
     audit_record(
         action="trial.start",
         actor=actor,
@@ -379,7 +373,69 @@ def existing_org_for_email(*, email: str) -> Organization | None:
     return user.org
 
 
-@transaction.atomic
+ORG_LOOKUP_ACTION = "trial.org_lookup"
+ORG_LOOKUP_WINDOW = timedelta(hours=1)
+
+
+def existing_org_lookup(*, actor: User, email: str, now: datetime) -> Organization:
+    """T3: which org has an admin with this email, for one partner user, at most
+    ``TRIAL_ORG_LOOKUPS_PER_HOUR`` times an hour. Every look-up (and every refusal) is an audit
+    row; the answer is shown, because the partner confirms the org before asking it.
+    Raises ValidationError (a form error) when none matches or the limit is reached."""
+    with transaction.atomic():
+        found, refused = _existing_org_lookup(actor=actor, email=email, now=now)
+    if refused:
+        raise ValidationError(
+            ngettext(
+                "You looked up %(n)d organization in the last hour, the most allowed. "
+                "Try again later.",
+                "You looked up %(n)d organizations in the last hour, the most allowed. "
+                "Try again later.",
+                refused,
+            )
+            % {"n": refused}
+        )
+    if found is None:
+        raise ValidationError(
+            _(
+                "No organization has an admin with this email. Check the address, or start "
+                "a trial for a new customer."
+            )
+        )
+    return found
+
+
+def _existing_org_lookup(
+    *, actor: User, email: str, now: datetime
+) -> tuple[Organization | None, int]:
+    # Serialise one person's look-ups, so that parallel requests cannot pass the limit together.
+    list(User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True))
+    limit = settings.TRIAL_ORG_LOOKUPS_PER_HOUR
+    used = AuditEntry.objects.filter(
+        action=ORG_LOOKUP_ACTION, actor=actor, at__gt=now - ORG_LOOKUP_WINDOW
+    ).count()
+    address = email.strip().lower()
+    if used >= limit:
+        audit_record(
+            action="trial.org_lookup_refused",
+            actor=actor,
+            at=now,
+            target=address,
+            details={"rule": "T3", "limit": limit},
+        )
+        return None, used
+    customer = existing_org_for_email(email=address)
+    audit_record(
+        action=ORG_LOOKUP_ACTION,
+        actor=actor,
+        org=customer,
+        at=now,
+        target=address,
+        details={"rule": "T3", "found": customer is not None},
+    )
+    return customer, 0
+
+
 def trial_request_existing_org(
     *,
     partner: Organization,
@@ -392,12 +448,38 @@ def trial_request_existing_org(
 ) -> ConsentRequest:
     """T3: ask an existing org with no sales relationship for consent. The trial waits in
     *Pending* with every service in *Trial pending customer consent* until a full admin accepts
-    (Control Hub) within 10 days; the customer is on the partner's list meanwhile."""
+    (Control Hub) within 10 days; the customer is on the partner's list meanwhile.
+
+    The look-up of the org by the email is rate-limited and audited first, in its own
+    transaction, so that a refused request still leaves its audit row.
+    """
     _require_trial_manager(actor=actor, partner=partner)
     now = now or timezone.now()
-    customer = existing_org_for_email(email=admin_email)
-    if customer is None:
-        raise ValidationError(_("No organization has an admin with this email."))
+    customer = existing_org_lookup(actor=actor, email=admin_email, now=now)
+    with transaction.atomic():
+        return _trial_request_existing_org(
+            partner=partner,
+            actor=actor,
+            customer=customer,
+            admin_email=admin_email,
+            services=services,
+            devices=devices,
+            length_days=length_days,
+            now=now,
+        )
+
+
+def _trial_request_existing_org(
+    *,
+    partner: Organization,
+    actor: User,
+    customer: Organization,
+    admin_email: str,
+    services: list[ServiceSpec],
+    devices: list[DeviceOrder],
+    length_days: int,
+    now: datetime,
+) -> ConsentRequest:
     if partner.customer_relationships.filter(customer=customer).exists():
         raise ValidationError(_("This organization is already your customer: add a trial there."))
     if ConsentRequest.objects.filter(
@@ -429,7 +511,7 @@ def trial_request_existing_org(
         expires_at=consent_expires_at(requested_at=now),
     )
     _owe_consent_emails(consent=consent)
-    _band_changed(partner)
+    _list_changed(customer.pk)
     audit_record(
         action="trial.consent_request",
         actor=actor,
@@ -477,13 +559,14 @@ def consent_cancel(*, consent: ConsentRequest, actor: User) -> None:
     locked.decided_at = now
     locked.save(update_fields=["status", "decided_at"])
     Subscription.objects.filter(pk=locked.trial_id).update(state=SubscriptionState.CANCELLED)
+    deletion_recheck(org_ids=[locked.customer_id])
     # A relationship that only stood for this request goes with it; a partner still holding
     # other subscriptions of the org keeps it.
     if not Subscription.objects.filter(
         partner=locked.partner, customer=locked.customer, state__in=HOLDING
     ).exists():
         relationship_revoke(partner=locked.partner, customer=locked.customer, actor=actor)
-    _band_changed(locked.partner)
+    _list_changed(locked.customer_id)
     audit_record(
         action="trial.consent_cancel",
         actor=actor,
@@ -579,7 +662,7 @@ def trial_add_to_customer(
             },
             org_id=customer.pk,
         )
-    _band_changed(partner)
+    _list_changed(customer.pk)
     audit_record(
         action="trial.start",
         actor=actor,
@@ -659,7 +742,7 @@ def trial_services_change(
         )
     if devices:
         _ship_devices(trial=trial, devices=devices, now=timezone.now())
-    _band_changed(partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.services_change",
         actor=actor,
@@ -752,7 +835,7 @@ def trial_extend(
         return ExtendResult(end_date=trial.end_date, extension_request=request)
     old_end = trial.end_date
     _set_trial_end(trial=trial, end_date=plan.new_end_date, today=today)
-    _band_changed(partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.extend",
         actor=actor,
@@ -798,7 +881,7 @@ def extension_request_decide(
             )
         _set_trial_end(trial=trial, end_date=locked.requested_end_date, today=today)
     _owe_extension_decision(extension=locked, trial=trial)
-    _band_changed(trial.partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.extension_approve" if approve else "trial.extension_refuse",
         actor=actor,
@@ -947,13 +1030,14 @@ def trial_delete(*, trial: Subscription, actor: User) -> None:
         site_url="", time_zone="", edition=MeetingsEdition.STANDARD
     )
     Subscription.objects.filter(pk=trial.pk).update(state=SubscriptionState.CANCELLED, ended_at=now)
+    deletion_recheck(org_ids=[trial.customer_id])
     ConsentRequest.objects.filter(trial=trial, status=ConsentStatus.PENDING).update(
         status=ConsentStatus.CANCELLED, decided_at=timezone.now()
     )
     ExtensionRequest.objects.filter(trial=trial, status=ExtensionStatus.PENDING).update(
         status=ExtensionStatus.REFUSED, decided_at=timezone.now(), decision_note="trial deleted"
     )
-    _band_changed(partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.delete",
         actor=actor,

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0002_notifications"),
+        ("accounts", "0003_merge_0002_notifications_0002_org_deletion_recheck"),
     ]
 
     operations = [
