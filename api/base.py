@@ -16,15 +16,24 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from partnerhub.accounts.access import (
+    ControlHubAccess,
+    ControlHubAction,
+    PartnerAction,
+    PartnerSideAccess,
+    controlhub_access,
+)
 from partnerhub.accounts.api_keys import ApiPrincipal
-from partnerhub.accounts.models import IdempotencyRecord
+from partnerhub.accounts.models import IdempotencyRecord, Organization
 
 from .auth import principal_of
 from .problems import Conflict, PayloadTooLarge, Unprocessable
@@ -57,6 +66,28 @@ class ApiView(APIView):
     @property
     def principal(self) -> ApiPrincipal:
         return principal_of(self.request)
+
+    def partner_side(self, action: PartnerAction) -> Organization:
+        """The key's partner, if its creator may do ``action`` there: the partner side's one
+        decision (``access.partner_access``, resolved once when the key was checked). A
+        customer's key, or a role without the action, is a 403."""
+        access = self.principal.access
+        if not isinstance(access, PartnerSideAccess) or not access.may(action):
+            raise PermissionDenied
+        return access.partner
+
+    def controlhub(self, org_pk: int, action: ControlHubAction) -> Organization:
+        """The org of a Control Hub URL as the pages resolve it (``access.controlhub_access``):
+        a customer admin of it, or a partner with access; anyone else gets a 404 (another
+        tenant's org is never confirmed), a standing without ``action`` a 403."""
+        access = self.principal.access
+        if not (isinstance(access, ControlHubAccess) and access.org.pk == org_pk):
+            access = controlhub_access(self.principal.user, org_pk)  # a partner's customer
+        if access is None:
+            raise Http404
+        if not access.may(action):
+            raise PermissionDenied
+        return access.org
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         length = request.META.get("CONTENT_LENGTH") or "0"

@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core import signing
-from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404
@@ -32,7 +30,13 @@ from rest_framework.response import Response
 from customers.api import MAX_EVENTS, ActivityInvalid, activity_events_record
 from customers.choices import ActivityKind
 from customers.filters import CustomerFilterSet
-from customers.selectors import customer_page, partner_customers
+from customers.selectors import (
+    customer_list_rows,
+    customer_page,
+    customer_rows_attach,
+    customer_rows_page,
+    partner_customers,
+)
 from customers.tables import CustomerTable
 from customers.views import CustomerListView
 from licensing.calling import (
@@ -47,12 +51,9 @@ from licensing.choices import ServiceType, SubscriptionKind
 from licensing.models import Order, Subscription
 from licensing.orders import OrderLineSpec, OrderRefused, order_place
 from licensing.selectors import orders_of_partner, org_users
-from partnerhub.accounts.api_keys import ApiPrincipal
-from partnerhub.accounts.choices import OrgKind, PartnerAccess, Role
+from partnerhub.accounts.access import ControlHubAction, PartnerAction
 from partnerhub.accounts.models import AuditEntry, Organization, User
 from partnerhub.accounts.notifications import notification_read, notification_text, partner_feed
-from partnerhub.accounts.permissions import ControlHubMixin
-from partnerhub.core.listview import PreparedRows, summary_cache_key
 from trials import services as trial_services
 from trials.forms import (
     DeviceFormSet,
@@ -92,12 +93,6 @@ PAGE_SIZE_MAX = 100
 
 
 # ---- helpers -------------------------------------------------------------------------------
-def _partner(principal: ApiPrincipal) -> Organization:
-    if principal.org.kind != OrgKind.PARTNER:
-        raise PermissionDenied
-    return principal.org
-
-
 def _validated(serializer_class: type[s.serializers.Serializer], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
@@ -196,9 +191,12 @@ PAGE_PARAMS = [
 
 
 # ---- customers (P1–P4, D2) -----------------------------------------------------------------
-SORT_KEYS = sorted(
-    name for name, column in CustomerTable.base_columns.items() if column.orderable is not False
-)
+# A column of the page's table (``-`` for descending) → the read-model key it sorts by.
+SORT_KEYS: dict[str, str] = {
+    name: str(column.order_by[0]) if column.order_by else name
+    for name, column in sorted(CustomerTable.base_columns.items())
+    if column.orderable is not False
+}
 
 
 class CustomerListApi(ApiView):
@@ -248,60 +246,38 @@ class CustomerListApi(ApiView):
         ],
     )
     def get(self, request: Request) -> Response:
-        partner = _partner(self.principal)
+        partner = self.partner_side(PartnerAction.VIEW)
         size = _page_size(request)
         sort = request.query_params.get("sort") or CustomerListView.default_sort
         if sort.lstrip("-") not in SORT_KEYS:
             raise exceptions.ValidationError({"sort": [f"One of: {', '.join(SORT_KEYS)}."]})
         offset = _cursor_offset(request, "api.customers")
-        # The page's own view object: the same base queryset, filters, sort keys and row loading.
-        page = CustomerListView()
-        page.request, page.partner, page.role = request._request, partner, self.principal.role
-        base = page.get_queryset()
+        # The page's own reads: the read model's rows, its FilterSet (search and filters), the
+        # sort key of the page's column, the same page cut and the same row loading.
         params = request.query_params.copy()
         for name in ("cursor", "page_size", "sort"):
             params.pop(name, None)
+        base = customer_list_rows(partner=partner)
         filterset = CustomerFilterSet(
             params or None, queryset=base, request=request._request, partner=partner
         )
         if filterset.is_bound and not filterset.is_valid():
             raise exceptions.ValidationError(filterset.errors)
-        filtered = filterset.qs if filterset.is_bound else base
-        table = CustomerTable(PreparedRows([]))
-        table.order_by = sort
-        accessors = page._ordering(table)
-        presorted = self.presorted(page, filterset, accessors, offset, size + 1)
-        if presorted is not None:
-            # The order the tick precomputed for a computed column, as the page uses it.
-            position = {pk: i for i, pk in enumerate(presorted)}
-            rows = page.fetch_rows(page.get_queryset().filter(pk__in=presorted))
-            rows.sort(key=lambda row: position[row.pk])
-        else:
-            page_pks = page.ordered(filtered, accessors).values("pk")[offset : offset + size + 1]
-            rows = page.fetch_rows(
-                page.ordered(page.get_queryset().filter(pk__in=page_pks), accessors)
-            )
+        page = customer_rows_page(
+            partner=partner,
+            filtered=filterset.qs if filterset.is_bound else base,
+            key=SORT_KEYS[sort.lstrip("-")],
+            descending=sort.startswith("-"),
+            offset=offset,
+            limit=size + 1,
+        )
+        rows = customer_rows_attach(
+            partner=partner, today=timezone.localdate(), now=timezone.now(), queryset=page
+        )
         more = len(rows) > size
-        data = s.CustomerOutSerializer(rows[:size], many=True).data
+        data = s.CustomerOutSerializer([row.org for row in rows[:size]], many=True).data
         return Response(
             {"results": data, **_page_links(request, "api.customers", offset, size, more)}
-        )
-
-    @staticmethod
-    def presorted(
-        page: CustomerListView, filterset: Any, accessors: list[str], offset: int, limit: int
-    ) -> list[Any] | None:
-        """The page's precomputed order, checked against the cached count band (no query: when
-        the band is not cached the list sorts in SQL, as the page would without the order)."""
-        summary = cache.get(summary_cache_key("customers", page.partner.pk, timezone.localdate()))
-        if summary is None:
-            return None
-        return page.presorted_page(
-            accessors=accessors,
-            offset=offset,
-            limit=limit,
-            count=summary["total"],
-            filterset=filterset,
         )
 
 
@@ -311,7 +287,7 @@ class CustomerDetailApi(ApiView):
         responses={200: s.CustomerDetailSerializer, **PROBLEMS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        partner = _partner(self.principal)
+        partner = self.partner_side(PartnerAction.VIEW)
         customer = get_object_or_404(partner_customers(partner=partner), pk=pk)
         page = customer_page(
             partner=partner, customer=customer, today=timezone.localdate(), now=timezone.now()
@@ -328,14 +304,17 @@ class CustomerDetailApi(ApiView):
 class _TrialApi(ApiView):
     scopes = {"GET": "read", "POST": "trials", "PUT": "trials", "DELETE": "trials"}
 
+    def trial_action(self) -> PartnerAction:
+        return PartnerAction.VIEW if self.request.method == "GET" else PartnerAction.RUN_TRIALS
+
     def trial(self, pk: int) -> Subscription:
-        partner = _partner(self.principal)
+        partner = self.partner_side(self.trial_action())
         return get_object_or_404(
             partner_trials(partner=partner).select_related("customer", "partner"), pk=pk
         )
 
     def consent(self, pk: int) -> ConsentRequest:
-        partner = _partner(self.principal)
+        partner = self.partner_side(self.trial_action())
         return get_object_or_404(
             ConsentRequest.objects.select_related("customer", "partner", "trial"),
             pk=pk,
@@ -376,7 +355,7 @@ class TrialStartApi(_TrialApi):
         return self.idempotent(self.start)
 
     def start(self) -> Response:
-        partner = _partner(self.principal)
+        partner = self.partner_side(PartnerAction.RUN_TRIALS)
         data = _validated(s.TrialStartSerializer, self.json_body())
         form_data = _offer_form_data(data)
         form, devices = TrialStartForm(form_data), DeviceFormSet(form_data, prefix="dev")
@@ -407,7 +386,7 @@ class TrialRequestApi(_TrialApi):
         return self.idempotent(self.create)
 
     def create(self) -> Response:
-        partner = _partner(self.principal)
+        partner = self.partner_side(PartnerAction.RUN_TRIALS)
         data = _validated(s.TrialRequestSerializer, self.json_body())
         form_data = _offer_form_data(data)
         form, devices = TrialRequestForm(form_data), DeviceFormSet(form_data, prefix="dev")
@@ -515,7 +494,7 @@ class TrialServicesApi(_TrialApi):
     )
     def put(self, request: Request, pk: int) -> Response:
         trial = self.trial(pk)
-        partner = _partner(self.principal)
+        partner = self.partner_side(PartnerAction.RUN_TRIALS)
         data = _validated(s.TrialServicesSerializer, self.json_body())
         form_data = _offer_form_data(data)
         current = list(trial.services.values_list("type", flat=True))
@@ -576,7 +555,7 @@ class OrderListApi(ApiView):
         return self.idempotent(self.place)
 
     def place(self) -> Response:
-        partner = _partner(self.principal)
+        partner = self.partner_side(PartnerAction.RUN_TRIALS)
         data = _validated(s.OrderPlaceSerializer, self.json_body())
         trial = None
         if data.get("trial_id") is not None:
@@ -587,8 +566,6 @@ class OrderListApi(ApiView):
         types = [line["service_type"] for line in data["lines"]]
         if len(set(types)) != len(types):
             raise exceptions.ValidationError({"lines": ["Each service once."]})
-        if self.principal.role not in {Role.SALES_ADMIN, Role.SALES_FULL_ADMIN}:
-            raise PermissionDenied  # T1: the conversion page is the sales roles' too
         try:
             order = order_place(
                 lines=[OrderLineSpec(ln["service_type"], ln["quantity"]) for ln in data["lines"]],
@@ -608,7 +585,7 @@ class OrderDetailApi(ApiView):
         operation_id="orders_retrieve", responses={200: s.OrderOutSerializer, **PROBLEMS}
     )
     def get(self, request: Request, number: str) -> Response:
-        partner = _partner(self.principal)
+        partner = self.partner_side(PartnerAction.VIEW)
         order = get_object_or_404(orders_of_partner(partner=partner), number=number)
         return Response(_order_out(order))
 
@@ -630,7 +607,7 @@ class NotificationListApi(ApiView):
         responses={200: s.NotificationPageSerializer, **PROBLEMS},
     )
     def get(self, request: Request) -> Response:
-        _partner(self.principal)
+        self.partner_side(PartnerAction.OWN_SETTINGS)
         size = _page_size(request, 50)
         offset = _cursor_offset(request, "api.notifications")
         rows = list(partner_feed(user=self.principal.user)[offset : offset + size + 1])
@@ -647,7 +624,7 @@ class NotificationReadApi(ApiView):
         responses={200: s.NotificationOutSerializer, **POST_PROBLEMS},
     )
     def post(self, request: Request, pk: int) -> Response:
-        _partner(self.principal)
+        self.partner_side(PartnerAction.OWN_SETTINGS)
 
         def read() -> Response:
             row = notification_read(user=self.principal.user, notification_id=pk)
@@ -685,19 +662,10 @@ class AuditListApi(ApiView):
 class _ControlHubApi(ApiView):
     scopes = {"GET": "read", "POST": "users", "PUT": "users"}
 
-    def org(self, org_pk: int) -> tuple[Organization, bool]:
-        """The org as Control Hub resolves it, and whether this key's person may change it."""
-        principal = self.principal
-        org, role = ControlHubMixin.resolve_access(self.request, org_pk)
-        return org, role in {Role.CUSTOMER_FULL_ADMIN, PartnerAccess.FULL_ADMIN} and (
-            principal.org.pk == org.pk or principal.role == Role.PARTNER_FULL_ADMIN
-        )
-
-    def changing_org(self, org_pk: int) -> Organization:
-        org, may_change = self.org(org_pk)
-        if not may_change:
-            raise PermissionDenied
-        return org
+    def org(self, org_pk: int) -> Organization:
+        """The org as Control Hub resolves it: READ to look, CHANGE to change licenses."""
+        read = self.request.method == "GET"
+        return self.controlhub(org_pk, ControlHubAction.READ if read else ControlHubAction.CHANGE)
 
 
 class UserListApi(_ControlHubApi):
@@ -711,7 +679,7 @@ class UserListApi(_ControlHubApi):
         responses={200: s.UserPageSerializer, **PROBLEMS},
     )
     def get(self, request: Request, org_pk: int) -> Response:
-        org, _ = self.org(org_pk)
+        org = self.org(org_pk)
         size = _page_size(request, 50)
         offset = _cursor_offset(request, "api.users")
         service = request.query_params.get("service", "")
@@ -741,7 +709,7 @@ class UserLicensesApi(_ControlHubApi):
         responses={200: s.LicenseChangeOutSerializer, **POST_PROBLEMS},
     )
     def put(self, request: Request, org_pk: int, pk: int) -> Response:
-        org = self.changing_org(org_pk)
+        org = self.org(org_pk)
         person = get_object_or_404(User.objects.filter(org=org), pk=pk)
         data = _validated(s.LicenseSetSerializer, self.json_body())
         try:
@@ -782,7 +750,7 @@ class LicenseBulkApi(_ControlHubApi):
         responses={200: s.LicenseBulkOutSerializer, **POST_PROBLEMS},
     )
     def post(self, request: Request, org_pk: int) -> Response:
-        org = self.changing_org(org_pk)
+        org = self.org(org_pk)
         return self.idempotent(lambda: self.apply(org))
 
     def apply(self, org: Organization) -> Response:

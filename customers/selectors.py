@@ -152,6 +152,29 @@ def customer_rows_ordered(
     return queryset.order_by(down if descending else up, "customer_id")
 
 
+def customer_rows_page(
+    *,
+    partner: Organization,
+    filtered: QuerySet[CustomerRow],
+    key: str,
+    descending: bool,
+    offset: int,
+    limit: int,
+    from_end: bool = False,
+) -> QuerySet[CustomerRow]:
+    """One page of the list, in order: the page's customer ids cut with OFFSET from the sort's
+    index of the narrow row (an index-only walk), then the partner's rows of those ids.
+    ``from_end`` cuts from the other end of the same index (OFFSET counted from the last row),
+    so a deep page costs what the first does. The page and the API both page through this."""
+    ids = customer_rows_ordered(filtered, key=key, descending=descending, reverse=from_end)
+    page_ids = ids.values("customer_id")[offset : offset + limit]
+    return customer_rows_ordered(
+        customer_list_rows(partner=partner).filter(customer_id__in=page_ids),
+        key=key,
+        descending=descending,
+    )
+
+
 # The count band above the list: (key, filter query string) — each a link to the filtered list.
 BAND_LINKS: dict[str, str] = {
     "to_be_deleted": "to_be_deleted=true",
@@ -405,6 +428,7 @@ __all__ = [
     "customer_page",
     "customer_rows_attach",
     "customer_rows_ordered",
+    "customer_rows_page",
     "partner_customers",
     "provisioning_rank_expression",
     "subscription_status_expression",

@@ -54,6 +54,7 @@ from .selectors import (
     customer_page,
     customer_rows_attach,
     customer_rows_ordered,
+    customer_rows_page,
     partner_customers,
 )
 from .tables import CustomerTable
@@ -148,16 +149,18 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
     ) -> QuerySet[Any]:
         key, descending = self._sort(accessors)
         after = count - offset - limit  # rows after this page
-        if not self.count_capped and offset > max(after, 0):
+        from_end = not self.count_capped and offset > max(after, 0)
+        if from_end:
             # Nearer the end: cut the page from the other end of the index (OFFSET ``after``).
-            start, size = max(after, 0), min(limit, count - offset)
-            ids = customer_rows_ordered(queryset, key=key, descending=descending, reverse=True)
-            ids = ids.values("customer_id")[start : start + size]
-        else:
-            ordered = customer_rows_ordered(queryset, key=key, descending=descending)
-            ids = ordered.values("customer_id")[offset : offset + limit]
-        return customer_rows_ordered(
-            self.get_queryset().filter(customer_id__in=ids), key=key, descending=descending
+            offset, limit = max(after, 0), min(limit, count - offset)
+        return customer_rows_page(
+            partner=self.partner,
+            filtered=queryset,
+            key=key,
+            descending=descending,
+            offset=offset,
+            limit=limit,
+            from_end=from_end,
         )
 
     def get_count(self, queryset: QuerySet[Any], filterset: django_filters.FilterSet) -> int:

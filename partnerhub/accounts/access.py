@@ -222,6 +222,19 @@ def partner_require(actor: User, action: PartnerAction, partner: Organization) -
         raise PermissionDenied(f"{actor} may not {action} for partner {partner}.")
 
 
+# ---- what a role allows at most (API key scopes) ----------------------------------------
+def role_may(role: str, action: PartnerAction | ControlHubAction) -> bool:
+    """Whether ``role`` allows ``action`` anywhere, before an org or a relationship narrows it:
+    what an API key of a person with this role may be given scopes for (issue 15). The key
+    itself is then checked on every request through ``partner_access``/``controlhub_access``."""
+    if isinstance(action, PartnerAction):
+        return action in _PARTNER_SIDE_GRANTS.get(role, frozenset())
+    grants = _CUSTOMER_GRANTS.get(role) or _PARTNER_ROLE_GRANTS.get(role, frozenset())
+    if role in _PARTNER_ROLE_GRANTS:  # partner people act through a relationship's access
+        grants = grants & frozenset().union(*_PARTNER_ACCESS_GRANTS.values())
+    return action in grants
+
+
 __all__ = [
     "ControlHubAccess",
     "ControlHubAction",
@@ -233,4 +246,5 @@ __all__ = [
     "partner_access",
     "partner_may",
     "partner_require",
+    "role_may",
 ]

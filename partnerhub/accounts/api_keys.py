@@ -22,8 +22,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import CUSTOMER_ADMIN_ROLES, PARTNER_ROLES, TRIAL_MANAGER_ROLES, OrgKind, Role
-from .models import ApiKey, Membership, Organization, User
+from .access import (
+    ControlHubAccess,
+    ControlHubAction,
+    PartnerAction,
+    PartnerSideAccess,
+    controlhub_access,
+    partner_access,
+    role_may,
+)
+from .choices import OrgKind, Role
+from .models import ApiKey, Organization, User
 from .services import audit_record
 
 SCOPES: dict[str, object] = {
@@ -37,11 +46,13 @@ LAST_USED_EVERY = timedelta(minutes=1)  # last-used time/IP are written at most 
 
 
 def scopes_allowed(*, role: str) -> list[str]:
-    """The scopes a person with ``role`` may give a key (T1: read-only people only read)."""
+    """The scopes a person with ``role`` may give a key, from the one access decision (T1:
+    read-only people only read; trials and orders are the sales roles'; users is for who may
+    change licenses in a Control Hub)."""
     allowed = ["read"]
-    if role in TRIAL_MANAGER_ROLES:
+    if role_may(role, PartnerAction.RUN_TRIALS):
         allowed += ["trials", "orders"]
-    if role in {Role.CUSTOMER_FULL_ADMIN, Role.PARTNER_FULL_ADMIN}:
+    if role_may(role, ControlHubAction.CHANGE):
         allowed.append("users")
     return allowed
 
@@ -51,19 +62,25 @@ def key_manager_roles() -> frozenset[str]:
     return frozenset({Role.PARTNER_FULL_ADMIN, Role.CUSTOMER_FULL_ADMIN})
 
 
-def person_role(*, user: User) -> tuple[Organization, str] | None:
-    """The org and role the person acts with: their org's membership, if it is an admin one."""
+def person_access(*, user: User) -> PartnerSideAccess | ControlHubAccess | None:
+    """The standing a person's keys act with, decided by ``access``: a partner role of a
+    certified partner (``partner_access``), or a customer admin role in their own org
+    (``controlhub_access``). Anyone else has no keys. One query."""
     org = user.org
     if org is None or not user.is_active:
         return None
-    membership = Membership.objects.filter(user=user, org=org).only("role").first()
-    if membership is None:
-        return None
-    if org.kind == OrgKind.PARTNER and membership.role in PARTNER_ROLES and org.partner_certified:
-        return org, membership.role
-    if org.kind == OrgKind.CUSTOMER and membership.role in CUSTOMER_ADMIN_ROLES:
-        return org, membership.role
-    return None
+    if org.kind == OrgKind.PARTNER:
+        return partner_access(user)
+    hub = controlhub_access(user, org.pk)
+    return None if hub is None or hub.via_partner else hub
+
+
+def person_role(*, user: User) -> tuple[Organization, str] | None:
+    """The org and role the person acts with (``person_access``)."""
+    access = person_access(user=user)
+    if isinstance(access, PartnerSideAccess):
+        return access.partner, access.role
+    return (access.org, access.role) if access is not None else None
 
 
 def _hash(token: str) -> str:
@@ -114,13 +131,15 @@ def api_key_revoke(*, key: ApiKey, actor: User) -> None:
 
 @dataclass(frozen=True)
 class ApiPrincipal:
-    """Who a request acts as: the key, its creator, their org and role, the key's scopes."""
+    """Who a request acts as: the key, its creator, their org and role, the key's scopes, and
+    the creator's standing as ``access`` decided it (partner side or their own Control Hub)."""
 
     key: ApiKey
     user: User
     org: Organization
     role: str
     scopes: frozenset[str]
+    access: PartnerSideAccess | ControlHubAccess
 
 
 def api_key_authenticate(*, token: str, ip: str | None, now: datetime) -> ApiPrincipal | None:
@@ -138,10 +157,13 @@ def api_key_authenticate(*, token: str, ip: str | None, now: datetime) -> ApiPri
         return None
     if key.expires_at is not None and key.expires_at <= now:
         return None
-    resolved = person_role(user=key.created_by)
-    if resolved is None or resolved[0].pk != key.org_id:
+    access = person_access(user=key.created_by)
+    if access is None:
         return None
-    org, role = resolved
+    org = access.partner if isinstance(access, PartnerSideAccess) else access.org
+    role = access.role
+    if org.pk != key.org_id:  # the creator moved to another org: the key is dead
+        return None
     if (
         key.last_used_at is None
         or key.last_used_at < now - LAST_USED_EVERY
@@ -149,4 +171,6 @@ def api_key_authenticate(*, token: str, ip: str | None, now: datetime) -> ApiPri
     ):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
     scopes = frozenset(key.scopes) & frozenset(scopes_allowed(role=role))
-    return ApiPrincipal(key=key, user=key.created_by, org=org, role=role, scopes=scopes)
+    return ApiPrincipal(
+        key=key, user=key.created_by, org=org, role=role, scopes=scopes, access=access
+    )
