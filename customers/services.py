@@ -17,6 +17,7 @@ from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import NotificationKind
 from partnerhub.accounts.models import AuditEntry, CustomerRelationship, Organization, User
 from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
+from partnerhub.accounts.services import audit_events_owe
 from partnerhub.core.bulk_delete import UnsupportedCascade, cascade_delete, cascade_plan
 
 from .choices import ActivityKind, DeletionReason
@@ -112,6 +113,13 @@ def orgs_delete(
             details={"reason": str(reason), "rule": "D9" if actor else "D4"},
         )
         for org in orgs
+    )
+    # The customer.deleted webhook, owed while the relationships still say who manages it.
+    audit_events_owe(
+        "org.delete",
+        [(org.pk, org.name, "") for org in orgs],
+        now,
+        {"reason": str(reason), "rule": "D9" if actor else "D4"},
     )
     if reason == DeletionReason.CUSTOMER_REQUEST:
         # D9: every partner managing the org hears it (the notice outlives the org, D10).

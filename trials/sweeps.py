@@ -31,12 +31,15 @@ from licensing.sweeps import EndedSubscription
 from partnerhub.accounts.choices import (
     CUSTOMER_ADMIN_ROLES,
     PARTNER_ROLES,
+    Event,
     NotificationKind,
     Role,
+    webhook_type,
 )
 from partnerhub.accounts.models import Membership, Organization, User
 from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
 from partnerhub.accounts.services import audit_bulk, deletion_recheck, relationship_revoke
+from partnerhub.accounts.webhooks import webhooks_owe_bulk
 from partnerhub.core.models import OutboxEmail
 from partnerhub.core.outbox import outbox_key
 from partnerhub.core.sweeps import (
@@ -155,7 +158,7 @@ def _already_noticed(kind: str) -> Exists:
 
 
 def _notice_sweep(
-    *, name: str, kind: str, queryset: QuerySet[Subscription], now: datetime
+    *, name: str, kind: str, event: Event, queryset: QuerySet[Subscription], now: datetime
 ) -> SweepResult:
     """Notices change no state of the trial: the owed email is the record that it was done, so
     trials noticed before are not selected again (an idle tick costs the same few queries
@@ -176,6 +179,20 @@ def _notice_sweep(
             last_pk = trials[-1].pk
             owed = emails_owe_bulk(_trial_notice_emails(kind=kind, trials=trials, today=now.date()))
             result.emails += owed
+            # The trial.ending / trial.ended webhook of the same notice, in the same transaction.
+            webhooks_owe_bulk(
+                (
+                    t.partner_id,
+                    webhook_type(event),
+                    f"{event}:{t.pk}:{t.end_date.isoformat()}",
+                    {
+                        "customer": {"id": t.customer_id},
+                        "trial": {"id": t.pk, "end_date": t.end_date},
+                    },
+                )
+                for t in trials
+                if t.partner_id
+            )
             if owed:
                 result.add(f"trial {t.pk} ends {t.end_date.isoformat()}" for t in trials)
 
@@ -186,6 +203,7 @@ def trial_ending_soon_notices_due(*, now: datetime, within: PkRange | None = Non
     return _notice_sweep(
         name="trial_ending_soon",
         kind="trial_ending_soon",
+        event=Event.TRIAL_ENDING,
         queryset=within_range(trials_due_for_ending_soon_notice(today=now.date()), within),
         now=now,
     )
@@ -196,6 +214,7 @@ def trial_end_notices_due(*, now: datetime, within: PkRange | None = None) -> Sw
     return _notice_sweep(
         name="trial_ends_today",
         kind="trial_ends_today",
+        event=Event.TRIAL_ENDED,
         queryset=within_range(trials_due_for_end_notice(today=now.date()), within),
         now=now,
     )

@@ -104,26 +104,57 @@ class ContentKind(models.TextChoices):
     RECORDING = "recording", _("Meetings recording")
 
 
-class NotificationKind(models.TextChoices):
-    """What a partner is told about its customers (the feed and, for most kinds, an email)."""
+class Event(models.TextChoices):
+    """Every lifecycle event a partner hears of: the one list of their names and labels.
 
+    A partner's webhook endpoints subscribe to events (the type on the wire is
+    ``webhook_type(event)``: ``consent_accepted`` → ``consent.accepted``); the events in
+    ``NOTIFICATION_KINDS`` also reach the partner's people as notifications (feed and email),
+    stored under the same value."""
+
+    TRIAL_STARTED = "trial_started", _("Trial started")
     CONSENT_ACCEPTED = "consent_accepted", _("Trial request accepted")
     CONSENT_DECLINED = "consent_declined", _("Trial request declined")
     CONSENT_EXPIRED = "consent_expired", _("Trial request expired unanswered")
     EXTENSION_APPROVED = "extension_approved", _("Trial extension approved")
     EXTENSION_REFUSED = "extension_refused", _("Trial extension refused")
+    TRIAL_ENDING = "trial_ending", _("Trial ending in a week")
+    TRIAL_ENDED = "trial_ended", _("Trial ended")
     PROVISIONING_FAILED = "provisioning_failed", _("Provisioning failed")
+    PROVISIONING_DONE = "provisioning_done", _("Provisioning done")
+    ORDER_SET_UP = "order_set_up", _("Order set up")
+    SUBSCRIPTION_SUSPENDED = "subscription_suspended", _("Subscription suspended")
+    SUBSCRIPTION_RENEWED = "subscription_renewed", _("Subscription renewed")
     BUY_REQUESTED = "buy_requested", _("Customer wants to buy")
-    ORG_DELETED = "org_deleted", _("Customer deleted its organization")
+    ORG_DELETED = "org_deleted", _("Customer organization deleted")
     DELETION_MARKED = "deletion_marked", _("Customer marked for deletion")
     DELETION_WARNED = "deletion_warned", _("Customer warned before deletion")
 
 
+def webhook_type(event: str) -> str:
+    """The event's type on the wire: its name with the first ``_`` as a dot."""
+    return str(event).replace("_", ".", 1)
+
+
+# A notification is an event told to the partner's people; these are the ones they are told.
+NotificationKind = Event
+NOTIFICATION_KINDS: tuple[Event, ...] = (
+    Event.CONSENT_ACCEPTED,
+    Event.CONSENT_DECLINED,
+    Event.CONSENT_EXPIRED,
+    Event.EXTENSION_APPROVED,
+    Event.EXTENSION_REFUSED,
+    Event.PROVISIONING_FAILED,
+    Event.BUY_REQUESTED,
+    Event.ORG_DELETED,
+    Event.DELETION_MARKED,
+    Event.DELETION_WARNED,
+)
+
+
 # D8: partners see the deletion countdown of their customers in the feed; only the customer's
 # full admins are emailed about it (D3). Every other kind is emailed unless the person opts out.
-FEED_ONLY_NOTIFICATION_KINDS = frozenset(
-    {NotificationKind.DELETION_MARKED, NotificationKind.DELETION_WARNED}
-)
+FEED_ONLY_NOTIFICATION_KINDS = frozenset({Event.DELETION_MARKED, Event.DELETION_WARNED})
 EMAILED_NOTIFICATION_KINDS = tuple(
-    k for k in NotificationKind if k not in FEED_ONLY_NOTIFICATION_KINDS
+    k for k in NOTIFICATION_KINDS if k not in FEED_ONLY_NOTIFICATION_KINDS
 )

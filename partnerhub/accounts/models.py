@@ -9,10 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (
+    NOTIFICATION_KINDS,
     ContentKind,
     Country,
     DataRegion,
-    NotificationKind,
     OrgKind,
     PartnerAccess,
     PartnerTier,
@@ -443,6 +443,9 @@ class WebhookAttempt(models.Model):
         return f"{self.delivery_id} {self.status_code or self.error}"
 
 
+NOTIFICATION_CHOICES = [(str(kind), kind.label) for kind in NOTIFICATION_KINDS]
+
+
 class Notification(models.Model):
     """One item of a partner person's feed: something a customer (or support, or the lifecycle)
     did that the partner should know. Fanned out on write, one row per person, so the bell's
@@ -456,7 +459,7 @@ class Notification(models.Model):
     partner = models.ForeignKey(
         Organization, related_name="partner_notifications", on_delete=models.CASCADE
     )
-    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    kind = models.CharField(_("kind"), max_length=32, choices=NOTIFICATION_CHOICES)
     # The event's key: one notice per event and person, however often the event is reported.
     key = models.CharField(_("key"), max_length=255)
     customer_id_value = models.BigIntegerField(_("customer id"), null=True, blank=True)
@@ -490,7 +493,7 @@ class NotificationEmailOptOut(models.Model):
     """A person turned off the email for one kind of notification; the feed keeps it."""
 
     user = models.ForeignKey(User, related_name="notification_opt_outs", on_delete=models.CASCADE)
-    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    kind = models.CharField(_("kind"), max_length=32, choices=NOTIFICATION_CHOICES)
 
     class Meta:
         verbose_name = _("notification email opt-out")

@@ -71,13 +71,15 @@ def audit_record(
         target=target,
         details=details or {},
     )
-    _webhooks_owe(action, [(org.pk, org.name, target)] if org else [], at, details or {})
+    audit_events_owe(action, [(org.pk, org.name, target)] if org else [], at, details or {})
     return entry
 
 
-def _webhooks_owe(
+def audit_events_owe(
     action: str, rows: list[tuple[int | None, str, str]], at: datetime, details: dict[str, Any]
 ) -> None:
+    """Owe the webhook event of audited changes (``webhooks.AUDIT_EVENTS``) in the caller's
+    transaction; audit writers of their own (set-based deletion) call it beside their INSERT."""
     from .webhooks import AUDIT_EVENTS, webhooks_owe_for_audit
 
     if action in AUDIT_EVENTS and rows:
@@ -107,7 +109,7 @@ def audit_bulk(
         )
         for org_id, org_name, target in rows
     )
-    _webhooks_owe(action, list(rows), at, details or {})
+    audit_events_owe(action, list(rows), at, details or {})
 
 
 @transaction.atomic

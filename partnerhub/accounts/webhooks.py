@@ -44,7 +44,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerhub.core.outbox import email_owe, outbox_key
 
-from .choices import Role
+from .choices import Event, Role, webhook_type
 from .models import (
     Membership,
     Organization,
@@ -59,24 +59,9 @@ from .services import audit_record
 
 logger = logging.getLogger(__name__)
 
-# The event types a partner can subscribe to (the issue's list), with their labels.
-EVENT_TYPES: dict[str, Any] = {
-    "trial.started": _("Trial started"),
-    "consent.accepted": _("Consent accepted"),
-    "consent.declined": _("Consent declined"),
-    "consent.expired": _("Consent expired"),
-    "trial.ending": _("Trial ending"),
-    "trial.ended": _("Trial ended"),
-    "provisioning.failed": _("Provisioning failed"),
-    "provisioning.done": _("Provisioning done"),
-    "order.set_up": _("Order set up"),
-    "subscription.suspended": _("Subscription suspended"),
-    "subscription.renewed": _("Subscription renewed"),
-    "customer.marked": _("Customer marked for deletion"),
-    "customer.warned": _("Customer warned of deletion"),
-    "customer.deleted": _("Customer deleted"),
-    "buy_request.created": _("Buy request"),
-}
+# The event types a partner can subscribe to, with their labels: every lifecycle event, from
+# the one list (``choices.Event``, which the notifications share).
+EVENT_TYPES: dict[str, Any] = {webhook_type(event): event.label for event in Event}
 
 CLAIM_TIMEOUT = timedelta(minutes=5)  # a claim older than this belonged to a dead worker
 RESPONSE_SNIPPET = 500
@@ -221,7 +206,7 @@ def webhook_owe(
         for e in WebhookEndpoint.objects.filter(partner=partner, disabled_at__isnull=True)
         if event_type in e.event_types
     ]
-    if not endpoints or WebhookEvent.objects.filter(key=key).exists():
+    if not endpoints or WebhookEvent.objects.filter(key=outbox_key("webhook", key)).exists():
         return None
     now = timezone.now()
     event_id = "msg_" + secrets.token_hex(12)
@@ -250,6 +235,30 @@ def webhook_owe(
     )
     transaction.on_commit(lambda: _schedule(ids))
     return event
+
+
+def webhooks_owe_bulk(events: Iterable[tuple[int, str, str, Mapping[str, Any]]]) -> int:
+    """Owe a sweep's chunk of events, each (partner id, event type, key, data), inside the
+    sweep's transaction. One query when no endpoint of those partners wants them."""
+    events = list(events)
+    if not events:
+        return 0
+    wanted = {
+        (endpoint.partner_id, event_type)
+        for endpoint in WebhookEndpoint.objects.filter(
+            partner_id__in={e[0] for e in events}, disabled_at__isnull=True
+        )
+        for event_type in endpoint.event_types
+    }
+    due = [e for e in events if (e[0], e[1]) in wanted]
+    if not due:
+        return 0
+    partners = {p.pk: p for p in Organization.objects.filter(pk__in={e[0] for e in due})}
+    return sum(
+        webhook_owe(partner=partners[partner_id], event_type=event_type, key=key, data=data)
+        is not None
+        for partner_id, event_type, key, data in due
+    )
 
 
 def _schedule(delivery_ids: list[int], countdown: float = 0) -> None:
@@ -452,19 +461,29 @@ def webhook_due_ids(*, now: datetime | None = None, limit: int = 1000) -> list[i
 # without touching each service. The partners told are those managing the org (or the one the
 # row names in ``details["partner_id"]``, e.g. a declined consent whose relationship is gone).
 AUDIT_EVENTS: dict[str, str] = {
-    "trial.start": "trial.started",
-    "trial.consent_accept": "consent.accepted",
-    "trial.consent_decline": "consent.declined",
-    "consent.expire": "consent.expired",
-    "service.failed": "provisioning.failed",
-    "service.provisioned": "provisioning.done",
-    "order.setup_complete": "order.set_up",
-    "subscription.suspend": "subscription.suspended",
-    "subscription.renew": "subscription.renewed",
-    "org.deletion_mark": "customer.marked",
-    "org.deletion_warn": "customer.warned",
-    "org.delete": "customer.deleted",
+    action: webhook_type(event)
+    for action, event in {
+        "trial.start": Event.TRIAL_STARTED,
+        "trial.consent_accept": Event.CONSENT_ACCEPTED,
+        "trial.consent_decline": Event.CONSENT_DECLINED,
+        "consent.expire": Event.CONSENT_EXPIRED,
+        "trial.extension_approve": Event.EXTENSION_APPROVED,
+        "trial.extension_refuse": Event.EXTENSION_REFUSED,
+        "service.failed": Event.PROVISIONING_FAILED,
+        "service.provisioned": Event.PROVISIONING_DONE,
+        "order.setup_complete": Event.ORDER_SET_UP,
+        "subscription.suspend": Event.SUBSCRIPTION_SUSPENDED,
+        "subscription.renew": Event.SUBSCRIPTION_RENEWED,
+        "subscription.buy_request": Event.BUY_REQUESTED,
+        "org.deletion_mark": Event.DELETION_MARKED,
+        "org.deletion_warn": Event.DELETION_WARNED,
+        "org.delete": Event.ORG_DELETED,
+    }.items()
 }
+# Events that are no audited change: the T11 notices of a trial's last week and end day are
+# owed by their sweep (``trials.sweeps``) with ``webhooks_owe_bulk``.
+NOTICE_EVENTS = frozenset({webhook_type(Event.TRIAL_ENDING), webhook_type(Event.TRIAL_ENDED)})
+assert set(AUDIT_EVENTS.values()) | NOTICE_EVENTS == set(EVENT_TYPES), "an event nobody owes"
 
 
 def webhooks_owe_for_audit(

@@ -85,7 +85,7 @@ def test_an_event_is_owed_in_the_transaction_of_the_change(world):
 
 
 def test_only_subscribed_endpoints_of_the_managing_partner_get_it(world):
-    endpoint_for(world, "https://hooks.example/a", events=("customer.deleted",))
+    endpoint_for(world, "https://hooks.example/a", events=("org.deleted",))
     webhook_endpoint_create(
         partner=world.other_partner,
         actor=world.other_sales_admin,
@@ -273,9 +273,9 @@ def test_every_audited_lifecycle_event_is_a_known_event_type():
 def test_D4_deleting_a_customer_owes_customer_deleted_before_the_org_goes(world):
     from customers.services import org_delete
 
-    endpoint_for(world, "https://hooks.example/d", events=("customer.deleted",))
+    endpoint_for(world, "https://hooks.example/d", events=("org.deleted",))
     org_delete(org=world.customer_marked, reason="unused")
-    event = WebhookEvent.objects.get(event_type="customer.deleted")
+    event = WebhookEvent.objects.get(event_type="org.deleted")
     assert event.payload["data"]["customer"]["name"] == "Sleepy Co"
     assert event.deliveries.count() == 1
 
