@@ -296,3 +296,68 @@ def test_a_delivery_a_dead_worker_claimed_is_taken_over_later_with_the_same_id(w
         assert webhook_deliver_one(delivery_id=delivery.pk, now=later) is None  # once
     assert len(receiver.received) == 1
     assert receiver.received[0][0]["webhook-id"] == delivery.event.event_id
+
+
+def test_the_webhook_event_types_and_the_notification_kinds_are_one_list():
+    from partnerhub.accounts.choices import (
+        NOTIFICATION_KINDS,
+        Event,
+        NotificationKind,
+        webhook_type,
+    )
+    from partnerhub.accounts.webhooks import EVENT_TYPES
+
+    assert NotificationKind is Event
+    assert set(NOTIFICATION_KINDS) <= set(Event)
+    assert list(EVENT_TYPES) == [webhook_type(e) for e in Event]
+    # The list, on the wire.
+    for name in (
+        "trial.started",
+        "consent.accepted",
+        "consent.declined",
+        "consent.expired",
+        "trial.ending",
+        "trial.ended",
+        "provisioning.failed",
+        "provisioning.done",
+        "order.set_up",
+        "subscription.suspended",
+        "subscription.renewed",
+        "deletion.marked",
+        "deletion.warned",
+        "org.deleted",
+        "buy.requested",
+    ):
+        assert name in EVENT_TYPES
+
+
+def test_T11_trial_ending_and_trial_ended_are_owed_once_by_the_notice_sweeps(world):
+    from licensing.models import Subscription
+    from trials.sweeps import trial_end_notices_due, trial_ending_soon_notices_due
+
+    endpoint_for(world, "https://hooks.example/t", events=("trial.ending", "trial.ended"))
+    trial = Subscription.objects.get(customer=world.customer_trial)
+    week_before = timezone.now() + timedelta(days=(trial.end_date - timezone.localdate()).days - 7)
+    trial_ending_soon_notices_due(now=week_before)
+    trial_ending_soon_notices_due(now=week_before)  # a second tick owes nothing again
+    ending = WebhookEvent.objects.get(event_type="trial.ending")
+    assert ending.payload["data"]["trial"] == {"id": trial.pk, "end_date": str(trial.end_date)}
+    end_day = week_before + timedelta(days=7)
+    trial_end_notices_due(now=end_day)
+    trial_end_notices_due(now=end_day)
+    assert WebhookEvent.objects.filter(event_type="trial.ended").count() == 1
+    assert WebhookDelivery.objects.count() == 2
+
+
+def test_a_buy_request_is_an_event(world):
+    from licensing.buy import buy_request_create
+    from licensing.models import Subscription
+    from partnerhub.accounts.models import User
+
+    endpoint_for(world, "https://hooks.example/b", events=("buy.requested",))
+    trial = Subscription.objects.get(customer=world.customer_trial)
+    admin = User.objects.get(email="admin@trial.example")
+    buy_request_create(subscription=trial, by=admin, message="Keep it")
+    event = WebhookEvent.objects.get(event_type="buy.requested")
+    assert event.payload["data"]["customer"]["name"] == "Trial Co"
+    assert event.deliveries.count() == 1
