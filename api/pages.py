@@ -18,15 +18,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from partnerhub.accounts.access import ControlHubAccess, PartnerAction, PartnerSideAccess
 from partnerhub.accounts.api_keys import (
     SCOPES,
     api_key_create,
     api_key_revoke,
-    key_manager_roles,
-    person_role,
+    manages_every_key,
+    person_access,
     scopes_allowed,
 )
-from partnerhub.accounts.choices import OrgKind, Role
 from partnerhub.accounts.models import (
     ApiKey,
     Organization,
@@ -58,16 +58,19 @@ def _apply_errors(form: Any, exc: ValidationError) -> None:
 
 
 class _SettingsView(LoginRequiredMixin, View):
+    access: PartnerSideAccess | ControlHubAccess
     org: Organization
     role: str
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        resolved = person_role(user=request.user)
-        if resolved is None:
+        access = person_access(user=request.user)
+        if access is None:
             raise PermissionDenied
-        self.org, self.role = resolved
+        self.access = access
+        self.org = access.partner if isinstance(access, PartnerSideAccess) else access.org
+        self.role = access.role
         return super().dispatch(request, *args, **kwargs)
 
     @property
@@ -80,7 +83,7 @@ class ApiKeyListView(_SettingsView):
 
     def keys(self) -> QuerySet[ApiKey]:
         qs = ApiKey.objects.filter(org=self.org).select_related("created_by")
-        if self.role not in key_manager_roles():
+        if not manages_every_key(self.access):
             qs = qs.filter(created_by=self.actor)
         return qs
 
@@ -93,7 +96,7 @@ class ApiKeyListView(_SettingsView):
                 "keys": self.keys(),
                 "token": token,
                 "scope_labels": SCOPES,
-                "read_only": self.role in {Role.PARTNER_READ_ONLY, Role.CUSTOMER_READ_ONLY},
+                "read_only": scopes_allowed(role=self.role) == ["read"],
             },
         )
 
@@ -139,7 +142,8 @@ class _WebhookView(_SettingsView):
         return WebhookEndpoint.objects.filter(partner=self.org)
 
     def check(self) -> None:
-        if self.org.kind != OrgKind.PARTNER or self.role != Role.PARTNER_FULL_ADMIN:
+        access = self.access
+        if not (isinstance(access, PartnerSideAccess) and access.may(PartnerAction.INTEGRATIONS)):
             raise PermissionDenied
 
 

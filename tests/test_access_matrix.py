@@ -30,8 +30,10 @@ from django.utils import timezone
 
 from licensing.choices import ServiceType, SubscriptionKind, SubscriptionState
 from licensing.orders import OrderLineSpec, order_link_token, order_place
+from partnerhub.accounts.api_keys import api_key_create
 from partnerhub.accounts.choices import PartnerAccess, PartnerTier, Role
 from partnerhub.accounts.models import Organization
+from partnerhub.accounts.webhooks import webhook_endpoint_create
 from tests.factories import assign, make_customer, make_partner, make_subscription, make_user
 from trials.models import ConsentRequest
 
@@ -57,6 +59,8 @@ ALL_ROLES = ("pfa", "sfa", "sa", "ro")
 #   own:<role>      — works for the certified partner that owns the target (trial, order, ...)
 #   mgr:<role>      — works for a certified partner that manages the target customer org
 #   cust_full / cust_ro — a full / read-only admin of the target customer org
+#   customer_admin:full / customer_admin:ro — a customer admin (pages without a target)
+#   key_owner / key_admin — an API key's creator / a full admin of the key's org
 PUBLIC = frozenset({"*"})
 NOBODY: frozenset[str] = frozenset()
 STAFF = frozenset({"staff"})
@@ -71,6 +75,8 @@ OWN_CHANGE = rel("own", "pfa", "sfa", "sa")
 CH_READ = frozenset({"cust_full", "cust_ro"}) | rel("mgr", *ALL_ROLES)
 CH_CHANGE = frozenset({"cust_full"}) | rel("mgr", "pfa", "sfa", "sa")
 CH_OWN_FULL = frozenset({"cust_full"})
+# Customer admins on pages without a target (their own settings).
+KEY_PEOPLE = PARTNER_ANY | frozenset({"customer_admin:full", "customer_admin:ro"})
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,43 @@ TABLE: dict[str, Entry] = {
     # one is a 410 for everybody and writes nothing.
     "controlhub:invitation_accept": T("invitation", PUBLIC, PUBLIC, ok=frozenset({410})),
     # The support console: staff only (every admin URL, see ``entry_for``), except these.
+    # The REST API (issue 15): an API key, never a session, so every signed-in person without
+    # one is refused (keys are walked per role in tests/api/test_api_key_matrix.py); the schema
+    # and its documentation page are public.
+    **{
+        f"api:{name}": T("none", NOBODY, NOBODY)
+        for name in (
+            "customer_list",
+            "customer_detail",
+            "trial_start",
+            "trial_detail",
+            "trial_extend",
+            "trial_services",
+            "trial_request",
+            "consent_resend",
+            "consent_cancel",
+            "order_list",
+            "order_detail",
+            "audit_list",
+            "notification_list",
+            "notification_read",
+            "activity",
+            "not_found",
+        )
+    },
+    **{
+        f"api:{name}": T("org", NOBODY, NOBODY, pk="user")
+        for name in ("user_list", "user_licenses", "license_bulk")
+    },
+    "api:schema": T("none", PUBLIC, PUBLIC),
+    "api:docs": T("none", PUBLIC, PUBLIC),
+    # API keys: every partner person and customer admin keeps keys of their own; revoking one
+    # is its creator's or a full admin's of its org (a GET only leads back to the list).
+    "api_settings:apikey_list": T("none", KEY_PEOPLE, KEY_PEOPLE),
+    "api_settings:apikey_revoke": T("apikey", KEY_PEOPLE, frozenset({"key_owner", "key_admin"})),
+    # Webhooks: the partner's full admins.
+    "api_settings:webhook_list": T("none", rel("partner", "pfa"), rel("partner", "pfa")),
+    "api_settings:webhook_detail": T("webhook", rel("own", "pfa"), rel("own", "pfa")),
     "admin:login": T("none", PUBLIC, PUBLIC),
     "admin:logout": T("none", PUBLIC, PUBLIC),
     "admin:view_on_site": T("admin", STAFF, STAFF, ok=frozenset({404})),
@@ -227,6 +270,25 @@ class Who:
         out = {"signed_in", "*"}
         if self.user.is_staff:
             out.add("staff")
+        if kind == "none" and self.customer is not None:
+            out.add("customer_admin:full" if self.customer_full else "customer_admin:ro")
+        if kind == "apikey":
+            if self.partner is not None:
+                out.add(f"partner:{self.role}")  # KEY_PEOPLE: they have a list to go back to
+            if self.customer is not None:
+                out.add("customer_admin:full" if self.customer_full else "customer_admin:ro")
+            if self.user.pk == target.creator_pk:
+                out.add("key_owner")
+            org = (
+                self.partner
+                if self.role == "pfa"
+                else self.customer
+                if self.customer_full
+                else None
+            )
+            if org is not None and org.pk == target.org_pk:
+                out.add("key_admin")
+            return out
         if self.partner is not None:
             if kind == "none":
                 out.add(f"partner:{self.role}")
@@ -238,6 +300,14 @@ class Who:
         if self.customer is not None and kind == "org" and target.org.pk == self.customer.pk:
             out.add("cust_full" if self.customer_full else "cust_ro")
         return out
+
+
+@dataclass
+class KeyTarget:
+    label: str
+    pk: int
+    creator_pk: int
+    org_pk: int
 
 
 @dataclass
@@ -359,6 +429,20 @@ def build_world() -> dict[str, Any]:
         orders[partner.name] = Owned(f"{partner.name}'s order", order.pk, frozenset({partner.pk}))
         tokens.append(order_link_token(order=order))
 
+    # API keys: one of a north sales admin (its full admin may revoke it), one of Litware's
+    # read-only admin (Litware's full admin may); a webhook endpoint of north.
+    keys = []
+    for creator in (people[(north.pk, "sa")], _litware_read_only(who)):
+        key, _token = api_key_create(actor=creator, name="k", scopes=["read"], expires_in_days=None)
+        keys.append(KeyTarget(f"{creator.email}'s key", key.pk, creator.pk, key.org_id))
+    endpoint, _secret = webhook_endpoint_create(
+        partner=north,
+        actor=people[(north.pk, "pfa")],
+        url="https://hooks.example/matrix",
+        event_types=["trial.started"],
+    )
+    webhooks = [Owned("north's endpoint", endpoint.pk, frozenset({north.pk}))]
+
     staff = make_user(org=None, email="support@partnerhub.example", is_staff=True)
     staff.is_superuser = True
     staff.save()
@@ -373,22 +457,31 @@ def build_world() -> dict[str, Any]:
         "consent": list(consents.values()),
         "order": list(orders.values()),
         "token": tokens[:1],
+        "apikey": keys,
+        "webhook": webhooks,
         "organization_pk": orgs["Litware"].org.pk,
         "user_pk": staff.pk,
     }
+
+
+def _litware_read_only(who: list[Who]) -> Any:
+    return next(w.user for w in who if w.label == "Litware read-only admin")
 
 
 def instances(url: Url, entry: Entry, world: dict[str, Any]) -> list[tuple[str, Any, dict]]:
     """(label, target, path values) for each way of filling the URL with real ids."""
     kind = entry.target
     if kind == "none":
-        return [("", None, {"pk": 1})]  # a pk, where a page takes one, of nobody in particular
+        # A pk (or an order number), where a page takes one, of nobody in particular.
+        return [("", None, {"pk": 1, "number": "1"})]
     if kind == "org":
         return [(t.label, t, t.values(entry.pk)) for t in world["org"]]
     if kind == "service":
         return [(o.label, o, {"pk": o.customer_pk, "service_pk": o.pk}) for o in world[kind]]
     if kind == "paid":
         return [(o.label, o, {"subscription_pk": o.pk}) for o in world[kind]]
+    if kind in ("apikey", "webhook"):
+        return [(o.label, o, {"pk": o.pk}) for o in world[kind]]
     if kind in ("customer", "trial", "consent", "order"):
         names = {"customer": "pk", "trial": "pk", "consent": "pk", "order": "order_pk"}
         param = "trial_pk" if "<int:trial_pk>" in url.route else names[kind]

@@ -42,6 +42,7 @@ class ControlHubAction(StrEnum):
     ANSWER_CONSENT = "answer_consent"  # accept or decline a partner's trial request (T3)
     DELETE_ORG = "delete_org"  # D9
     REQUEST_PURCHASE = "request_purchase"  # ask the managing partner to convert or renew (T11)
+    INTEGRATIONS = "integrations"  # see and revoke every API key of the org (issue 15)
 
 
 _A = ControlHubAction
@@ -161,14 +162,20 @@ class PartnerAction(StrEnum):
     CHANGE = "change"  # changes that are not trials (e.g. resend an order's setup link)
     RUN_TRIALS = "run_trials"  # start, change, extend, delete, convert trials (T1)
     OWN_SETTINGS = "own_settings"  # the person's own notifications feed and email choices
+    INTEGRATIONS = "integrations"  # webhooks, every API key of the partner (issue 15)
 
 
 _PARTNER_SIDE_GRANTS: dict[str, frozenset[PartnerAction]] = {
     Role.PARTNER_FULL_ADMIN: frozenset(
-        {PartnerAction.VIEW, PartnerAction.CHANGE, PartnerAction.OWN_SETTINGS}
+        {
+            PartnerAction.VIEW,
+            PartnerAction.CHANGE,
+            PartnerAction.OWN_SETTINGS,
+            PartnerAction.INTEGRATIONS,
+        }
     ),
-    Role.SALES_FULL_ADMIN: frozenset(PartnerAction),
-    Role.SALES_ADMIN: frozenset(PartnerAction),
+    Role.SALES_FULL_ADMIN: frozenset(PartnerAction) - {PartnerAction.INTEGRATIONS},
+    Role.SALES_ADMIN: frozenset(PartnerAction) - {PartnerAction.INTEGRATIONS},
     Role.PARTNER_READ_ONLY: frozenset({PartnerAction.VIEW, PartnerAction.OWN_SETTINGS}),
 }
 assert all(  # T1 is said once, in choices.TRIAL_MANAGER_ROLES; the table must agree with it

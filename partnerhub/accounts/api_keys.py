@@ -31,7 +31,7 @@ from .access import (
     partner_access,
     role_may,
 )
-from .choices import OrgKind, Role
+from .choices import OrgKind
 from .models import ApiKey, Organization, User
 from .services import audit_record
 
@@ -57,9 +57,12 @@ def scopes_allowed(*, role: str) -> list[str]:
     return allowed
 
 
-def key_manager_roles() -> frozenset[str]:
-    """Who sees and revokes every key of their org (others manage only their own)."""
-    return frozenset({Role.PARTNER_FULL_ADMIN, Role.CUSTOMER_FULL_ADMIN})
+def manages_every_key(access: PartnerSideAccess | ControlHubAccess) -> bool:
+    """Who sees and revokes every key of their org (others manage only their own): the
+    partner's or the customer's full admins, as ``access`` decides (INTEGRATIONS)."""
+    if isinstance(access, PartnerSideAccess):
+        return access.may(PartnerAction.INTEGRATIONS)
+    return access.may(ControlHubAction.INTEGRATIONS)
 
 
 def person_access(*, user: User) -> PartnerSideAccess | ControlHubAccess | None:

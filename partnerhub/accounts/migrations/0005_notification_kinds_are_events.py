@@ -4,20 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_api_keys_webhooks'),
+        ("accounts", "0004_api_keys_webhooks"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('consent_accepted', 'Trial request accepted'), ('consent_declined', 'Trial request declined'), ('consent_expired', 'Trial request expired unanswered'), ('extension_approved', 'Trial extension approved'), ('extension_refused', 'Trial extension refused'), ('provisioning_failed', 'Provisioning failed'), ('buy_requested', 'Customer wants to buy'), ('org_deleted', 'Customer organization deleted'), ('deletion_marked', 'Customer marked for deletion'), ('deletion_warned', 'Customer warned before deletion')], max_length=32, verbose_name='kind'),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("consent_accepted", "Trial request accepted"),
+                    ("consent_declined", "Trial request declined"),
+                    ("consent_expired", "Trial request expired unanswered"),
+                    ("extension_approved", "Trial extension approved"),
+                    ("extension_refused", "Trial extension refused"),
+                    ("provisioning_failed", "Provisioning failed"),
+                    ("buy_requested", "Customer wants to buy"),
+                    ("org_deleted", "Customer organization deleted"),
+                    ("deletion_marked", "Customer marked for deletion"),
+                    ("deletion_warned", "Customer warned before deletion"),
+                ],
+                max_length=32,
+                verbose_name="kind",
+            ),
         ),
         migrations.AlterField(
-            model_name='notificationemailoptout',
-            name='kind',
-            field=models.CharField(choices=[('consent_accepted', 'Trial request accepted'), ('consent_declined', 'Trial request declined'), ('consent_expired', 'Trial request expired unanswered'), ('extension_approved', 'Trial extension approved'), ('extension_refused', 'Trial extension refused'), ('provisioning_failed', 'Provisioning failed'), ('buy_requested', 'Customer wants to buy'), ('org_deleted', 'Customer organization deleted'), ('deletion_marked', 'Customer marked for deletion'), ('deletion_warned', 'Customer warned before deletion')], max_length=32, verbose_name='kind'),
+            model_name="notificationemailoptout",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("consent_accepted", "Trial request accepted"),
+                    ("consent_declined", "Trial request declined"),
+                    ("consent_expired", "Trial request expired unanswered"),
+                    ("extension_approved", "Trial extension approved"),
+                    ("extension_refused", "Trial extension refused"),
+                    ("provisioning_failed", "Provisioning failed"),
+                    ("buy_requested", "Customer wants to buy"),
+                    ("org_deleted", "Customer organization deleted"),
+                    ("deletion_marked", "Customer marked for deletion"),
+                    ("deletion_warned", "Customer warned before deletion"),
+                ],
+                max_length=32,
+                verbose_name="kind",
+            ),
         ),
     ]
