@@ -14,7 +14,7 @@ urlpatterns = [
     path("partner/notifications/", include("partnerhub.accounts.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("control-hub/<int:org_pk>/", include("customers.controlhub_urls")),
+    path("control-hub/<int:org_pk>/", include("controlhub.urls")),
     # Deprecated (issue 15): kept working; the successor is /api/v1/activity/ with an API key.
     path("api/activity/", include("customers.api")),
     path("api/v1/", include("api.urls")),

@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "licensing",
     "trials",
     "customers",
+    # Surfaces on top: each uses the domain apps and nothing uses them.
+    "controlhub",
+    "partnerhub.demo",
     # The machine interface (issue 15): REST API views only, on top of every app.
     "api",
 ]
