@@ -80,8 +80,11 @@ class ApiView(APIView):
         """The org of a Control Hub URL as the pages resolve it (``access.controlhub_access``):
         a customer admin of it, or a partner with access; anyone else gets a 404 (another
         tenant's org is never confirmed), a standing without ``action`` a 403."""
-        access = self.principal.access
-        if not (isinstance(access, ControlHubAccess) and access.org.pk == org_pk):
+        own = self.principal.access
+        access: ControlHubAccess | None
+        if isinstance(own, ControlHubAccess) and own.org.pk == org_pk:
+            access = own  # a customer admin's key in their own org: resolved already
+        else:
             access = controlhub_access(self.principal.user, org_pk)  # a partner's customer
         if access is None:
             raise Http404

@@ -275,7 +275,8 @@ class CustomerListApi(ApiView):
             partner=partner, today=timezone.localdate(), now=timezone.now(), queryset=page
         )
         more = len(rows) > size
-        data = s.CustomerOutSerializer([row.org for row in rows[:size]], many=True).data
+        orgs = [row.org for row in rows[:size]]  # type: ignore[attr-defined]
+        data = s.CustomerOutSerializer(orgs, many=True).data
         return Response(
             {"results": data, **_page_links(request, "api.customers", offset, size, more)}
         )
