@@ -270,7 +270,7 @@ def test_every_audited_lifecycle_event_is_a_known_event_type():
     assert set(AUDIT_EVENTS.values()) <= set(EVENT_TYPES)
 
 
-def test_D4_deleting_a_customer_owes_customer_deleted_before_the_org_goes(world):
+def test_D4_deleting_a_customer_owes_org_deleted_before_the_org_goes(world):
     from customers.services import org_delete
 
     endpoint_for(world, "https://hooks.example/d", events=("org.deleted",))
