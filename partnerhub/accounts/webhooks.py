@@ -361,6 +361,28 @@ def webhook_deliver_one(*, delivery_id: int, now: datetime | None = None) -> boo
 def _attempt_record(
     *, delivery: WebhookDelivery, result: PostResult, ok: bool, now: datetime
 ) -> bool:
+    """Log the attempt and settle the delivery. A success ends the endpoint's failure streak
+    with one conditional UPDATE (no lock: usually it matches nothing); a failure counts under
+    the endpoint's row lock, so concurrent failures cannot lose a count."""
+    if ok:
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            at=now,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            response_snippet=result.body.decode("utf-8", "replace")[:RESPONSE_SNIPPET],
+            error=result.error,
+        )
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.DELIVERED,
+            attempts=delivery.attempts + 1,
+            delivered_at=timezone.now(),
+            claimed_at=None,
+        )
+        WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, failure_streak__gt=0).update(
+            failure_streak=0
+        )
+        return True
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     WebhookAttempt.objects.create(
         delivery=delivery,
@@ -371,16 +393,6 @@ def _attempt_record(
         error=result.error,
     )
     attempts = delivery.attempts + 1
-    if ok:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.DELIVERED,
-            attempts=attempts,
-            delivered_at=timezone.now(),
-            claimed_at=None,
-        )
-        if endpoint.failure_streak:
-            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failure_streak=0)
-        return True
     retry_for = timedelta(seconds=float(_setting("WEBHOOK_RETRY_FOR_SECONDS", 3 * 86400)))
     next_at = now + retry_delay(attempts)
     gave_up = next_at > delivery.event.created + retry_for
