@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -31,14 +33,16 @@ class UserFilterForm(forms.Form):
         label=_("Per page"),
         required=False,
         coerce=int,
-        empty_value=PAGE_SIZES[1],
+        # Django takes any value as empty_value; the stubs allow only str | None.
+        empty_value=PAGE_SIZES[1],  # type: ignore[arg-type]
         initial=PAGE_SIZES[1],
         choices=[(n, n) for n in PAGE_SIZES],
     )
 
     def __init__(self, *args, subscriptions: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["subscription"].choices = [("", _("Any subscription")), *subscriptions]
+        field = cast(forms.ChoiceField, self.fields["subscription"])
+        field.choices = [("", _("Any subscription")), *subscriptions]
 
 
 def service_choices(services: dict[int, Service]) -> list[tuple[int, str]]:
@@ -62,7 +66,7 @@ class LicensesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.org_services = services
         self.held = held
-        self.fields["services"].choices = service_choices(services)
+        cast(forms.ChoiceField, self.fields["services"]).choices = service_choices(services)
 
     def clean_services(self) -> list[int]:
         ids: list[int] = self.cleaned_data["services"]
@@ -148,7 +152,7 @@ class LicenseTemplateForm(forms.Form):
     def __init__(self, *args, services: dict[int, Service], **kwargs):
         super().__init__(*args, **kwargs)
         self.org_services = services
-        self.fields["services"].choices = service_choices(services)
+        cast(forms.ChoiceField, self.fields["services"]).choices = service_choices(services)
 
     @property
     def ticked(self) -> set[int]:
@@ -209,8 +213,9 @@ class CallingLocationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["country"].initial = org.country
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         for key in ("location_name", "address_line", "city", "postal_code"):
             value = cleaned.get(key)
             if isinstance(value, str):
@@ -225,8 +230,8 @@ class CallingLocationForm(forms.Form):
 
 
 def role_choices() -> list[tuple[str, str]]:
-    labels = dict(Role.choices)
-    return [(role, labels[role]) for role in ASSIGNABLE_ROLES]
+    """Called when a form is built, so the labels are in the request's language."""
+    return [(role.value, str(role.label)) for role in ASSIGNABLE_ROLES]
 
 
 class UserAddForm(forms.Form):

@@ -394,9 +394,9 @@ class UserListView(ControlHubView):
             ).values_list("user_id", "expires_at")
         )
         for person in users:
-            person.role_label = role_label(person.org_role or Role.USER)  # type: ignore[attr-defined]
+            person.role_label = role_label(person.org_role or Role.USER)
             expires = invited.get(person.pk)
-            person.invite_state = (  # type: ignore[attr-defined]
+            person.invite_state = (
                 "" if expires is None else ("pending" if expires > now else "expired")
             )
         ctx.update(form=form, page=page, users=users, query=query.urlencode())
@@ -689,11 +689,10 @@ class LicenseTemplateView(ControlHubView):
         try:
             plan = license_template_plan(org=self.org, service_ids=ids, keep_existing_licenses=keep)
         except LicenseError as exc:
-            plan = None
-            failed = [e.message for e in exc.errors]
-        else:
-            failed = plan_error_messages(plan.errors, emails=self.emails(plan.errors))
-        if failed or plan is None:
+            refused = [e.message for e in exc.errors]
+            return self.render_to_response(self.get_context_data(form=form, not_saved=refused[:50]))
+        failed = plan_error_messages(plan.errors, emails=self.emails(plan.errors))
+        if failed:
             return self.render_to_response(self.get_context_data(form=form, not_saved=failed[:50]))
         preview = {
             "preview": plan_rows(plan),
@@ -931,6 +930,8 @@ class UserChangeView(ControlHubView):
         return redirect(self.url("user_detail", pk=person.pk))
 
     def still_admin(self, request: HttpRequest) -> bool:
+        if not request.user.is_authenticated:
+            return False
         me = User.objects.get(pk=request.user.pk)
         return me.is_active and org_role_of(user=me, org=self.org) in CUSTOMER_ADMIN_ROLES
 

@@ -151,8 +151,8 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
         if not self.count_capped and offset > max(after, 0):
             # Nearer the end: cut the page from the other end of the index (OFFSET ``after``).
             start, size = max(after, 0), min(limit, count - offset)
-            ids = customer_rows_ordered(queryset, key=key, descending=descending, reverse=True)
-            ids = ids.values("customer_id")[start : start + size]
+            ordered = customer_rows_ordered(queryset, key=key, descending=descending, reverse=True)
+            ids = ordered.values("customer_id")[start : start + size]
         else:
             ordered = customer_rows_ordered(queryset, key=key, descending=descending)
             ids = ordered.values("customer_id")[offset : offset + limit]
@@ -175,9 +175,8 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
         if shown is not None and band.counts is not None:
             count = band.counts[shown]  # a band link's list: the fresh band counted it exactly
         elif active:
-            count = band.filtered
-            if count is None:
-                count = capped_count(queryset, self.count_limit)
+            filtered = band.filtered
+            count = capped_count(queryset, self.count_limit) if filtered is None else filtered
             self.count_capped = self.count_limit is not None and count >= self.count_limit
         elif band.fresh and band.counts is not None:
             count = band.counts["total"]

@@ -248,13 +248,13 @@ class OrderAdmin(admin.ModelAdmin):
         "term_months",
     ]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return self.add_fields
-        return [f.name for f in Order._meta.fields if f.name != "id"]
+            return tuple(self.add_fields)
+        return tuple(f.name for f in Order._meta.fields if f.name != "id")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [] if obj is None else self.get_fields(request, obj)
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return () if obj is None else self.get_fields(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

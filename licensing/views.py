@@ -516,9 +516,12 @@ class SetupChooseView(ClaimedLinkMixin):
 def setup_done(request: HttpRequest, token: str) -> HttpResponse:
     """The last page, shown once to the browser that set the order up; the link is used now."""
     done = request.session.get(SESSION_DONE_KEY) or {}
+    order_pk: int | None = done.get("order")
     order = (
-        Order.objects.select_related("customer", "subscription")
-        .filter(pk=done.get("order"), status=OrderStatus.COMPLETED)
+        None
+        if order_pk is None
+        else Order.objects.select_related("customer", "subscription")
+        .filter(pk=order_pk, status=OrderStatus.COMPLETED)
         .first()
     )
     if order is None or token.split(":", 1)[0] != str(order.pk):

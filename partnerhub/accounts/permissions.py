@@ -24,9 +24,16 @@ from .access import (
     partner_access,
 )
 from .choices import OrgKind, PartnerAccess, Role
-from .models import Membership, Organization
+from .models import Membership, Organization, User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SignedInRequest(HttpRequest):
+    """For annotations: a request that passed a sign-in check (the support console's actions,
+    ``login_required`` views), so its user is a person, never ``AnonymousUser``."""
+
+    user: User
 
 
 def not_certified_reason() -> str:
@@ -64,7 +71,7 @@ class PartnerMemberMixin(LoginRequiredMixin):
             return self.handle_no_permission()
         access = partner_access(request.user)
         if access is None:
-            raise PermissionDenied(self.no_access_reason(request))
+            raise PermissionDenied(self.no_access_reason(request.user))
         self.partner, self.role, self.partner_side = access.partner, access.role, access
         changing = request.method not in SAFE_METHODS or self.change_page
         if changing and not self.can_change():
@@ -72,13 +79,13 @@ class PartnerMemberMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
     @staticmethod
-    def no_access_reason(request: HttpRequest) -> str:
-        org = request.user.org  # type: ignore[union-attr]
+    def no_access_reason(user: User) -> str:
+        org = user.org
         if org is None or org.kind != OrgKind.PARTNER:
             return _("These pages are for partner organizations.")
         if not org.partner_certified:
             return not_certified_reason()
-        if not Membership.objects.filter(user=request.user, org=org).exists():
+        if not Membership.objects.filter(user=user, org=org).exists():
             return _("You have no role in your organization yet.")
         return _("Your role does not allow this.")
 

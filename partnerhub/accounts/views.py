@@ -32,7 +32,9 @@ def _landing_url(request: HttpRequest) -> str | None:
     """Where a person lands after sign-in: partners on their customer list, customer admins in
     their org's Control Hub. Support staff and others see the start page."""
     user = request.user
-    org = getattr(user, "org", None)
+    if not user.is_authenticated:
+        return None
+    org = user.org
     try:
         if org is not None and org.kind == OrgKind.PARTNER and org.partner_certified:
             return reverse("customers:customer_list")

@@ -1463,7 +1463,7 @@ def _read_model_fill(*, customers: tuple[int, int], today: date, defer_indexes: 
                     )
                 written += rows.flush()
     for partner_id in partners:
-        transaction.on_commit(lambda p=partner_id: summary_cache_clear("customers", p))
+        transaction.on_commit(functools.partial(summary_cache_clear, "customers", partner_id))
     return written
 
 
