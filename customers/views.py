@@ -326,7 +326,7 @@ class ServiceProvisioningRetryView(_ServiceActionView):
     """P1: send a failed service to the vendor again."""
 
     def act(self, service: Service) -> str:
-        service_provisioning_retry(service=service, actor=self.request.user)  # type: ignore[arg-type]
+        service_provisioning_retry(service=service, actor=self.actor)
         return str(
             _("%(service)s goes to the vendor again.") % {"service": service.get_type_display()}
         )
@@ -336,7 +336,7 @@ class ServiceManualDoneView(_ServiceActionView):
     """P1: the partner finished a *Manual provisioning (partner)* service."""
 
     def act(self, service: Service) -> str:
-        service_manual_done(service=service, actor=self.request.user)  # type: ignore[arg-type]
+        service_manual_done(service=service, actor=self.actor)
         return str(
             _("%(service)s is provisioned; licenses can be assigned.")
             % {"service": service.get_type_display()}
