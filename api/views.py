@@ -369,7 +369,7 @@ class TrialStartApi(_TrialApi):
             vertical=form.cleaned_data["vertical"],
             country=form.cleaned_data["country"],
             services=form.service_specs(),
-            devices=devices.orders(),  # type: ignore[attr-defined]
+            devices=devices.orders(),
             length_days=form.cleaned_data["length"],
         )
         return Response(_trial_out(trial), status=201)
@@ -397,7 +397,7 @@ class TrialRequestApi(_TrialApi):
             actor=self.principal.user,
             admin_email=form.cleaned_data["admin_email"],
             services=form.service_specs(),
-            devices=devices.orders(),  # type: ignore[attr-defined]
+            devices=devices.orders(),
             length_days=form.cleaned_data["length"],
         )
         return Response(s.ConsentOutSerializer(consent).data, status=201)
@@ -510,7 +510,7 @@ class TrialServicesApi(_TrialApi):
             actor=self.principal.user,
             add=form.additions(),
             remove=form.removals(),
-            devices=devices.orders(),  # type: ignore[attr-defined]
+            devices=devices.orders(),
         )
         return Response(_trial_out(trial))
 
