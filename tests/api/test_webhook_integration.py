@@ -6,7 +6,7 @@ trial in the same worker, which owes and delivers ``provisioning.done``."""
 from __future__ import annotations
 
 import json
-import subprocess
+import os
 import time
 import uuid
 
@@ -14,7 +14,7 @@ import pytest
 
 from tests.api.receiver import Receiver
 from tests.api.test_webhooks import verify
-from tests.lifecycle.test_integration import CELERY, PYTHON, ROOT, database  # noqa: F401
+from tests.realworker import database, manage, worker_died, worker_start, worker_stop  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 def test_a_real_worker_delivers_signed_events_to_a_local_receiver(tmp_path, database):  # noqa: F811
     with Receiver() as receiver:
         env = {
-            **__import__("os").environ,
+            **os.environ,
             "DJANGO_SETTINGS_MODULE": "partnerhub.settings.dev",
             "DEBUG": "false",
             "DATABASE_URL": database,
@@ -32,58 +32,24 @@ def test_a_real_worker_delivers_signed_events_to_a_local_receiver(tmp_path, data
             "RECEIVER_URL": receiver.url,
             "LOG_LEVEL": "WARNING",
         }
-
-        def manage(*args: str) -> subprocess.CompletedProcess:
-            return subprocess.run(
-                [PYTHON, "manage.py", *args],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=180,
-                check=True,
-            )
-
-        manage("migrate", "--noinput")
-        worker = subprocess.Popen(
-            [
-                CELERY,
-                "-A",
-                "partnerhub",
-                "worker",
-                "--pool=solo",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-Q",
-                env["CELERY_QUEUE"],
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        manage(env, "migrate", "--noinput")
+        worker = worker_start(env)
         try:
-            out = manage("shell", "-c", "from tests.api.webhook_world import build; build()").stdout
+            build = "from tests.api.webhook_world import build; build()"
+            out = manage(env, "shell", "-c", build).stdout
             secret = json.loads(out.split("SECRET ", 1)[1].splitlines()[0])
             deadline = time.monotonic() + 90
             while len(receiver.received) < 2 and time.monotonic() < deadline:
                 if worker.poll() is not None:
-                    pytest.fail(f"worker died: {worker.stdout.read() if worker.stdout else ''}")
+                    worker_died(worker)
                 time.sleep(0.2)
             time.sleep(1.5)  # a duplicate would arrive now
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            worker_stop(worker)
         types = sorted(json.loads(body)["type"] for _headers, body in receiver.received)
         assert types == ["provisioning.done", "trial.started"]
         for headers, body in receiver.received:
             assert verify(secret, headers, body)
-        state = manage("shell", "-c", "from tests.api.webhook_world import state; state()")
+        state = manage(env, "shell", "-c", "from tests.api.webhook_world import state; state()")
         counts = json.loads(state.stdout.split("STATE ", 1)[1])
         assert counts == {"delivered": 2, "pending": 0, "attempts": 2}
