@@ -73,6 +73,7 @@ from .controlhub_forms import (
     UserFilterForm,
 )
 from .services import org_delete
+from .timeline import org_timeline
 
 CSV_SESSION_KEY = "controlhub_csv_import_{org}"
 PREVIEW_ROWS = 200
@@ -199,6 +200,8 @@ class OverviewView(ControlHubView):
             partners=sel.managing_partners(org=self.org),
             consents=list(sel.pending_consents(org=self.org, now=now)),
             user_count=User.objects.filter(org=self.org).count(),
+            # Issue 16: the org's own dates, past and predicted, with what would change them.
+            timeline=org_timeline(org=self.org, now=now),
         )
         return ctx
 

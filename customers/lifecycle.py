@@ -126,6 +126,10 @@ class ForecastKind(enum.StrEnum):
     DELETION = "deletion"  # D4
 
 
+# The order the tick does them in within one run (customers.tick): it breaks ties of an instant.
+TICK_ORDER = tuple(ForecastKind)
+
+
 @dataclass(frozen=True)
 class SubscriptionFacts:
     pk: int
@@ -198,6 +202,10 @@ def _subscription_forecast(
     return out, start_of(period_end), False
 
 
+def _soonest(p: Prediction) -> tuple[datetime, int]:
+    return p.due_at, TICK_ORDER.index(p.kind)
+
+
 def org_forecast(facts: OrgFacts, now: datetime) -> list[Prediction]:
     """Every future date the rules predict for one org if nobody does anything, soonest first.
 
@@ -216,7 +224,7 @@ def org_forecast(facts: OrgFacts, now: datetime) -> list[Prediction]:
     keeps_alive = held_for_good or (facts.is_partner and facts.manages_customers)
     holds_now = held_for_good or licenses_gone is not None
     if keeps_alive:
-        return sorted(predictions, key=lambda p: (p.due_at, p.kind))
+        return sorted(predictions, key=_soonest)
     marked_at = facts.marked_at if not holds_now else None  # D6: a holder is unmarked next tick
     warned_at = facts.warned_at if marked_at is not None else None
     activity = facts.last_activity_at
@@ -231,4 +239,4 @@ def org_forecast(facts: OrgFacts, now: datetime) -> list[Prediction]:
         warn_at = max(warning_due_at(marked_at=marked_at, last_activity_at=activity), now)
         predictions.append(Prediction(ForecastKind.WARNING, warn_at))
         predictions.append(Prediction(ForecastKind.DELETION, deletion_due_at(warned_at=warn_at)))
-    return sorted(predictions, key=lambda p: (p.due_at, p.kind))
+    return sorted(predictions, key=_soonest)

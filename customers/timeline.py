@@ -22,6 +22,7 @@ from partnerhub.accounts.models import AuditEntry, CustomerRelationship, Organiz
 from trials.choices import ConsentStatus
 from trials.models import ConsentRequest
 
+from .choices import ActivityKind
 from .lifecycle import (
     ForecastKind,
     OrgFacts,
@@ -29,6 +30,7 @@ from .lifecycle import (
     SubscriptionFacts,
     org_forecast,
 )
+from .models import ActivityEvent
 
 PAST_EVENTS_SHOWN = 100
 
@@ -223,16 +225,26 @@ def org_timeline(
         if shown(p.subscription_pk)
         and (entry := _future_entry(p, trial_notice=soon.get(p.subscription_pk))) is not None
     ]
+    foreign = {pk for pk in partner_of if not shown(pk)}
+    past = past_events(org_id=org.pk, last_activity_at=org.last_activity_at, hidden=foreign)
+    return Timeline(past=past, future=future, predictions=predictions)
+
+
+def past_events(
+    *, org_id: int, last_activity_at: datetime | None = None, hidden: set[int] | None = None
+) -> list[PastEvent]:
+    """The events that moved the org's dates, latest first. Read by id from the audit log, so
+    they outlive the org (D10). ``hidden``: subscriptions whose events are not told."""
+    hidden = hidden or set()
     rows = list(
-        AuditEntry.objects.filter(org_id_value=org.pk, action__in=list(DATE_MOVING_ACTIONS))
+        AuditEntry.objects.filter(org_id_value=org_id, action__in=list(DATE_MOVING_ACTIONS))
         .order_by("-at", "-pk")
         .values_list("at", "action", "actor_label", "actor_id", "target")[:PAST_EVENTS_SHOWN]
     )
-    foreign = {pk for pk, owner in partner_of.items() if not shown(pk)}
     past: list[PastEvent] = []
     for at, action, label, actor_id, target in rows:
         sub_pk = int(target) if target.isdigit() else None
-        if sub_pk is not None and sub_pk in foreign:
+        if sub_pk is not None and sub_pk in hidden:
             continue
         past.append(
             PastEvent(
@@ -243,14 +255,22 @@ def org_timeline(
                 subscription_pk=sub_pk,
             )
         )
-    if org.last_activity_at is not None:
+    if last_activity_at is not None:
+        # D5: the latest activity, named by its kind (never by the user: the partner sees it).
+        kind = (
+            ActivityEvent.objects.filter(org_id=org_id, at=last_activity_at)
+            .values_list("kind", flat=True)
+            .first()
+        )
         past.append(
             PastEvent(
-                at=org.last_activity_at,
+                at=last_activity_at,
                 action=ACTIVITY,
-                title=_("Last activity in the organization"),
+                title=_("Last activity: %(what)s") % {"what": ActivityKind(kind).label}
+                if kind
+                else _("Last activity in the organization"),
                 by=_("a user of the organization"),
             )
         )
     past.sort(key=lambda e: e.at, reverse=True)
-    return Timeline(past=past, future=future, predictions=predictions)
+    return past

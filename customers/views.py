@@ -65,6 +65,7 @@ from .selectors import (
     partner_customers,
 )
 from .tables import CustomerTable
+from .timeline import org_timeline
 
 # Each band is counted: singular and plural through ngettext ("1 subscription").
 BAND_LABELS: dict[str, Any] = {
@@ -276,6 +277,8 @@ class CustomerDetailView(PartnerMemberMixin, View):
                 "return_guidance": carrier_guidance(customer=customer) if page.shipments else "",
                 "can_request_label": can_request_return_label(country=customer.country),
                 "return_trial_pk": devices_out[0] if devices_out else None,
+                # Issue 16: what moved the org's dates and what the rules predict next.
+                "timeline": org_timeline(org=customer, now=now, partner=self.partner),
                 **trial_info,
             },
         )
