@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import forecast_views, views
 
 app_name = "customers"
 
 urlpatterns = [
     path("", views.CustomerListView.as_view(), name="customer_list"),
+    path("forecast/", forecast_views.PartnerForecastView.as_view(), name="deletion_forecast"),
     path("<int:pk>/", views.CustomerDetailView.as_view(), name="customer_detail"),
     path(
         "<int:pk>/services/<int:service_pk>/retry/",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("partner/customers/", include("customers.urls")),
     path("partner/trials/", include("trials.urls")),
     path("partner/notifications/", include("partnerhub.accounts.urls")),
+    path("support/", include("customers.support_urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("control-hub/<int:org_pk>/", include("customers.controlhub_urls")),

@@ -1,0 +1,171 @@
+"""The deletion forecast (issue 16): the orgs that will be warned (D3) or deleted (D4) in the
+next 7/30/60/90 days if nothing happens, with the date and the reason.
+
+One source: each date is ``customers.lifecycle.org_forecast``'s, the rules the sweeps apply. SQL
+only narrows the orgs to a superset of those that can be warned or deleted within the horizon
+(an org holding licenses past it cannot: it is not even marked by then), so the forecast reads a
+fixed number of queries whatever the number of customers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from licensing.choices import LICENSE_HOLDING_STATES, SubscriptionState
+from licensing.lifecycle import GRACE_PERIOD_DAYS
+from licensing.models import Subscription
+from partnerhub.accounts.models import CustomerRelationship, Organization
+from trials.choices import ConsentStatus
+from trials.models import ConsentRequest
+
+from .lifecycle import ForecastKind, OrgFacts, SubscriptionFacts, org_forecast
+from .sweeps import deletion_batch_limit
+
+HORIZONS = (7, 30, 60, 90)
+SHORTEST = GRACE_PERIOD_DAYS  # the shortest period after an end date (a trial's, S1)
+DEFAULT_HORIZON = 30
+
+
+@dataclass(frozen=True)
+class ForecastRow:
+    org_id: int
+    name: str
+    kind: ForecastKind  # WARNING or DELETION
+    on: date
+    reason: str
+
+
+def _licenses_past(horizon: date) -> Exists:
+    """Some subscription keeps holding licenses after ``horizon``: the org is not marked by then
+    (a conservative bound: the shortest period after an end date is a trial's 30 days)."""
+    open_consent = ConsentRequest.objects.filter(trial=OuterRef("pk"), status=ConsentStatus.PENDING)
+    holding = Subscription.objects.filter(customer=OuterRef("pk"), state__in=LICENSE_HOLDING_STATES)
+    return Exists(
+        holding.filter(
+            Q(
+                state=SubscriptionState.ACTIVE,
+                end_date__gt=horizon - timedelta(days=GRACE_PERIOD_DAYS),
+            )
+            | Q(state=SubscriptionState.SUSPENDED, period_end_date__gt=horizon)
+            | (Q(state=SubscriptionState.PENDING) & ~Exists(open_consent))
+        )
+    )
+
+
+def candidate_orgs(*, partner: Organization | None, horizon: date) -> QuerySet[Organization]:
+    orgs = Organization.objects.all()
+    if partner is not None:
+        orgs = orgs.filter(
+            Exists(CustomerRelationship.objects.filter(partner=partner, customer=OuterRef("pk")))
+        )
+    return (
+        orgs.exclude(_licenses_past(horizon))
+        .exclude(Exists(CustomerRelationship.objects.filter(partner=OuterRef("pk"))))
+        .order_by()
+    )
+
+
+def deletion_forecast(
+    *, partner: Organization | None, now: datetime, days: int
+) -> list[ForecastRow]:
+    """Warnings and deletions due within ``days`` of ``now``, soonest first (four queries)."""
+    horizon_at = now + timedelta(days=days)
+    orgs = list(
+        candidate_orgs(partner=partner, horizon=horizon_at.date()).values_list(
+            "pk", "name", "kind", "deletion_marked_at", "deletion_warned_at", "last_activity_at"
+        )
+    )
+    ids = [row[0] for row in orgs]
+    subs: dict[int, list[tuple]] = defaultdict(list)
+    pending: list[int] = []
+    for row in Subscription.objects.filter(
+        customer_id__in=ids, state__in=LICENSE_HOLDING_STATES
+    ).values_list("customer_id", "pk", "kind", "state", "end_date", "period_end_date"):
+        subs[row[0]].append(row[1:])
+        if row[3] == SubscriptionState.PENDING:
+            pending.append(row[1])
+    deadlines = (
+        dict(
+            ConsentRequest.objects.filter(
+                trial_id__in=pending, status=ConsentStatus.PENDING
+            ).values_list("trial_id", "expires_at")
+        )
+        if pending
+        else {}
+    )
+    rows: list[ForecastRow] = []
+    for pk, name, kind, marked_at, warned_at, activity in orgs:
+        facts = OrgFacts(
+            subscriptions=tuple(
+                SubscriptionFacts(
+                    pk=s_pk,
+                    kind=s_kind,
+                    state=state,
+                    end_date=end,
+                    period_end=period_end,
+                    consent_expires_at=deadlines.get(s_pk),
+                )
+                for s_pk, s_kind, state, end, period_end in subs.get(pk, [])
+            ),
+            is_partner=kind == "partner",
+            manages_customers=False,  # excluded in SQL
+            marked_at=marked_at,
+            warned_at=warned_at,
+            last_activity_at=activity,
+        )
+        for p in org_forecast(facts, now):
+            if p.kind in (ForecastKind.WARNING, ForecastKind.DELETION) and p.due_at <= horizon_at:
+                rows.append(ForecastRow(pk, name, p.kind, p.on, _reason(facts, p.kind)))
+    rows.sort(key=lambda r: (r.on, r.kind != ForecastKind.DELETION, r.name))
+    return rows
+
+
+def _reason(facts: OrgFacts, kind: ForecastKind) -> str:
+    if facts.subscriptions:
+        why = _("Its last licenses run out and nothing new is bought")
+    elif facts.marked_at is None:
+        why = _("It holds no licenses")
+    else:
+        why = _("It holds no licenses and nobody has used it for 30 days")
+    if kind == ForecastKind.DELETION:
+        return _("%(why)s; no activity since the warning.") % {"why": why}
+    return _("%(why)s.") % {"why": why}
+
+
+@dataclass(frozen=True)
+class ForecastDay:
+    on: date
+    deletions: int
+    held: bool  # more than the safety limit: the tick would hold the batch
+
+
+def deletions_by_day(
+    rows: list[ForecastRow], *, org_count: int, start: date, days: int
+) -> list[ForecastDay]:
+    """Expected deletions per day, and the days the deletion safety limit would hold a batch
+    (``customers.sweeps.deletion_batch_limit``, the same limit the tick applies)."""
+    per_day = Counter(r.on for r in rows if r.kind == ForecastKind.DELETION)
+    limit = deletion_batch_limit(org_count=org_count)
+    return [
+        ForecastDay(on=day, deletions=per_day.get(day, 0), held=per_day.get(day, 0) > limit)
+        for day in (start + timedelta(days=n) for n in range(days + 1))
+    ]
+
+
+def forecast_csv(rows: list[ForecastRow]) -> str:
+    """The forecast as CSV; cells that a spreadsheet would run as formulas are quoted with '."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Organization"), _("What"), _("Date"), _("Reason")])
+    for r in rows:
+        name = "'" + r.name if r.name[:1] in ("=", "+", "-", "@", "\t", "\r") else r.name
+        what = _("Deletion") if r.kind == ForecastKind.DELETION else _("Deletion warning")
+        writer.writerow([name, what, r.on.isoformat(), r.reason])
+    return out.getvalue()
