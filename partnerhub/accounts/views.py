@@ -29,13 +29,13 @@ from partnerhub.accounts.permissions import PartnerMemberMixin
 
 
 def _landing_url(request: HttpRequest) -> str | None:
-    """Where a person lands after sign-in: partners on their customer list, customer admins in
+    """Where a person lands after sign-in: partners on their dashboard, customer admins in
     their org's Control Hub. Support staff and others see the start page."""
     user = request.user
     org = getattr(user, "org", None)
     try:
         if org is not None and org.kind == OrgKind.PARTNER and org.partner_certified:
-            return reverse("customers:customer_list")
+            return reverse("customers:dashboard")  # issue 16: the dashboard is the landing page
         if (
             org is not None
             and Membership.objects.filter(
