@@ -9,10 +9,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import django_filters
+from django import forms
 from django.contrib import messages
 from django.core.cache import cache
 from django.db.models import Expression, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +31,7 @@ from licensing.provisioning import (
     service_manual_done,
     service_provisioning_retry,
 )
-from partnerhub.accounts.choices import PartnerAccess, PartnerTier
+from partnerhub.accounts.choices import PartnerAccess, PartnerTier, Role
 from partnerhub.accounts.models import CustomerRelationship, Organization
 from partnerhub.accounts.permissions import (
     PartnerMemberMixin,
@@ -54,6 +56,7 @@ from trials.selectors import (
 from trials.services import carrier_guidance
 
 from .filters import CustomerFilterSet
+from .saved_views import clean_query, default_view, saved_view_save, saved_views_for
 from .selectors import (
     BAND_LINKS,
     customer_list_count,
@@ -193,7 +196,26 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
         else:
             # T1: only sales roles run trials; say so instead of hiding the button silently.
             actions_note = trials_sales_only_reason()
-        return {"summary": summary, "actions": actions, "actions_note": actions_note}
+        return {
+            "summary": summary,
+            "actions": actions,
+            "actions_note": actions_note,
+            # Issue 16: saved views; "Clear" shows every customer even with a default view.
+            "saved_views": self.saved_views,
+            "current_query": clean_query(self.request.GET.urlencode()),
+            "clear_query": "view=all",
+            "saved_view_form": SavedViewForm(),
+        }
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """Landing on the list with no filters opens the person's default view, if any."""
+        # One query for the saved views, whether or not the default is opened.
+        self.saved_views = list(saved_views_for(user=request.user, partner=self.partner))  # type: ignore[arg-type]
+        if not request.GET:
+            view = default_view(views=self.saved_views, user=request.user)  # type: ignore[arg-type]
+            if view is not None and view.query:
+                return redirect(f"{reverse('customers:customer_list')}?{view.query}")
+        return super().get(request, *args, **kwargs)
 
     def role_runs_trials(self) -> bool:
         from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES
@@ -329,3 +351,31 @@ class ServiceManualDoneView(_ServiceActionView):
             _("%(service)s is provisioned; licenses can be assigned.")
             % {"service": service.get_type_display()}
         )
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label=_("Name of this view"), max_length=80)
+    query = forms.CharField(widget=forms.HiddenInput, required=False, max_length=2000)
+    shared = forms.BooleanField(label=_("Share with my organization"), required=False)
+    make_default = forms.BooleanField(label=_("Open it when I open the list"), required=False)
+
+
+class SavedViewSaveView(PartnerMemberMixin, View):
+    """Save the list's current filters, sort, columns and page size under a name."""
+
+    change_roles = frozenset(Role.values)  # a read-only admin may save views for themselves
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = SavedViewForm(request.POST)
+        if not form.is_valid():
+            return HttpResponseBadRequest(_("A saved view needs a name."))
+        view = saved_view_save(
+            owner=request.user,  # type: ignore[arg-type]
+            partner=self.partner,
+            name=form.cleaned_data["name"],
+            query=form.cleaned_data["query"],
+            shared=form.cleaned_data["shared"],
+            make_default=form.cleaned_data["make_default"],
+        )
+        messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+        return redirect(f"{reverse('customers:customer_list')}?{view.query}")

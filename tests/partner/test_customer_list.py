@@ -18,8 +18,9 @@ from tests.factories import make_customer, make_subscription, make_user
 
 pytestmark = pytest.mark.django_db
 URL = reverse("customers:customer_list")
-# session, user, user's org, membership, band+count, page rows, services, the bell's unread count
-LIST_QUERIES = 8
+# session, user, user's org, membership, band+count, page rows, services, the bell's unread
+# count, the saved views (issue 16)
+LIST_QUERIES = 9
 
 
 def names(response) -> list[str]:
@@ -40,11 +41,12 @@ def signed_in(client, world):
     return client
 
 
-def test_partner_lands_on_the_customer_list(client, world):
+def test_partner_lands_on_the_dashboard(client, world):
+    # Issue 16: the dashboard (each number a link into this list) is the landing page.
     client.force_login(world.read_only)
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert response["Location"] == URL
+    assert response["Location"] == reverse("customers:dashboard")
 
 
 def test_P2_P3_D2_columns(signed_in, world):
