@@ -90,6 +90,8 @@ def _partner_pages() -> list[str]:
     pages = [
         reverse("customers:customer_list"),
         reverse("customers:customer_list") + "?to_be_deleted=on",
+        reverse("customers:dashboard"),
+        reverse("customers:deletion_forecast") + "?days=90",
         reverse("licensing:order_list"),
         reverse("trials:trial_start"),
         reverse("trials:trial_request"),
