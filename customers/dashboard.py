@@ -11,11 +11,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef
 
 from licensing.choices import SubscriptionKind, SubscriptionState, SubscriptionStatus
 from licensing.models import Subscription
 from partnerhub.accounts.models import Organization
+from partnerhub.core.listview import SUMMARY_TTL, summary_cache_key
 
 from .forecast import deletion_forecast
 from .lifecycle import ForecastKind
@@ -45,7 +47,14 @@ class Dashboard:
 
 
 def partner_dashboard(*, partner: Organization, today: date, now: datetime) -> Dashboard:
-    counts = customer_list_summary(partner=partner, today=today)
+    # The count band is the customer list's, from the same one-minute cache (cleared by every
+    # trial change), so the dashboard and the list say the same numbers.
+    key = summary_cache_key("customers", partner.pk, today)
+    cached = cache.get(key)
+    if cached is None:
+        cached = customer_list_summary(partner=partner, today=today)
+        cache.set(key, cached, SUMMARY_TTL)
+    counts = dict(cached)
     mine = partner_customers(partner=partner)
     sixty = {
         key: _count(

@@ -63,7 +63,7 @@ def candidate_orgs(*, partner: Organization | None, horizon: date) -> QuerySet[O
     orgs = Organization.objects.all()
     if partner is not None:
         orgs = orgs.filter(
-            Exists(CustomerRelationship.objects.filter(partner=partner, customer=OuterRef("pk")))
+            pk__in=CustomerRelationship.objects.filter(partner=partner).values("customer_id")
         )
     return (
         orgs.exclude(_licenses_past(horizon))

@@ -17,9 +17,9 @@ from tests.partner.conftest import world  # noqa: F401 - the partner world fixtu
 pytestmark = pytest.mark.django_db
 
 URL = reverse("customers:dashboard")
-# Pinned: sign-in and page chrome, the count band, the 60-day counts, trial ends per week,
-# the forecast (3).
-DASHBOARD_QUERIES = 11
+# Pinned (count band cached, as on the list): sign-in and page chrome, the 60-day counts,
+# trial ends per week, the forecast (3).
+DASHBOARD_QUERIES = 10
 
 
 def number(html: str, testid: str) -> int:
