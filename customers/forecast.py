@@ -97,6 +97,7 @@ def deletion_forecast(
         ).values_list("trial_id", "expires_at")
     )
     rows: list[ForecastRow] = []
+    reasons: dict[tuple[str, bool, bool], str] = {}  # translated once per call, not per row
     for pk, name, kind, marked_at, warned_at, activity in orgs:
         facts = OrgFacts(
             subscriptions=tuple(
@@ -118,8 +119,11 @@ def deletion_forecast(
         )
         for p in org_forecast(facts, now):
             if p.kind in (ForecastKind.WARNING, ForecastKind.DELETION) and p.due_at <= horizon_at:
-                rows.append(ForecastRow(pk, name, p.kind, p.on, _reason(facts, p.kind)))
-    rows.sort(key=lambda r: (r.on, r.kind != ForecastKind.DELETION, r.name))
+                why = (p.kind, bool(facts.subscriptions), facts.marked_at is None)
+                if why not in reasons:
+                    reasons[why] = _reason(facts, p.kind)
+                rows.append(ForecastRow(pk, name, p.kind, p.on, reasons[why]))
+    rows.sort(key=lambda r: (r.on, r.kind is not ForecastKind.DELETION, r.name))
     return rows
 
 
