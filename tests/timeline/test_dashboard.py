@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from licensing.choices import SubscriptionKind
 from tests.factories import make_customer, make_subscription
-from tests.partner.conftest import world  # noqa: F401 - the partner world fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -28,12 +27,12 @@ def number(html: str, testid: str) -> int:
     return int(match.group(1))
 
 
-def test_partners_land_on_the_dashboard(client, world):  # noqa: F811
+def test_partners_land_on_the_dashboard(client, world):
     client.force_login(world.sales_admin)
     assert client.get(reverse("home"))["Location"] == URL
 
 
-def test_each_number_is_the_count_the_list_link_shows(client, world):  # noqa: F811
+def test_each_number_is_the_count_the_list_link_shows(client, world):
     client.force_login(world.sales_admin)
     html = client.get(URL).content.decode()
     assert number(html, "total") == 3
@@ -47,7 +46,7 @@ def test_each_number_is_the_count_the_list_link_shows(client, world):  # noqa: F
     assert html.count('class="bar-trial"') == 12
 
 
-def test_the_dashboard_reads_a_fixed_number_of_queries(client, world):  # noqa: F811
+def test_the_dashboard_reads_a_fixed_number_of_queries(client, world):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

@@ -8,7 +8,6 @@ from django.urls import reverse
 
 from customers.models import SavedView
 from partnerhub.accounts.models import AuditEntry
-from tests.partner.conftest import world  # noqa: F401 - the partner world fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +16,7 @@ SAVE = reverse("customers:saved_view_save")
 QUERY = "to_be_deleted=true&sort=-created&per_page=25&page=3"
 
 
-def test_saving_a_view_keeps_filters_sort_and_page_size_not_the_page(client, world):  # noqa: F811
+def test_saving_a_view_keeps_filters_sort_and_page_size_not_the_page(client, world):
     client.force_login(world.sales_admin)
     response = client.post(SAVE, {"name": "Dying", "query": QUERY, "make_default": "on"})
     assert response.status_code == 302
@@ -27,7 +26,7 @@ def test_saving_a_view_keeps_filters_sort_and_page_size_not_the_page(client, wor
     assert AuditEntry.objects.filter(action="saved_view.save", target=str(view.pk)).exists()
 
 
-def test_landing_on_the_list_opens_the_default_view_and_clear_shows_all(client, world):  # noqa: F811
+def test_landing_on_the_list_opens_the_default_view_and_clear_shows_all(client, world):
     client.force_login(world.sales_admin)
     client.post(SAVE, {"name": "Dying", "query": QUERY, "make_default": "on"})
     response = client.get(LIST)
@@ -36,7 +35,7 @@ def test_landing_on_the_list_opens_the_default_view_and_clear_shows_all(client, 
     assert "Paid Co" in html  # every customer
 
 
-def test_one_default_per_person(client, world):  # noqa: F811
+def test_one_default_per_person(client, world):
     client.force_login(world.sales_admin)
     client.post(SAVE, {"name": "A", "query": "q=a", "make_default": "on"})
     client.post(SAVE, {"name": "B", "query": "q=b", "make_default": "on"})
@@ -47,7 +46,7 @@ def test_one_default_per_person(client, world):  # noqa: F811
     ) == ["B"]
 
 
-def test_a_shared_view_is_listed_for_colleagues_not_for_other_partners(client, world):  # noqa: F811
+def test_a_shared_view_is_listed_for_colleagues_not_for_other_partners(client, world):
     client.force_login(world.sales_admin)
     client.post(SAVE, {"name": "Team view", "query": "q=co", "shared": "on"})
     client.post(SAVE, {"name": "Mine only", "query": "q=x"})
@@ -60,6 +59,6 @@ def test_a_shared_view_is_listed_for_colleagues_not_for_other_partners(client, w
     assert "Team view" not in client.get(LIST, {"view": "all"}).content.decode()
 
 
-def test_a_view_without_a_name_is_a_400(client, world):  # noqa: F811
+def test_a_view_without_a_name_is_a_400(client, world):
     client.force_login(world.sales_admin)
     assert client.post(SAVE, {"name": "", "query": "q=a"}).status_code == 400

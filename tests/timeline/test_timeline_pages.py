@@ -14,7 +14,6 @@ from licensing.choices import ServiceType, SubscriptionKind
 from licensing.services import ServiceSpec, subscription_create
 from partnerhub.accounts.choices import Role
 from tests.factories import make_customer, make_partner, make_subscription, make_user
-from tests.partner.conftest import world  # noqa: F401 - the partner world fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +26,7 @@ def timeline_html(response) -> str:
 
 def test_D2_D3_a_marked_customer_page_tells_the_warning_and_the_deletion_and_what_saves_it(
     client,
-    world,  # noqa: F811
+    world,
 ):
     client.force_login(world.sales_admin)
     response = client.get(reverse("customers:customer_detail", args=[world.customer_marked.pk]))
@@ -40,7 +39,7 @@ def test_D2_D3_a_marked_customer_page_tells_the_warning_and_the_deletion_and_wha
 
 def test_T11_S1_a_trial_customer_page_tells_the_end_with_its_notices_and_the_suspension(
     client,
-    world,  # noqa: F811
+    world,
 ):
     client.force_login(world.sales_admin)
     html = timeline_html(
@@ -54,7 +53,7 @@ def test_T11_S1_a_trial_customer_page_tells_the_end_with_its_notices_and_the_sus
 
 def test_a_partner_never_sees_another_partners_subscription_in_the_timeline(
     client,
-    world,  # noqa: F811
+    world,
 ):
     # The customer also has a trial through the rival partner: its dates are not told.
     make_subscription(
@@ -110,7 +109,7 @@ def test_support_console_shows_the_timeline_of_an_org(admin_client):
 
 def test_the_timeline_costs_a_fixed_number_of_queries(
     client,
-    world,  # noqa: F811
+    world,
 ):
     client.force_login(world.sales_admin)
     url = reverse("customers:customer_detail", args=[world.customer_paid.pk])
