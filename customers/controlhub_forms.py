@@ -8,8 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from licensing.calling import is_assignable, service_label
 from licensing.choices import ServiceType
 from licensing.models import Service
-from partnerhub.accounts.choices import Country
+from partnerhub.accounts.choices import Country, Role
 from partnerhub.accounts.models import Organization
+
+from .user_services import ASSIGNABLE_ROLES, email_taken_message
 
 MAX_CSV_BYTES = 10 * 1024 * 1024
 PAGE_SIZES = (25, 50, 100)
@@ -149,6 +151,14 @@ class LicenseTemplateForm(forms.Form):
         self.org_services = services
         self.fields["services"].choices = service_choices(services)
 
+    @property
+    def ticked(self) -> set[int]:
+        """The boxes to show ticked: as submitted, or as saved."""
+        if self.is_bound:
+            raw = self.data.getlist("services") if hasattr(self.data, "getlist") else []
+            return {int(v) for v in raw if str(v).isdigit()}
+        return set(self.initial.get("services", []))
+
     def clean_services(self) -> list[int]:
         ids: list[int] = self.cleaned_data["services"]
         if sum(1 for i in ids if self.org_services[i].type == ServiceType.CALLING) > 1:
@@ -210,6 +220,61 @@ class CallingLocationForm(forms.Form):
                 else:
                     cleaned[key] = " ".join(value.split())
         return cleaned
+
+
+# --- users (add, invite, role, bulk add) -------------------------------------------------------
+
+
+def role_choices() -> list[tuple[str, str]]:
+    labels = dict(Role.choices)
+    return [(role, labels[role]) for role in ASSIGNABLE_ROLES]
+
+
+class UserAddForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=role_choices, initial=Role.USER)
+    invite = forms.BooleanField(
+        label=_("Email an invitation to set a password"), required=False, initial=True
+    )
+    template_licenses = forms.BooleanField(
+        label=_("Give the licenses of the auto-license template"), required=False, initial=True
+    )
+
+    def __init__(self, *args, org: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org = org
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"].strip().lower()
+        taken = email_taken_message(email=email, org=self.org)
+        if taken:
+            raise forms.ValidationError(taken)
+        return email
+
+
+class UserRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=role_choices)
+
+
+class UsersAddCsvForm(forms.Form):
+    file = forms.FileField(label=_("CSV file"))
+    invite = forms.BooleanField(
+        label=_("Email each new user an invitation to set a password"),
+        required=False,
+        initial=True,
+    )
+    template_licenses = forms.BooleanField(
+        label=_("Give the licenses of the auto-license template"), required=False, initial=True
+    )
+
+    def clean_file(self) -> str:
+        return CsvUploadForm.clean_file(self)  # type: ignore[arg-type]
+
+
+class UsersAddApplyForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput)
 
 
 class BuyRequestForm(forms.Form):

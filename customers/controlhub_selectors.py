@@ -132,3 +132,17 @@ def user_license_rows(
     return [
         (lic, license_tag(subscription=lic.service.subscription, today=today)) for lic in licenses
     ]
+
+
+def services_with_use(services: dict[int, Service]) -> dict[int, Service]:
+    """Sets ``assigned`` (licenses in use) on each service, for "used / available" (one
+    query)."""
+    counts = dict(
+        License.objects.filter(service__in=list(services))
+        .values("service_id")
+        .annotate(n=Count("id"))
+        .values_list("service_id", "n")
+    )
+    for pk, service in services.items():
+        service.assigned = counts.get(pk, 0)  # type: ignore[attr-defined]
+    return services

@@ -13,16 +13,19 @@ import hashlib
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import login, logout
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views import View
 from django.views.generic import TemplateView
 
 from licensing.buy import buy_request_create, buyable_subscriptions
@@ -31,11 +34,15 @@ from licensing.calling import (
     LicenseError,
     LicensePlan,
     calling_users_of,
+    is_assignable,
     license_template_apply,
     license_template_plan,
     license_template_save,
     org_services,
+    plan_error_messages,
+    service_label,
     subscription_cancel,
+    user_licenses_plan,
     user_licenses_set,
 )
 from licensing.choices import (
@@ -50,7 +57,7 @@ from licensing.csv_io import CsvInvalid, users_csv_export, users_csv_import, use
 from licensing.models import AutoLicenseTemplate, Subscription
 from licensing.provisioning import ProvisioningRefused
 from licensing.selectors import org_users
-from partnerhub.accounts.choices import PartnerAccess, Role
+from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PartnerAccess, Role
 from partnerhub.accounts.models import User
 from partnerhub.accounts.permissions import SAFE_METHODS, ControlHubMixin
 from partnerhub.accounts.services import acting_for
@@ -70,12 +77,37 @@ from .controlhub_forms import (
     LicenseTemplateForm,
     OrgDeleteForm,
     SubscriptionCancelForm,
+    UserAddForm,
     UserFilterForm,
+    UserRoleForm,
+    UsersAddApplyForm,
+    UsersAddCsvForm,
 )
+from .lifecycle import INVITATION_VALID_DAYS
+from .models import UserInvitation
 from .services import org_delete
 from .timeline import org_timeline
+from .user_csv import (
+    UsersAddInvalid,
+    users_add_csv_import,
+    users_add_csv_parse,
+    users_add_csv_sample,
+)
+from .user_services import (
+    InvitationInvalid,
+    UserChangeRefused,
+    invitation_accept,
+    invitation_from_token,
+    invitation_send,
+    org_role_of,
+    org_user_add,
+    org_user_deactivate,
+    org_user_reactivate,
+    org_user_role_set,
+)
 
 CSV_SESSION_KEY = "controlhub_csv_import_{org}"
+USERS_ADD_SESSION_KEY = "controlhub_users_add_{org}"
 PREVIEW_ROWS = 200
 
 
@@ -376,8 +408,18 @@ class UserListView(ControlHubView):
         query = self.request.GET.copy()
         query.pop("page", None)
         users = list(page.object_list)
+        now = timezone.now()
+        invited = dict(
+            UserInvitation.objects.filter(
+                user__in=[u.pk for u in users], accepted_at__isnull=True
+            ).values_list("user_id", "expires_at")
+        )
         for person in users:
             person.role_label = role_label(person.org_role or Role.USER)  # type: ignore[attr-defined]
+            expires = invited.get(person.pk)
+            person.invite_state = (  # type: ignore[attr-defined]
+                "" if expires is None else ("pending" if expires > now else "expired")
+            )
         ctx.update(form=form, page=page, users=users, query=query.urlencode())
         return ctx
 
@@ -400,52 +442,134 @@ class UserDetailView(ControlHubView):
             profile=profile,
             numbers=list(person.phone_numbers.all()),
             reveal_pin=self.request.GET.get("reveal") == "pin",
+            person_role=role_label(org_role_of(user=person, org=self.org)),
+            role_form=UserRoleForm(initial={"role": org_role_of(user=person, org=self.org)}),
+            invitation=UserInvitation.objects.filter(user=person).first(),
+            now=timezone.now(),
         )
         return ctx
 
 
+def _ids(values: list[str], allowed: Any) -> list[int]:
+    """The integers of a posted list that name one of ``allowed`` (junk is ignored, never a
+    500)."""
+    out: list[int] = []
+    for value in values:
+        if str(value).isdigit() and int(value) in allowed and int(value) not in out:
+            out.append(int(value))
+    return out
+
+
 class UserLicensesEditView(ControlHubView):
-    """C3: untick Calling on one subscription and tick it on another in one save; the license
-    row moves, the calling data stays (C1, C6). Removing Calling names the user and needs an
-    explicit confirmation, and offers the move instead (C2)."""
+    """C3, seed 004's steps: (1) untick what goes — Calling on the old subscription — and Next;
+    (2) tick what comes — Calling on the new one; (3) review: the whole change is validated and
+    shown (a Calling move says the data is kept; a removal of Calling names the user and needs
+    an explicit confirmation, and offers the move instead, C2); Save. One save, one move: the
+    license row moves, the calling data stays (C1, C6). Every step is a POST of what the
+    previous ones chose; nothing is written before Save."""
 
     template_name = "controlhub/user_licenses_edit.html"
     change_page = True
 
-    def setup_form(self, data: Any = None) -> LicensesForm:
+    def load(self) -> None:
         self.person = self.org_user_or_404(self.kwargs["pk"])
-        services = org_services(org=self.org)
-        held = {lic.service_id for lic in self.person.licenses.all() if lic.service_id in services}
-        return LicensesForm(data, services=services, held=held)
+        self.services = sel.services_with_use(org_services(org=self.org))
+        self.held = [
+            lic.service_id for lic in self.person.licenses.all() if lic.service_id in self.services
+        ]
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        ctx = super().get_context_data(**kwargs)
-        form = ctx.get("form") or self.setup_form()
-        ctx.update(form=form, person=self.person)
-        return ctx
+    def rows(self, ids: list[int], ticked: set[int]) -> list[dict[str, Any]]:
+        return [
+            {
+                "service": self.services[pk],
+                "label": service_label(self.services[pk]),
+                "checked": pk in ticked,
+                "held": pk in self.held,
+                "assignable": is_assignable(self.services[pk]) or pk in self.held,
+                "is_calling": self.services[pk].type == ServiceType.CALLING,
+            }
+            for pk in ids
+        ]
+
+    def step(self, name: str, *, keep: list[int], add: list[int], **extra: Any) -> HttpResponse:
+        ctx: dict[str, Any] = {"person": self.person, "step": name, "keep": keep, "add": add}
+        if name == "remove":
+            ctx["rows"] = self.rows(self.held, set(keep))
+        elif name == "add":
+            others = [pk for pk in self.services if pk not in keep]
+            ctx["rows"] = self.rows(others, set(add))
+            ctx["calling_kept"] = any(self.services[pk].type == ServiceType.CALLING for pk in keep)
+            ctx["calling_unticked"] = [
+                pk
+                for pk in self.held
+                if pk not in keep and self.services[pk].type == ServiceType.CALLING
+            ]
+        ctx.update(extra)
+        return self.render_to_response(self.get_context_data(**ctx))
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.load()
+        return self.step("remove", keep=list(self.held), add=[])
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        form = self.setup_form(request.POST)
+        self.load()
+        post = request.POST
+        keep = _ids(post.getlist("keep"), set(self.held))
+        add = [pk for pk in _ids(post.getlist("add"), self.services) if pk not in keep]
+        action = post.get("step", "")
+        if action == "remove":  # step 1 sent: what stays; now what comes
+            return self.step("add", keep=keep, add=add)
+        if action == "back":
+            return self.step("add", keep=keep, add=add)
+        if action == "restart":
+            return self.step("remove", keep=keep, add=add)
+        wanted = [*keep, *add]
+        form = LicensesForm(
+            MultiValueDict(
+                {
+                    "services": [str(pk) for pk in wanted],
+                    "confirm_calling_loss": ["on"] if post.get("confirm_calling_loss") else [],
+                }
+            ),
+            services=self.services,
+            held=set(self.held),
+        )
         if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form))
+            return self.step(
+                "review", keep=keep, add=add, form=form, errors=form.errors.get("services", [])
+            )
+        plan = user_licenses_plan(user=self.person, service_ids=form.cleaned_data["services"])
+        change = plan.changes[0] if plan.changes else None
+        review = {
+            "form": form,
+            "change": change,
+            "moved": [plan.service_label(s) for s in change.calling_move]
+            if change and change.calling_move
+            else None,
+            "added": [plan.service_label(s) for s in change.added] if change else [],
+            "removed": [plan.service_label(s) for s in change.removed] if change else [],
+            "calling_lost": bool(change and change.calling_lost),
+            "errors": plan_error_messages(plan.errors, emails={self.person.pk: self.person.email}),
+        }
+        if action != "save" or plan.errors:  # step 2 sent (or a bad save): the review
+            return self.step("review", keep=keep, add=add, **review)
         try:
-            change = user_licenses_set(
+            done = user_licenses_set(
                 user=self.person,
                 service_ids=form.cleaned_data["services"],
                 actor=request.user,  # type: ignore[arg-type]
                 confirm_calling_loss=form.cleaned_data["confirm_calling_loss"],
             )
         except CallingDataAtRisk as risk:
-            return self.render_to_response(
-                self.get_context_data(form=form, calling_at_risk=risk.emails)
+            return self.step("review", keep=keep, add=add, calling_at_risk=risk.emails, **review)
+        except LicenseError as exc:  # the org changed since the review
+            review["errors"] = plan_error_messages(
+                exc.errors, emails={self.person.pk: self.person.email}
             )
-        except LicenseError as exc:
-            for error in exc.errors:
-                form.add_error(None, error.message)
-            return self.render_to_response(self.get_context_data(form=form))
-        if change is None:
+            return self.step("review", keep=keep, add=add, **review)
+        if done is None:
             messages.info(request, _("Nothing changed."))
-        elif change.calling_move:
+        elif done.calling_move:
             messages.success(
                 request,
                 _("Calling moved; %(user)s keeps voicemail, PIN, numbers and call settings.")
@@ -553,7 +677,9 @@ class LicenseTemplateView(ControlHubView):
             "services": list(template.services.values_list("pk", flat=True)) if template else [],
             "keep_existing_licenses": template.keep_existing_licenses if template else True,
         }
-        return LicenseTemplateForm(data, initial=initial, services=org_services(org=self.org))
+        return LicenseTemplateForm(
+            data, initial=initial, services=sel.services_with_use(org_services(org=self.org))
+        )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -566,27 +692,30 @@ class LicenseTemplateView(ControlHubView):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))
         actor: User = request.user  # type: ignore[assignment]
-        try:
-            license_template_save(
-                org=self.org,
-                service_ids=form.cleaned_data["services"],
-                keep_existing_licenses=form.cleaned_data["keep_existing_licenses"],
-                actor=actor,
-            )
-        except LicenseError as exc:
-            for error in exc.errors:
-                form.add_error(None, error.message)
-            return self.render_to_response(self.get_context_data(form=form))
+        ids = form.cleaned_data["services"]
+        keep = form.cleaned_data["keep_existing_licenses"]
         if "preview" not in request.POST and "apply" not in request.POST:
+            try:
+                license_template_save(
+                    org=self.org, service_ids=ids, keep_existing_licenses=keep, actor=actor
+                )
+            except LicenseError as exc:
+                for error in exc.errors:
+                    form.add_error(None, error.message)
+                return self.render_to_response(self.get_context_data(form=form))
             messages.success(request, _("Template saved; new users get these licenses."))
             return redirect(self.url("license_template"))
-        plan = license_template_plan(org=self.org)
-        if plan.errors:
-            emails = dict(User.objects.filter(org=self.org).values_list("pk", "email"))
-            for error in plan.errors[:50]:
-                who = emails.get(error.user_id or 0, "")
-                form.add_error(None, f"{who}: {error.message}" if who else error.message)
-            return self.render_to_response(self.get_context_data(form=form))
+        # C5: preview (and apply) the proposed template; it is saved only if the change for the
+        # existing users is valid. A failure is said of the org, not of one user.
+        try:
+            plan = license_template_plan(org=self.org, service_ids=ids, keep_existing_licenses=keep)
+        except LicenseError as exc:
+            plan = None
+            failed = [e.message for e in exc.errors]
+        else:
+            failed = plan_error_messages(plan.errors, emails=self.emails(plan.errors))
+        if failed or plan is None:
+            return self.render_to_response(self.get_context_data(form=form, not_saved=failed[:50]))
         preview = {
             "preview": plan_rows(plan),
             "changes": len(plan.changes),
@@ -595,25 +724,33 @@ class LicenseTemplateView(ControlHubView):
             "more": max(len(plan.changes) - PREVIEW_ROWS, 0),
         }
         if "apply" not in request.POST:
+            license_template_save(
+                org=self.org, service_ids=ids, keep_existing_licenses=keep, actor=actor
+            )
             return self.render_to_response(self.get_context_data(form=form, **preview))
         try:
             changed = license_template_apply(
                 org=self.org,
                 actor=actor,
                 confirm_calling_loss=form.cleaned_data["confirm_calling_loss"],
+                service_ids=ids,
+                keep_existing_licenses=keep,
             )
         except CallingDataAtRisk as risk:
             return self.render_to_response(
                 self.get_context_data(form=form, calling_at_risk=risk.emails, **preview)
             )
         except LicenseError as exc:  # the org changed between the plan and the apply
-            for error in exc.errors[:50]:
-                form.add_error(None, error.message)
-            return self.render_to_response(self.get_context_data(form=form))
+            failed = plan_error_messages(exc.errors, emails=self.emails(exc.errors))
+            return self.render_to_response(self.get_context_data(form=form, not_saved=failed[:50]))
         messages.success(
             request, _("Template applied to existing users: %(n)d users changed.") % {"n": changed}
         )
         return redirect(self.url("license_template"))
+
+    def emails(self, errors: Any) -> dict[int, str]:
+        ids = {e.user_id for e in errors if e.user_id and not e.org_wide}
+        return dict(User.objects.filter(org=self.org, pk__in=ids).values_list("pk", "email"))
 
 
 class SubscriptionListView(ControlHubView):
@@ -742,6 +879,243 @@ class OrgDeleteView(ControlHubView):
         if own_account:
             logout(request)
         return render(request, "controlhub/org_deleted.html", {"name": name})
+
+
+# --- users: add, invite, role, deactivate, bulk add ---------------------------------------------
+
+
+class UserAddView(ControlHubView):
+    """Add one user with a role; optionally invite them by email and give them the
+    auto-license template's licenses (C5)."""
+
+    template_name = "controlhub/user_add.html"
+    change_page = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx.setdefault("form", UserAddForm(org=self.org))
+        return ctx
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = UserAddForm(request.POST, org=self.org)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        data = form.cleaned_data
+        try:
+            person = org_user_add(
+                org=self.org,
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                role=data["role"],
+                invite=data["invite"],
+                template_licenses=data["template_licenses"],
+                actor=request.user,  # type: ignore[arg-type]
+            )
+        except UserChangeRefused as refused:
+            form.add_error("email", refused.message)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        except LicenseError as exc:
+            for text in plan_error_messages(exc.errors, emails={}):
+                form.add_error("template_licenses", text)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        messages.success(
+            request,
+            (
+                _("%(email)s added and invited by email to set a password.")
+                if data["invite"]
+                else _("%(email)s added.")
+            )
+            % {"email": person.email},
+        )
+        return redirect(self.url("user_detail", pk=person.pk))
+
+
+class UserChangeView(ControlHubView):
+    """Base of the one-button changes on a user's page (role, deactivate, reactivate, invite):
+    POST only; the result is a message on the user's page."""
+
+    http_method_names = ["post"]
+    change_page = True
+
+    def change(self, request: HttpRequest, person: User) -> str | None:
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        person = self.org_user_or_404(self.kwargs["pk"])
+        try:
+            said = self.change(request, person)
+        except UserChangeRefused as refused:
+            messages.error(request, refused.message)
+            return redirect(self.url("user_detail", pk=person.pk))
+        if said:
+            messages.success(request, said)
+        if person.pk == request.user.pk and not self.still_admin(request):
+            return redirect("home")  # they changed their own access away
+        return redirect(self.url("user_detail", pk=person.pk))
+
+    def still_admin(self, request: HttpRequest) -> bool:
+        me = User.objects.get(pk=request.user.pk)
+        return me.is_active and org_role_of(user=me, org=self.org) in CUSTOMER_ADMIN_ROLES
+
+
+class UserRoleView(UserChangeView):
+    """Full admin, read-only admin or user; the last full admin keeps the role."""
+
+    def change(self, request: HttpRequest, person: User) -> str | None:
+        form = UserRoleForm(request.POST)
+        if not form.is_valid():
+            raise UserChangeRefused(_("Choose one of the roles."))
+        role = form.cleaned_data["role"]
+        if not org_user_role_set(org=self.org, user=person, role=role, actor=request.user):  # type: ignore[arg-type]
+            return None
+        return _("%(email)s is now: %(role)s.") % {
+            "email": person.email,
+            "role": dict(Role.choices)[role],
+        }
+
+
+class UserDeactivateView(UserChangeView):
+    def change(self, request: HttpRequest, person: User) -> str | None:
+        if not org_user_deactivate(org=self.org, user=person, actor=request.user):  # type: ignore[arg-type]
+            return None
+        return _("%(email)s is deactivated and can no longer sign in.") % {"email": person.email}
+
+
+class UserReactivateView(UserChangeView):
+    def change(self, request: HttpRequest, person: User) -> str | None:
+        if not org_user_reactivate(org=self.org, user=person, actor=request.user):  # type: ignore[arg-type]
+            return None
+        return _("%(email)s is active again.") % {"email": person.email}
+
+
+class UserInviteView(UserChangeView):
+    def change(self, request: HttpRequest, person: User) -> str | None:
+        invitation_send(org=self.org, user=person, actor=request.user)  # type: ignore[arg-type]
+        return _("Invitation sent to %(email)s; the link works for %(days)d days.") % {
+            "email": person.email,
+            "days": INVITATION_VALID_DAYS,
+        }
+
+
+class UsersAddCsvView(ControlHubView):
+    """Bulk-add users from a CSV: upload → every row checked, every bad row named by line →
+    preview → add all, or none. The checked file waits in the session between preview and
+    apply; the apply checks it again."""
+
+    template_name = "controlhub/users_add_csv.html"
+    change_page = True
+
+    @property
+    def session_key(self) -> str:
+        return USERS_ADD_SESSION_KEY.format(org=self.org.pk)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.GET.get("sample"):
+            response = HttpResponse(users_add_csv_sample(), content_type="text/csv")
+            response["Content-Disposition"] = 'attachment; filename="users-to-add.csv"'
+            return response
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx.setdefault("form", UsersAddCsvForm())
+        return ctx
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "apply" in request.POST:
+            return self.apply(request)
+        form = UsersAddCsvForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        content: str = form.cleaned_data["file"]
+        options = {
+            "invite": form.cleaned_data["invite"],
+            "template_licenses": form.cleaned_data["template_licenses"],
+        }
+        parsed = users_add_csv_parse(
+            org=self.org, content=content, template_licenses=options["template_licenses"]
+        )
+        if not parsed.ok:
+            return self.render_to_response(self.get_context_data(form=form, errors=parsed.errors))
+        token = hashlib.sha256(content.encode()).hexdigest()
+        request.session[self.session_key] = {"token": token, "content": content, **options}
+        return self.render_to_response(
+            self.get_context_data(
+                preview=parsed.users[:PREVIEW_ROWS],
+                count=len(parsed.users),
+                more=max(len(parsed.users) - PREVIEW_ROWS, 0),
+                licenses=parsed.licenses,
+                role_labels=dict(Role.choices),
+                apply_form=UsersAddApplyForm(initial={"token": token}),
+                **options,
+            )
+        )
+
+    def apply(self, request: HttpRequest) -> HttpResponse:
+        form = UsersAddApplyForm(request.POST)
+        stored = request.session.get(self.session_key)
+        if not form.is_valid() or not stored or stored["token"] != form.cleaned_data["token"]:
+            messages.error(request, _("The preview has expired; upload the file again."))
+            return redirect(self.url("users_add_csv"))
+        try:
+            added = users_add_csv_import(
+                org=self.org,
+                content=stored["content"],
+                actor=request.user,  # type: ignore[arg-type]
+                invite=stored["invite"],
+                template_licenses=stored["template_licenses"],
+            )
+        except UsersAddInvalid as exc:
+            return self.render_to_response(
+                self.get_context_data(form=UsersAddCsvForm(), errors=exc.errors)
+            )
+        del request.session[self.session_key]
+        messages.success(
+            request,
+            ngettext("%(n)d user added.", "%(n)d users added.", added) % {"n": added},
+        )
+        return redirect(self.url("user_list"))
+
+
+class InvitationAcceptView(View):
+    """The invitation link (no sign-in): the person sets a password, once, before the link
+    expires; then they are signed in. A bad, replaced, expired or used link says so."""
+
+    template_name = "controlhub/invitation_accept.html"
+
+    def invitation(self) -> Any:
+        return invitation_from_token(org_pk=self.kwargs["org_pk"], token=self.kwargs["token"])
+
+    def render(self, request: HttpRequest, status: int = 200, **ctx: Any) -> HttpResponse:
+        return render(request, self.template_name, ctx, status=status)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            invitation = self.invitation()
+        except InvitationInvalid as refused:
+            return self.render(request, status=410, refused=refused.message)
+        return self.render(request, invitation=invitation, form=SetPasswordForm(invitation.user))
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            invitation = self.invitation()
+        except InvitationInvalid as refused:
+            return self.render(request, status=410, refused=refused.message)
+        form = SetPasswordForm(invitation.user, request.POST)
+        if not form.is_valid():
+            return self.render(request, status=400, invitation=invitation, form=form)
+        try:
+            person = invitation_accept(
+                invitation=invitation, password=form.cleaned_data["new_password1"]
+            )
+        except InvitationInvalid as refused:
+            return self.render(request, status=410, refused=refused.message)
+        login(request, person, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(
+            request, _("Your password is set. Welcome to %(org)s.") % {"org": invitation.org.name}
+        )
+        return redirect("home")
 
 
 def role_label(role: str) -> str:

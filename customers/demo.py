@@ -430,7 +430,9 @@ def _customers(b: _Builder) -> None:
         services={MEET: (25, OK), MSG: (25, OK), CALL: (15, OK)},
         enterprise_site="litware.meetings.example",
     )
-    second = b.sub(org, partner=NORTHWIND, kind=P, start=-30, end=335, services={CALL: (10, OK)})
+    # C5 succeeds here: the second Calling subscription has room for every user (12), so the
+    # template can move them all onto it with "keep existing users' licenses" unticked.
+    second = b.sub(org, partner=NORTHWIND, kind=P, start=-30, end=335, services={CALL: (15, OK)})
     b.assign(people, main, MEET)
     b.assign(people, main, MSG)
     b.assign(people[:7], main, CALL)

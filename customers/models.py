@@ -85,6 +85,34 @@ class DeletionHold(models.Model):
         return f"{self.due_count} orgs held at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class UserInvitation(models.Model):
+    """A Control Hub invitation: a signed link that lets the person set a password, once, until
+    ``expires_at``. One row per person; a resend moves the expiry (which is signed), so older
+    links stop working. ``accepted_at`` makes it single-use."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, related_name="invitation", on_delete=models.CASCADE
+    )
+    org = models.ForeignKey(Organization, related_name="invitations", on_delete=models.CASCADE)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    sent_at = models.DateTimeField(_("sent at"))
+    expires_at = models.DateTimeField(_("link expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("user invitation")
+        verbose_name_plural = _("user invitations")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.org}"
+
+
 class SavedView(models.Model):
     """Issue 16: a person's saved customer-list view (filters, sort, columns, page size as the
     list's own query string), optionally shared with their partner org; one may be the

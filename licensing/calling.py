@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from partnerhub.accounts.models import AuditEntry, Organization, User
 from partnerhub.accounts.services import audit_actor, audit_record
@@ -52,10 +53,14 @@ class CallingDataAtRisk(Exception):
 
 @dataclass(frozen=True)
 class PlanError:
-    """One problem; ``user_id`` is None when it is not about one user."""
+    """One problem; ``user_id`` is None when it is not about one user. ``org_wide`` problems
+    (a service short of licenses, a service that takes no new users) are about the change as a
+    whole: ``user_id`` then only says where a file's line numbers should point (C4), and pages
+    that are not files show the message once, naming nobody (C5)."""
 
     user_id: int | None
     message: str
+    org_wide: bool = False
 
 
 @dataclass
@@ -211,6 +216,7 @@ def license_plan(
                         user_id,
                         _("%(service)s cannot take new users: it is not active and provisioned.")
                         % {"service": service_label(services[sid])},
+                        org_wide=True,
                     )
                 )
             added_by[sid].append(user_id)
@@ -223,15 +229,45 @@ def license_plan(
             errors.append(
                 PlanError(
                     first_over,
-                    _("%(service)s has %(quantity)d licenses; this change would need %(needed)d.")
-                    % {
-                        "service": service_label(services[sid]),
-                        "quantity": services[sid].quantity,
-                        "needed": held.get(sid, 0) - freed[sid] + len(adders),
-                    },
+                    shortage_message(
+                        service=services[sid],
+                        needed=held.get(sid, 0) - freed[sid] + len(adders),
+                    ),
+                    org_wide=True,
                 )
             )
     return LicensePlan(org=org, services=services, changes=changes, errors=errors)
+
+
+def shortage_message(*, service: Service, needed: int) -> str:
+    """A service short of licenses, said of the org, not of the user who tipped it over:
+    "Calling on SUB-2 has 10 licenses; this change needs 12." """
+    sub = service.subscription
+    return ngettext(
+        "%(service)s on %(subscription)s has %(quantity)d license; this change needs %(needed)d.",
+        "%(service)s on %(subscription)s has %(quantity)d licenses; this change needs %(needed)d.",
+        service.quantity,
+    ) % {
+        "service": service.get_type_display(),
+        "subscription": sub.reference or sub.pk,
+        "quantity": service.quantity,
+        "needed": needed,
+    }
+
+
+def plan_error_messages(errors: Iterable[PlanError], *, emails: Mapping[int, str]) -> list[str]:
+    """The messages of a plan's errors for a page: each org-wide message once, naming nobody;
+    a message about one user prefixed with their address."""
+    out: list[str] = []
+    for error in errors:
+        if error.org_wide or error.user_id is None:
+            text = error.message
+        else:
+            who = emails.get(error.user_id, "")
+            text = f"{who}: {error.message}" if who else error.message
+        if text not in out:
+            out.append(text)
+    return out
 
 
 def org_licenses_lock(*, org: Organization) -> None:
@@ -406,6 +442,14 @@ def subscription_cancel(
     return subscription
 
 
+def _template_ids_check(*, services: dict[int, Service], ids: set[int]) -> None:
+    if not ids <= set(services):
+        message = _("A subscription is not one of this organization's.")
+        raise LicenseError([PlanError(None, message)])
+    if sum(1 for sid in ids if services[sid].type == ServiceType.CALLING) > 1:
+        raise LicenseError([PlanError(None, _("Tick Calling on one subscription only."))])
+
+
 @transaction.atomic
 def license_template_save(
     *,
@@ -417,11 +461,7 @@ def license_template_save(
     """C5: the org's template of licenses for new users (at most one Calling service)."""
     services = org_services(org=org)
     ids = set(service_ids)
-    if not ids <= set(services):
-        message = _("A subscription is not one of this organization's.")
-        raise LicenseError([PlanError(None, message)])
-    if sum(1 for sid in ids if services[sid].type == ServiceType.CALLING) > 1:
-        raise LicenseError([PlanError(None, _("Tick Calling on one subscription only."))])
+    _template_ids_check(services=services, ids=ids)
     template, _created = AutoLicenseTemplate.objects.update_or_create(
         org=org, defaults={"keep_existing_licenses": keep_existing_licenses}
     )
@@ -438,23 +478,42 @@ def license_template_save(
     return template
 
 
-def license_template_plan(*, org: Organization) -> LicensePlan:
-    """C5: what applying the org's template to its existing users would change.
+def template_service_ids(*, org: Organization) -> tuple[set[int], dict[int, Service]]:
+    """C5: the services of the org's saved template that still hold licenses, and the org's
+    services (for a plan)."""
+    services = org_services(org=org)
+    template = AutoLicenseTemplate.objects.filter(org=org).first()
+    if template is None:
+        return set(), services
+    ids = {sid for sid in template.services.values_list("pk", flat=True) if sid in services}
+    return ids, services
+
+
+def license_template_plan(
+    *,
+    org: Organization,
+    service_ids: Iterable[int] | None = None,
+    keep_existing_licenses: bool | None = None,
+) -> LicensePlan:
+    """C5: what applying a template to the org's existing users would change — the saved
+    template, or the one proposed by ``service_ids``/``keep_existing_licenses`` (nothing is
+    saved: a preview that fails leaves the saved template as it was).
 
     With "keep existing users' licenses" unticked each user ends up with exactly the template's
     licenses: a Calling license on a subscription the template no longer ticks moves to the one
     it ticks (C3/C6 semantics, data kept). Ticked, the template only adds; a user who already has
     Calling keeps it where it is.
     """
-    template = AutoLicenseTemplate.objects.filter(org=org).first()
-    services = org_services(org=org)
-    template_ids = (
-        {sid for sid in template.services.values_list("pk", flat=True) if sid in services}
-        if template
-        else set()
-    )
+    saved_ids, services = template_service_ids(org=org)
+    if service_ids is None:
+        template_ids = saved_ids
+        template = AutoLicenseTemplate.objects.filter(org=org).first()
+        keep = template.keep_existing_licenses if template else True
+    else:
+        template_ids = set(service_ids)
+        _template_ids_check(services=services, ids=template_ids)
+        keep = True if keep_existing_licenses is None else keep_existing_licenses
     users = dict(User.objects.filter(org=org, is_active=True).values_list("pk", "email"))
-    keep = template.keep_existing_licenses if template else True
     if keep:
         have: dict[int, set[int]] = defaultdict(set)
         for user_id, service_id in License.objects.filter(user__org=org).values_list(
@@ -477,12 +536,43 @@ def license_template_plan(*, org: Organization) -> LicensePlan:
 
 @transaction.atomic
 def license_template_apply(
-    *, org: Organization, actor: User | None, confirm_calling_loss: bool = False
+    *,
+    org: Organization,
+    actor: User | None,
+    confirm_calling_loss: bool = False,
+    service_ids: Iterable[int] | None = None,
+    keep_existing_licenses: bool | None = None,
 ) -> int:
     """C5: apply the template to every existing user of the org; all users or none. Returns the
-    number of users changed."""
+    number of users changed.
+
+    Given ``service_ids`` (and ``keep_existing_licenses``) the template is first checked against
+    the existing users and saved only if the whole change is valid, in the same transaction: a
+    failing apply saves nothing."""
     org_licenses_lock(org=org)
-    plan = license_template_plan(org=org)
+    plan = license_template_plan(
+        org=org, service_ids=service_ids, keep_existing_licenses=keep_existing_licenses
+    )
+    if plan.errors:
+        raise LicenseError(plan.errors)
+    if plan.calling_losses and not confirm_calling_loss:
+        raise CallingDataAtRisk(plan.calling_losses)
+    if service_ids is not None:
+        license_template_save(
+            org=org,
+            service_ids=service_ids,
+            keep_existing_licenses=bool(keep_existing_licenses),
+            actor=actor,
+        )
     return license_plan_apply(
         plan=plan, actor=actor, confirm_calling_loss=confirm_calling_loss, source="template"
+    )
+
+
+def user_licenses_plan(*, user: User, service_ids: Iterable[int]) -> LicensePlan:
+    """C3's review step: what saving these licenses for one user would change, validated as a
+    whole (nothing is written)."""
+    assert user.org is not None
+    return license_plan(
+        org=user.org, wanted={user.pk: list(service_ids)}, users={user.pk: user.email}
     )

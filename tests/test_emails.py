@@ -22,6 +22,7 @@ from django.utils import timezone
 from customers.choices import DeletionReason
 from customers.services import org_delete
 from customers.sweeps import deletion_due, deletion_mark_due, deletion_warn_due
+from customers.user_services import org_user_add
 from licensing.buy import buy_request_create
 from licensing.choices import ServiceType, SubscriptionKind
 from licensing.orders import OrderLineSpec, order_place
@@ -210,6 +211,11 @@ def every_email(db, settings) -> list[OutboxEmail]:
         partner=partner,
         placed_by=sales,
     )
+
+    # Control Hub: a full admin adds a user and invites them to set a password.
+    inviting = make_customer(name="Inviting Org", partner=partner)
+    inviter = make_user(org=inviting, role=Role.CUSTOMER_FULL_ADMIN)
+    org_user_add(org=inviting, email="newcomer@inviting.example", invite=True, actor=inviter)
 
     # D1/D3 (the partner sees both in the feed only, D8) and the held batch (D4 safety).
     quiet = make_customer(name="Quiet Org", partner=partner)

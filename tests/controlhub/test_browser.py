@@ -59,7 +59,7 @@ def test_D2_T3_full_admin_sees_the_banner_and_accepts_a_pending_trial(page, worl
     assert "Awaiting provisioning details" in page.content()
 
 
-def test_C3_full_admin_moves_calling_and_finds_pin_and_numbers_still_there(page, world):
+def test_C3_full_admin_moves_calling_through_the_review_step_and_keeps_the_data(page, world):
     before = calling_snapshot(world.alice)
     old_calling = world.old.services.get(type=ServiceType.CALLING)
     new_calling = world.new.services.get(type=ServiceType.CALLING)
@@ -67,9 +67,23 @@ def test_C3_full_admin_moves_calling_and_finds_pin_and_numbers_still_there(page,
     page.click("nav >> text=Users")
     page.click(f"text={world.alice.email}")
     page.click("#edit-licenses")
+    # Seed 004: untick Calling on the old subscription, Next ...
+    page.locator("#licenses-step-remove").wait_for()
+    assert page.locator(f"#svc-{new_calling.pk}").count() == 0
     page.uncheck(f"#svc-{old_calling.pk}")
+    page.click("#licenses-next")
+    # ... tick it on the new one, Next ...
+    page.locator("#licenses-step-add").wait_for()
     page.check(f"#svc-{new_calling.pk}")
-    page.click("#licenses-form button[type=submit]")
+    page.click("#licenses-next")
+    # ... validate the changes: nothing is saved yet ...
+    review = page.locator("#licenses-review")
+    review.wait_for()
+    assert "Calling moves from" in review.inner_text()
+    assert "stay with the user" in review.inner_text()
+    assert calling_service_of(world.alice) == world.old
+    # ... and Save: one save, one move.
+    page.click("#licenses-save")
     page.wait_for_selector(".msg-success")
     assert "keeps voicemail" in page.inner_text(".msg-success")
     assert service_label(new_calling).split(" [")[1].rstrip("]") in page.inner_text("#licenses")
@@ -115,3 +129,40 @@ def test_C4_full_admin_round_trips_the_csv(page, world, tmp_path):
     assert "1 users changed" in page.inner_text(".msg-success")
     assert calling_service_of(world.alice) == world.new
     assert calling_snapshot(world.alice) == before
+
+
+def test_full_admin_invites_a_user_who_sets_a_password_and_signs_in(page, world, browser):
+    from partnerhub.core.models import OutboxEmail
+
+    browser_login(page, world.admin.email, PASSWORD)
+    page.click("nav >> text=Users")
+    page.click("#user-add")
+    page.fill("#id_email", "newcomer@fjord.example")
+    page.fill("#id_first_name", "Nora")
+    page.select_option("#id_role", "customer_read_only")
+    page.click("#user-add-form button[type=submit]")
+    page.wait_for_selector(".msg-success")
+    assert "invited by email" in page.inner_text(".msg-success")
+    assert "Read-only admin" in page.inner_text("#user-role")
+    email = OutboxEmail.objects.get(kind="user_invitation", to_email="newcomer@fjord.example")
+    link = next(w for w in email.body_text.split() if "/invitation/" in w)
+    path = link.split("testserver", 1)[1]
+    # The invitee, in a browser of their own.
+    context = browser.new_context(base_url=page.url.split("/control-hub")[0], locale="en-US")
+    invitee = context.new_page()
+    invitee.goto(path)
+    assert "Join Fjord Logistics" in invitee.inner_text("h1")
+    invitee.fill("#id_new_password1", "fjord-river-7391")
+    invitee.fill("#id_new_password2", "fjord-river-7391")
+    invitee.click("#invitation-form button[type=submit]")
+    invitee.wait_for_selector(".msg-success")
+    assert "Your password is set" in invitee.inner_text(".msg-success")
+    # A read-only admin lands in Control Hub, and sees but does not change.
+    assert "/control-hub/" in invitee.url
+    assert invitee.locator("#user-add").count() == 0
+    invitee.click("nav >> text=Users")
+    assert invitee.locator("#user-add").count() == 0
+    # The link works once.
+    invitee.goto(path)
+    assert "already used" in invitee.inner_text("#invitation-refused")
+    context.close()

@@ -144,7 +144,9 @@ def test_C4_over_quantity_is_reported_on_the_first_row_past_it(world):
     state = db_state(world.org)
     parsed = users_csv_parse(org=world.org, content=text)
     line = next(i + 2 for i, r in enumerate(rows) if r["Email"] == bob.email)
-    assert [(e.line, "has 1 licenses" in e.reason) for e in parsed.errors] == [(line, True)]
+    assert [(e.line, "has 1 license; this change needs 2" in e.reason) for e in parsed.errors] == [
+        (line, True)
+    ]
     with pytest.raises(CsvInvalid):
         users_csv_import(org=world.org, content=text, actor=world.admin)
     assert db_state(world.org) == state

@@ -221,7 +221,7 @@ def _many_users(world, n):
     )
 
 
-USER_LIST_QUERIES = 9
+USER_LIST_QUERIES = 10  # +1: the invitations of the users on the page
 
 
 @pytest.mark.parametrize("per_page", [25, 100])
@@ -259,36 +259,97 @@ def test_user_page_shows_calling_data_with_the_pin_masked_until_revealed(client,
     assert "2001" in page
     assert "+4570101010" in page
     assert "7391" not in page
-    assert "forward_to" in page
+    # Call settings in words, not a dump of stored keys.
+    assert "Calls forward to +4520000000" in page
+    assert "Do not disturb: off" in page
+    assert "forward_to" not in page
+    assert "do_not_disturb" not in page
     revealed = client.get(url("user_detail", world.org, pk=world.alice.pk), {"reveal": "pin"})
     assert "7391" in revealed.content.decode()
+
+
+def edit_steps(client, address, *, keep, add, confirm=False):
+    """C3, seed 004: step 1 (untick what goes, Next), step 2 (tick what comes, Next = the
+    review), step 3 (Save). Returns the three responses."""
+    one = client.post(address, {"step": "remove", "keep": keep})
+    two = client.post(address, {"step": "add", "keep": keep, "add": add})
+    data = {"step": "save", "keep": keep, "add": add}
+    if confirm:
+        data["confirm_calling_loss"] = "on"
+    return one, two, client.post(address, data)
 
 
 def test_C3_edit_licenses_page_moves_calling_in_one_save_and_keeps_data(client, world):
     before = calling_snapshot(world.alice)
     client.force_login(world.admin)
     address = url("user_licenses_edit", world.org, pk=world.alice.pk)
-    assert client.get(address).status_code == 200
+    first = client.get(address)
+    assert first.status_code == 200
+    old_calling = world.old.services.get(type=ServiceType.CALLING).pk
     new_calling = world.new.services.get(type=ServiceType.CALLING).pk
     old_messaging = world.old.services.get(type=ServiceType.MESSAGING).pk
-    response = client.post(address, {"services": [new_calling, old_messaging]})
-    assert response.status_code == 302
+    # Step 1 lists what the user holds, ticked.
+    assert f'id="svc-{old_calling}"' in first.content.decode()
+    assert f'id="svc-{new_calling}"' not in first.content.decode()
+    one, review, saved = edit_steps(client, address, keep=[old_messaging], add=[new_calling])
+    # Step 2 offers Calling on the new subscription and says why.
+    assert f'id="svc-{new_calling}"' in one.content.decode()
+    assert "tick Calling on the new subscription to move it" in one.content.decode()
+    # The review validates and says what happens; nothing is written before Save.
+    page = review.content.decode()
+    assert 'id="review-move"' in page
+    assert "voicemail, PIN, numbers and call settings stay with the user" in page
+    assert saved.status_code == 302
     assert calling_service_of(world.alice) == world.new
     assert calling_snapshot(world.alice) == before
+    # One save, one move: one audit row of the move, no removal and re-add of Calling.
+    from partnerhub.accounts.models import AuditEntry
+
+    rows = AuditEntry.objects.filter(action="license.change", target=world.alice.email)
+    assert rows.count() == 1
+    assert rows.get().details["calling_moved"] is not None
+    assert rows.get().details["removed"] == rows.get().details["added"] == []
+
+
+def test_C3_the_review_step_writes_nothing(client, world):
+    client.force_login(world.admin)
+    address = url("user_licenses_edit", world.org, pk=world.alice.pk)
+    new_calling = world.new.services.get(type=ServiceType.CALLING).pk
+    client.post(address, {"step": "remove", "keep": []})
+    review = client.post(address, {"step": "add", "keep": [], "add": [new_calling]})
+    assert 'id="licenses-save"' in review.content.decode()
+    assert calling_service_of(world.alice) == world.old
+    assert License.objects.filter(user=world.alice).count() == 2
+
+
+def test_C3_review_shows_an_org_level_shortage_and_offers_no_save(client, world):
+    world.new.services.filter(type=ServiceType.CALLING).update(quantity=0)
+    client.force_login(world.admin)
+    address = url("user_licenses_edit", world.org, pk=world.alice.pk)
+    new_calling = world.new.services.get(type=ServiceType.CALLING).pk
+    review = client.post(address, {"step": "add", "keep": [], "add": [new_calling]})
+    page = review.content.decode()
+    assert 'id="licenses-errors"' in page
+    assert f"Calling on {world.new.reference} has 0 licenses; this change needs 1." in page
+    assert 'id="licenses-save"' not in page
+    saved = client.post(address, {"step": "save", "keep": [], "add": [new_calling]})
+    assert saved.status_code == 200
+    assert calling_service_of(world.alice) == world.old
 
 
 def test_C2_edit_licenses_names_the_user_and_offers_the_move(client, world):
     client.force_login(world.admin)
     address = url("user_licenses_edit", world.org, pk=world.alice.pk)
     old_messaging = world.old.services.get(type=ServiceType.MESSAGING).pk
-    response = client.post(address, {"services": [old_messaging]})
+    _one, review, response = edit_steps(client, address, keep=[old_messaging], add=[])
+    assert "Loses Calling" in review.content.decode()
     page = response.content.decode()
     assert response.status_code == 200
     assert 'id="calling-at-risk"' in page
     assert world.alice.email in page
     assert "move their Calling license" in page
     assert calling_service_of(world.alice) == world.old
-    response = client.post(address, {"services": [old_messaging], "confirm_calling_loss": "on"})
+    *_rest, response = edit_steps(client, address, keep=[old_messaging], add=[], confirm=True)
     assert response.status_code == 302
     assert not License.objects.filter(user=world.alice, service_type="calling").exists()
 
@@ -296,20 +357,22 @@ def test_C2_edit_licenses_names_the_user_and_offers_the_move(client, world):
 def test_two_calling_boxes_are_a_field_error(client, world):
     client.force_login(world.admin)
     address = url("user_licenses_edit", world.org, pk=world.alice.pk)
-    ids = list(
-        type(world.old.services.first())
-        .objects.filter(type=ServiceType.CALLING, subscription__customer=world.org)
-        .values_list("pk", flat=True)
-    )
-    response = client.post(address, {"services": ids})
+    old_calling = world.old.services.get(type=ServiceType.CALLING).pk
+    new_calling = world.new.services.get(type=ServiceType.CALLING).pk
+    response = client.post(address, {"step": "add", "keep": [old_calling], "add": [new_calling]})
     assert response.status_code == 200
     assert "Tick Calling on one subscription only" in response.content.decode()
+    response = client.post(address, {"step": "save", "keep": [old_calling], "add": [new_calling]})
+    assert response.status_code == 200
+    assert calling_service_of(world.alice) == world.old
 
 
 def test_bad_input_is_never_a_500(client, world):
     client.force_login(world.admin)
     address = url("user_licenses_edit", world.org, pk=world.alice.pk)
-    assert client.post(address, {"services": ["abc", "999999"]}).status_code == 200
+    for step in ("remove", "add", "save", "back", "restart", "zz"):
+        junk = {"step": step, "keep": ["abc", "999999"], "add": ["-1", "x"]}
+        assert client.post(address, junk).status_code == 200
     bad_filters = {"subscription": "x", "page": "zz"}
     assert client.get(url("user_list", world.org), bad_filters).status_code == 200
 
@@ -485,7 +548,7 @@ def test_partner_full_admin_can_move_calling(client, world):
     client.force_login(make_user(org=world.partner, role=Role.PARTNER_FULL_ADMIN))
     new_calling = world.new.services.get(type=ServiceType.CALLING).pk
     address = url("user_licenses_edit", world.org, pk=world.alice.pk)
-    client.post(address, {"services": [new_calling]})
+    edit_steps(client, address, keep=[], add=[new_calling])
     # Messaging was unticked: only that license goes; Calling moved.
     assert calling_service_of(world.alice) == world.new
 
@@ -498,7 +561,7 @@ def test_new_subscription_assignment_needs_a_provisioned_active_service(client, 
     client.force_login(world.admin)
     response = client.post(
         url("user_licenses_edit", world.org, pk=bob.pk),
-        {"services": [world.new.services.get(type=ServiceType.MESSAGING).pk]},
+        {"step": "save", "add": [world.new.services.get(type=ServiceType.MESSAGING).pk]},
     )
     assert response.status_code == 200
     assert not License.objects.filter(user=bob).exists()

@@ -118,6 +118,10 @@ def test_control_hub_pages_fit_390_and_1280_and_pass_axe(browser, live_server, d
         reverse("controlhub:subscription_list", args=[org_pk]),
         reverse("controlhub:license_template", args=[org_pk]),
         reverse("controlhub:user_detail", args=[org_pk, admin.pk]),
+        reverse("controlhub:user_add", args=[org_pk]),
+        reverse("controlhub:users_add_csv", args=[org_pk]),
+        reverse("controlhub:user_licenses_edit", args=[org_pk, admin.pk]),
+        reverse("controlhub:users_csv_import", args=[org_pk]),
     ]
     problems = _check(browser, live_server.url, pages, email="admin@litware.example")
     assert not problems, "\n".join(problems)

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_notifications"),
-        ("customers", "0002_tombstone_reason_labels"),
+        ("customers", "0003_user_invitations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

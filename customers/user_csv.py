@@ -1,0 +1,333 @@
+"""Bulk-add users to a customer org from a CSV file, all rows or none (like the C4 import of
+``licensing/csv_io.py``).
+
+Columns: ``Email`` (required), ``First name``, ``Last name``, ``Role`` (*User*, *Read-only
+admin*, *Full admin*; empty means *User*). Every row is checked before anything is written and
+every bad row is reported with its line number and reason; a clean file is previewed, then
+applied in one transaction with bulk statements. New users get the auto-license template's
+licenses when asked (C5), and an invitation email each when asked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from licensing.calling import (
+    LicenseError,
+    is_assignable,
+    license_plan,
+    license_plan_apply,
+    org_licenses_lock,
+    service_label,
+    shortage_message,
+    template_service_ids,
+)
+from licensing.models import License
+from partnerhub.accounts.choices import Role
+from partnerhub.accounts.lifecycle import email_domain
+from partnerhub.accounts.models import AuditEntry, Membership, Organization, User
+
+from .user_services import ASSIGNABLE_ROLES, invitations_send_new
+
+EMAIL, FIRST, LAST, ROLE = "Email", "First name", "Last name", "Role"
+HEADERS = (EMAIL, FIRST, LAST, ROLE)
+MAX_NAME = 150
+CHUNK = 2000
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_read(text: str) -> str:
+    """A cell as a spreadsheet export escaped it (a leading apostrophe before a formula
+    character) reads back as typed. Branch issue9 brings the shared helper
+    (``partnerhub.core.csvcells.csv_cell_read``); this is the same rule until then."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class NewUser:
+    line: int
+    email: str
+    first_name: str
+    last_name: str
+    role: str
+
+
+@dataclass
+class UsersAddParse:
+    errors: list[RowError] = field(default_factory=list)
+    users: list[NewUser] = field(default_factory=list)
+    licenses: list[str] = field(default_factory=list)  # what each new user gets (template)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.users)
+
+
+class UsersAddInvalid(Exception):
+    def __init__(self, errors: list[RowError]):
+        super().__init__(f"{len(errors)} bad rows")
+        self.errors = errors
+
+
+def _role_of(text: str) -> str | None:
+    value = text.strip().casefold()
+    if not value:
+        return Role.USER
+    labels = dict(Role.choices)
+    for role in ASSIGNABLE_ROLES:
+        if value in (role.casefold(), str(labels[role]).casefold()):
+            return role
+    return None
+
+
+def users_add_csv_sample() -> str:
+    """A file to start from: the header and one example row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADERS)
+    writer.writerow(["ada@example.com", "Ada", "Lovelace", str(dict(Role.choices)[Role.USER])])
+    return out.getvalue()
+
+
+def users_add_csv_parse(
+    *, org: Organization, content: str, template_licenses: bool = True
+) -> UsersAddParse:
+    """Check every row; nothing is written. A fixed number of queries whatever the size."""
+    result = UsersAddParse()
+    errors = result.errors
+    reader = csv.reader(io.StringIO(content))
+    try:
+        header = [cell.strip() for cell in next(reader)]
+    except StopIteration:
+        errors.append(RowError(1, _("The file is empty.")))
+        return result
+    except csv.Error as exc:
+        errors.append(RowError(1, _("Not a CSV file: %(error)s") % {"error": exc}))
+        return result
+    index: dict[str, int] = {}
+    for i, cell in enumerate(header):
+        known = next((h for h in HEADERS if h.casefold() == cell.casefold()), None)
+        if known is None:
+            errors.append(RowError(1, _("Unknown column “%(column)s”.") % {"column": cell}))
+        elif known in index:
+            errors.append(RowError(1, _("Column “%(column)s” appears twice.") % {"column": cell}))
+        else:
+            index[known] = i
+    if EMAIL not in index:
+        errors.append(RowError(1, _("The header has no “Email” column.")))
+    if errors:
+        return result
+    seen: dict[str, int] = {}
+    rows: list[NewUser] = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                errors.append(
+                    RowError(
+                        line,
+                        _("The row has %(n)d cells; the header has %(m)d.")
+                        % {"n": len(row), "m": len(header)},
+                    )
+                )
+                continue
+
+            def value_of(name: str, row: list[str] = row) -> str:
+                return cell_read(row[index[name]].strip()) if name in index else ""
+
+            email = value_of(EMAIL).lower()
+            bad = False
+            try:
+                validate_email(email)
+            except ValidationError:
+                bad = True
+                errors.append(
+                    RowError(
+                        line, _("“%(email)s” is not an email address.") % {"email": value_of(EMAIL)}
+                    )
+                )
+            if not bad and email in seen:
+                bad = True
+                errors.append(
+                    RowError(
+                        line,
+                        _("%(email)s appears twice (first on line %(line)d).")
+                        % {"email": email, "line": seen[email]},
+                    )
+                )
+            role = _role_of(value_of(ROLE))
+            if role is None:
+                bad = True
+                errors.append(
+                    RowError(
+                        line,
+                        _("Unknown role “%(role)s”: use User, Read-only admin or Full admin.")
+                        % {"role": value_of(ROLE)},
+                    )
+                )
+            for name in (FIRST, LAST):
+                if len(value_of(name)) > MAX_NAME:
+                    bad = True
+                    errors.append(
+                        RowError(
+                            line,
+                            _("“%(column)s” is longer than %(n)d characters.")
+                            % {"column": name, "n": MAX_NAME},
+                        )
+                    )
+            if not bad:
+                seen[email] = line
+                first, last = value_of(FIRST), value_of(LAST)
+                rows.append(NewUser(line, email, first, last, role or Role.USER))
+    except csv.Error as exc:
+        errors.append(RowError(reader.line_num, _("Not a CSV file: %(error)s") % {"error": exc}))
+        return result
+    emails = [r.email for r in rows]
+    taken: dict[str, int | None] = {}
+    for start in range(0, len(emails), CHUNK):
+        taken.update(
+            User.objects.filter(email__in=emails[start : start + CHUNK]).values_list(
+                "email", "org_id"
+            )
+        )
+    for r in rows:
+        if r.email in taken:
+            # Whose account it is is not said: tenants do not leak.
+            reason = (
+                _("%(email)s is already a user of this organization.")
+                if taken[r.email] == org.pk
+                else _("%(email)s already has an account, so it cannot be added here.")
+            )
+            errors.append(RowError(r.line, reason % {"email": r.email}))
+    if not rows and not errors:
+        errors.append(RowError(1, _("The file has no users to add.")))
+    if template_licenses and rows:
+        ids, services = template_service_ids(org=org)
+        held: dict[int, int] = {}
+        for sid in License.objects.filter(service__in=list(ids)).values_list(
+            "service_id", flat=True
+        ):
+            held[sid] = held.get(sid, 0) + 1
+        for sid in sorted(ids):
+            room = services[sid].quantity - held.get(sid, 0)
+            if len(rows) > room:
+                first_over = rows[max(room, 0)].line
+                errors.append(
+                    RowError(
+                        first_over,
+                        shortage_message(
+                            service=services[sid], needed=held.get(sid, 0) + len(rows)
+                        ),
+                    )
+                )
+        for sid in sorted(ids):
+            if not is_assignable(services[sid]):
+                errors.append(
+                    RowError(
+                        1,
+                        _("%(service)s cannot take new users: it is not active and provisioned.")
+                        % {"service": service_label(services[sid])},
+                    )
+                )
+        result.licenses = sorted(service_label(services[s]) for s in ids)
+    errors.sort(key=lambda e: e.line)
+    result.users = rows
+    return result
+
+
+@transaction.atomic
+def users_add_csv_import(
+    *,
+    org: Organization,
+    content: str,
+    actor: User | None,
+    invite: bool = False,
+    template_licenses: bool = True,
+    now: datetime | None = None,
+) -> int:
+    """Add every user of the file, or none. The file is checked again (the org may have changed
+    since the preview). Returns the number of users added."""
+    now = now or timezone.now()
+    if template_licenses:
+        org_licenses_lock(org=org)
+    parsed = users_add_csv_parse(org=org, content=content, template_licenses=template_licenses)
+    if not parsed.ok:
+        raise UsersAddInvalid(parsed.errors)
+    unusable = make_password(None)
+    created = User.objects.bulk_create(
+        [
+            User(
+                email=r.email,
+                email_domain=email_domain(r.email),
+                first_name=r.first_name,
+                last_name=r.last_name,
+                org=org,
+                password=unusable,
+                date_joined=now,
+            )
+            for r in parsed.users
+        ],
+        batch_size=CHUNK,
+    )
+    by_email = {u.email: u for u in created}
+    if any(u.pk is None for u in created):  # a database that does not return ids
+        by_email = {u.email: u for u in User.objects.filter(org=org, email__in=list(by_email))}
+    Membership.objects.bulk_create(
+        [
+            Membership(user=by_email[r.email], org=org, role=r.role, created=now)
+            for r in parsed.users
+            if r.role != Role.USER
+        ],
+        batch_size=CHUNK,
+    )
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                at=now,
+                actor=actor,
+                actor_label=str(actor) if actor else "system",
+                action="user.add",
+                org_id_value=org.pk,
+                org_name=org.name,
+                target=r.email,
+                details={"role": r.role, "source": "csv", "line": r.line, "invited": invite},
+            )
+            for r in parsed.users
+        ],
+        batch_size=CHUNK,
+    )
+    if template_licenses:
+        ids, services = template_service_ids(org=org)
+        if ids:
+            users = {by_email[r.email].pk: r.email for r in parsed.users}
+            plan = license_plan(
+                org=org, wanted=dict.fromkeys(users, ids), users=users, services=services
+            )
+            if plan.errors:
+                raise LicenseError(plan.errors)
+            license_plan_apply(plan=plan, actor=actor, source="template", now=now)
+    if invite:
+        invitations_send_new(
+            org=org, users=[by_email[r.email] for r in parsed.users], actor=actor, now=now
+        )
+    return len(parsed.users)
