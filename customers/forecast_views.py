@@ -29,6 +29,7 @@ from .forecast import (
 from .tick import lifecycle_tick
 
 CHART_WIDTH, CHART_HEIGHT = 720, 160
+ROWS_SHOWN = 500  # the page shows the soonest; the CSV has every row
 
 
 def _horizon(request: HttpRequest) -> int:
@@ -73,7 +74,14 @@ class PartnerForecastView(PartnerMemberMixin, View):
         return render(
             request,
             "customers/forecast.html",
-            {"rows": rows, "days": days, "horizons": HORIZONS, "support": False},
+            {
+                "rows": rows[:ROWS_SHOWN],
+                "total": len(rows),
+                "more": max(len(rows) - ROWS_SHOWN, 0),
+                "days": days,
+                "horizons": HORIZONS,
+                "support": False,
+            },
         )
 
 
@@ -106,7 +114,9 @@ class SupportForecastView(View):
             request,
             "customers/forecast.html",
             {
-                "rows": rows,
+                "rows": rows[:ROWS_SHOWN],
+                "total": len(rows),
+                "more": max(len(rows) - ROWS_SHOWN, 0),
                 "days": days,
                 "horizons": HORIZONS,
                 "support": True,
