@@ -9,7 +9,7 @@ PORT ?= 8000
 # Links in emails and the URL seed_demo prints follow the address the server listens on.
 export SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test setup browser lint typecheck pytest migrate demo bench clean
+.PHONY: run serve test setup browser lint typecheck pytest migrate demo bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -49,6 +49,14 @@ run: demo
 	@echo "  Partner Hub: http://$(HOST):$(PORT)/   (support console: http://$(HOST):$(PORT)/admin/)"
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile start
+
+# Production: gunicorn (WEB_CONCURRENCY workers), one Celery worker and exactly one beat, with
+# the production settings, behind a TLS proxy (README "Running in production"). No demo data.
+serve: setup
+	DJANGO_SETTINGS_MODULE=partnerhub.settings.production $(PY) manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=partnerhub.settings.production $(PY) manage.py collectstatic --noinput
+	DJANGO_SETTINGS_MODULE=partnerhub.settings.production HOST=$(HOST) PORT=$(PORT) \
+	  $(VENV)/bin/honcho -f Procfile.production start
 
 lint: setup
 	$(VENV)/bin/ruff check .

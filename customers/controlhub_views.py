@@ -1,10 +1,12 @@
 """Control Hub: a customer org's own admin pages (its own URL space and look).
 
-Who may do what (checked on the server on every request, ``ControlHubMixin``):
-customer full admins and partners with full access change things; read-only admins see and
-get a 403 on anything that changes (and on the forms themselves); a partner that got consent
-without full access (*provisioning admin*, T3) sees the overview and may provision the trial,
-nothing else. Another org's objects are a 404 everywhere. Views validate and call one service.
+Who may do what is decided once, in ``partnerhub.accounts.access.controlhub_access`` (checked on
+every request by ``ControlHubMixin`` and again by the services): customer full admins, and users
+of a certified managing partner with full access whose own role is not read-only, change things;
+read-only admins (customer or partner) see and get a 403 on anything that changes (and on the
+forms themselves); a partner that got consent without full access (*provisioning admin*, T3)
+sees the overview and may provision the trial, nothing else. Another org's objects are a 404
+everywhere. Views validate and call one service.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.forms import SetPasswordForm
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -57,9 +59,10 @@ from licensing.csv_io import CsvInvalid, users_csv_export, users_csv_import, use
 from licensing.models import AutoLicenseTemplate, Subscription
 from licensing.provisioning import ProvisioningRefused
 from licensing.selectors import org_users
+from partnerhub.accounts.access import ControlHubAction as Action
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PartnerAccess, Role
 from partnerhub.accounts.models import User
-from partnerhub.accounts.permissions import SAFE_METHODS, ControlHubMixin
+from partnerhub.accounts.permissions import ControlHubMixin
 from partnerhub.accounts.services import acting_for
 from trials.choices import ConsentStatus
 from trials.consent import ConsentClosed, consent_accept, consent_decline, trial_provision
@@ -129,46 +132,28 @@ def plan_rows(plan: LicensePlan, line_of: dict[int, int] | None = None) -> list[
 class ControlHubView(ControlHubMixin, TemplateView):
     """Base of every Control Hub page.
 
-    ``change_page``: the page exists only to change something; read-only people get a 403 on
-    GET too. ``provisioning_page``: a provisioning admin may open it (T3); every other page is a
-    403 for them. ``full_admin_only``: only the customer's own full admins (T3 consent, D9).
+    ``action`` is what opening the page needs, ``post_action`` what sending its form needs
+    (``partnerhub.accounts.access.ControlHubAction``; the decision is made there, once). Pages
+    that exist only to change something set both, so read-only people get a 403 on GET too.
     """
 
-    change_page = False
-    provisioning_page = False
-    full_admin_only = False
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.org, self.role = self.resolve_access(request, kwargs["org_pk"])
-        if self.role in PartnerAccess.values and self.waiting_for_consent(request):
+    def check_access(self, request: HttpRequest) -> None:
+        if self.access.via_partner and self.waiting_for_consent(request):
             raise Http404
-        if self.role == PartnerAccess.PROVISIONING_ADMIN and not self.provisioning_page:
-            raise PermissionDenied(
-                _("As provisioning admin you set up this organization's services, nothing else.")
-            )
-        if self.full_admin_only and not self.is_full_admin:
-            raise PermissionDenied(_("Only a full admin of this organization may do this."))
-        changing = request.method not in SAFE_METHODS or self.change_page
-        if changing and not self.allows_change():
-            raise PermissionDenied(
-                _("You have read-only access to this organization: you can look, not change.")
-            )
+        super().check_access(request)
+
+    def dispatch_checked(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if self.acting_partner is None:
-            # Skip ControlHubMixin.dispatch: access is resolved above, once.
-            return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)
+            return super().dispatch_checked(request, *args, **kwargs)
         # T2/T3: a partner acting for the customer: every change it makes here is audited
         # with both names (the person of the partner and the customer's org).
         with acting_for(partner=self.acting_partner, customer=self.org):
-            return super(ControlHubMixin, self).dispatch(request, *args, **kwargs)
+            return super().dispatch_checked(request, *args, **kwargs)
 
     @property
     def acting_partner(self) -> Any:
         """The partner org of a partner person working in this customer's Control Hub."""
-        if self.role in PartnerAccess.values:
-            return self.request.user.org  # type: ignore[union-attr]
-        return None
+        return self.access.partner
 
     def waiting_for_consent(self, request: HttpRequest) -> bool:
         """T3: a partner whose only link to the org is a trial request the customer has not
@@ -187,7 +172,7 @@ class ControlHubView(ControlHubMixin, TemplateView):
 
     @property
     def can_change(self) -> bool:
-        return self.allows_change()
+        return self.may(Action.CHANGE)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -197,6 +182,7 @@ class ControlHubView(ControlHubMixin, TemplateView):
             can_change=self.can_change,
             is_full_admin=self.is_full_admin,
             is_provisioning_admin=self.role == PartnerAccess.PROVISIONING_ADMIN,
+            can_provision=self.may(Action.PROVISION),
             role_label=role_label(self.role),
             acting_partner=self.acting_partner,
             is_customer_admin=self.role not in PartnerAccess.values,
@@ -221,7 +207,7 @@ class OverviewView(ControlHubView):
     the pending trial requests (T3)."""
 
     template_name = "controlhub/overview.html"
-    provisioning_page = True
+    action = Action.OVERVIEW
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -242,7 +228,7 @@ class TrialRequestView(ControlHubView):
     """T3: a full admin accepts (the box decides full or provisioning access) or declines."""
 
     template_name = "controlhub/trial_request.html"
-    full_admin_only = True
+    action = post_action = Action.ANSWER_CONSENT
 
     def consent(self) -> ConsentRequest:
         return get_object_or_404(
@@ -308,11 +294,7 @@ class TrialProvisionView(ControlHubView):
     location and emergency address. The one page a provisioning admin may change things on."""
 
     template_name = "controlhub/trial_provision.html"
-    provisioning_page = True
-    change_page = True
-
-    def allows_change(self) -> bool:
-        return super().allows_change() or self.role == PartnerAccess.PROVISIONING_ADMIN
+    action = post_action = Action.PROVISION
 
     def trial(self) -> Subscription:
         qs = Subscription.objects.filter(customer=self.org)
@@ -469,7 +451,7 @@ class UserLicensesEditView(ControlHubView):
     previous ones chose; nothing is written before Save."""
 
     template_name = "controlhub/user_licenses_edit.html"
-    change_page = True
+    action = post_action = Action.CHANGE
 
     def load(self) -> None:
         self.person = self.org_user_or_404(self.kwargs["pk"])
@@ -598,7 +580,7 @@ class UsersCsvImportView(ControlHubView):
     """
 
     template_name = "controlhub/users_csv_import.html"
-    change_page = True
+    action = post_action = Action.CHANGE
 
     @property
     def session_key(self) -> str:
@@ -669,7 +651,7 @@ class LicenseTemplateView(ControlHubView):
     users' licenses" unticked it moves them between subscriptions, calling data kept)."""
 
     template_name = "controlhub/license_template.html"
-    change_page = True
+    action = post_action = Action.CHANGE
 
     def make_form(self, data: Any = None) -> LicenseTemplateForm:
         template = AutoLicenseTemplate.objects.filter(org=self.org).first()
@@ -770,9 +752,7 @@ class BuyView(ControlHubView):
     the customer see the page without the button."""
 
     template_name = "controlhub/buy.html"
-
-    def allows_change(self) -> bool:
-        return self.role == Role.CUSTOMER_FULL_ADMIN
+    post_action = Action.REQUEST_PURCHASE
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -790,7 +770,7 @@ class BuyView(ControlHubView):
                 }
             )
         # The top bar's links follow the usual rule, not the Buy page's own.
-        ctx.update(rows=rows, can_ask=self.allows_change(), can_change=super().allows_change())
+        ctx.update(rows=rows, can_ask=self.may(Action.REQUEST_PURCHASE))
         return ctx
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -821,7 +801,7 @@ class SubscriptionCancelView(ControlHubView):
     explicit confirmation, and offers the move instead."""
 
     template_name = "controlhub/subscription_cancel.html"
-    change_page = True
+    action = post_action = Action.CHANGE
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -859,8 +839,7 @@ class OrgDeleteView(ControlHubView):
     goes; a tombstone stays. The admin's own account goes with it, so they are signed out."""
 
     template_name = "controlhub/org_delete.html"
-    change_page = True
-    full_admin_only = True
+    action = post_action = Action.DELETE_ORG
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -889,7 +868,7 @@ class UserAddView(ControlHubView):
     auto-license template's licenses (C5)."""
 
     template_name = "controlhub/user_add.html"
-    change_page = True
+    action = post_action = Action.CHANGE
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -936,7 +915,7 @@ class UserChangeView(ControlHubView):
     POST only; the result is a message on the user's page."""
 
     http_method_names = ["post"]
-    change_page = True
+    action = post_action = Action.CHANGE
 
     def change(self, request: HttpRequest, person: User) -> str | None:
         raise NotImplementedError
@@ -1004,7 +983,7 @@ class UsersAddCsvView(ControlHubView):
     apply; the apply checks it again."""
 
     template_name = "controlhub/users_add_csv.html"
-    change_page = True
+    action = post_action = Action.CHANGE
 
     @property
     def session_key(self) -> str:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import (
     Aggregate,
     Case,
@@ -56,6 +55,7 @@ from licensing.models import Service, Subscription
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, OrgKind
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
 from partnerhub.core.listview import capped_count_expression
+from partnerhub.core.safecache import cache_get, cache_set
 from trials.choices import ConsentStatus
 from trials.lifecycle import device_return_state
 from trials.models import ConsentRequest, DeviceShipment, ExtensionRequest
@@ -398,7 +398,7 @@ def customer_sort_order_cached(
     """The precomputed order of a computed sort key, if a tick built it since the last change."""
     if name not in COMPUTED_SORT_KEYS:
         return None
-    raw = cache.get(_sort_cache_key(partner.pk, today, name))
+    raw = cache_get(_sort_cache_key(partner.pk, today, name))
     if raw is None:
         return None
     keyed, unkeyed = array("q"), array("q")
@@ -423,7 +423,7 @@ def customer_sort_orders_build(*, partner: Organization, today: date) -> dict[st
         keyed, unkeyed = array("q"), array("q")
         for pk, key in rows.iterator(chunk_size=10_000):
             (unkeyed if key is None else keyed).append(pk)
-        cache.set(
+        cache_set(
             _sort_cache_key(partner.pk, today, name),
             (keyed.tobytes(), unkeyed.tobytes()),
             SORT_CACHE_TTL,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import NotificationKind
 from partnerhub.accounts.models import CustomerRelationship, Organization, User
 from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
@@ -64,8 +65,9 @@ def org_delete(
 
     Users, their licenses and calling data, content (messages, files, recordings), activity,
     subscriptions and their services all go with the org (database cascades). Audit rows keep
-    the org's id and name as plain values and survive.
+    the org's id and name as plain values and survive. A person (D9) must be allowed to.
     """
+    controlhub_require(actor, org, ControlHubAction.DELETE_ORG)
     now = now or timezone.now()
     tombstone = DeletionTombstone.objects.create(
         org_id_value=org.pk,

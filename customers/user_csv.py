@@ -33,9 +33,11 @@ from licensing.calling import (
     template_service_ids,
 )
 from licensing.models import License
+from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import Role
 from partnerhub.accounts.lifecycle import email_domain
 from partnerhub.accounts.models import AuditEntry, Membership, Organization, User
+from partnerhub.core.csvcells import csv_cell_read
 
 from .user_services import ASSIGNABLE_ROLES, invitations_send_new
 
@@ -43,16 +45,6 @@ EMAIL, FIRST, LAST, ROLE = "Email", "First name", "Last name", "Role"
 HEADERS = (EMAIL, FIRST, LAST, ROLE)
 MAX_NAME = 150
 CHUNK = 2000
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell_read(text: str) -> str:
-    """A cell as a spreadsheet export escaped it (a leading apostrophe before a formula
-    character) reads back as typed. Branch issue9 brings the shared helper
-    (``partnerhub.core.csvcells.csv_cell_read``); this is the same rule until then."""
-    if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS):
-        return text[1:]
-    return text
 
 
 @dataclass(frozen=True)
@@ -153,7 +145,7 @@ def users_add_csv_parse(
                 continue
 
             def value_of(name: str, row: list[str] = row) -> str:
-                return cell_read(row[index[name]].strip()) if name in index else ""
+                return csv_cell_read(row[index[name]].strip()) if name in index else ""
 
             email = value_of(EMAIL).lower()
             bad = False
@@ -267,6 +259,7 @@ def users_add_csv_import(
 ) -> int:
     """Add every user of the file, or none. The file is checked again (the org may have changed
     since the preview). Returns the number of users added."""
+    controlhub_require(actor, org, ControlHubAction.CHANGE)  # one decision, asked again
     now = now or timezone.now()
     if template_licenses:
         org_licenses_lock(org=org)

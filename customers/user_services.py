@@ -25,6 +25,7 @@ from licensing.calling import (
     org_licenses_lock,
     template_service_ids,
 )
+from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import CUSTOMER_ROLES, OrgKind, Role
 from partnerhub.accounts.models import AuditEntry, Membership, Organization, User
 from partnerhub.accounts.services import audit_record
@@ -88,6 +89,7 @@ def _last_full_admin_message() -> str:
 def org_user_role_set(*, org: Organization, user: User, role: str, actor: User | None) -> bool:
     """Give the person one of the customer roles (full admin, read-only admin, user). The last
     active full admin cannot be demoted. Returns whether anything changed."""
+    controlhub_require(actor, org, ControlHubAction.CHANGE)  # one decision, asked again
     _check_member(user, org)
     if role not in ASSIGNABLE_ROLES:
         raise ValueError(f"Not a customer role: {role}")
@@ -113,6 +115,7 @@ def org_user_deactivate(*, org: Organization, user: User, actor: User | None) ->
     """Deactivate the person: they can no longer sign in (their sessions stop working); their
     licenses and calling data stay, for a reactivation. The last active full admin cannot be
     deactivated. Returns whether anything changed."""
+    controlhub_require(actor, org, ControlHubAction.CHANGE)  # one decision, asked again
     _check_member(user, org)
     others = _other_active_full_admins(org=org, user=user)
     if not User.objects.filter(pk=user.pk, is_active=True).exists():
@@ -128,6 +131,7 @@ def org_user_deactivate(*, org: Organization, user: User, actor: User | None) ->
 @transaction.atomic
 def org_user_reactivate(*, org: Organization, user: User, actor: User | None) -> bool:
     """Let a deactivated person sign in again. Returns whether anything changed."""
+    controlhub_require(actor, org, ControlHubAction.CHANGE)  # one decision, asked again
     _check_member(user, org)
     changed = User.objects.filter(pk=user.pk, is_active=False).update(is_active=True)
     if not changed:
@@ -170,6 +174,7 @@ def org_user_add(
     the org's auto-license template (C5: "new users get these licenses"); when a template
     service has no free license the add is refused (``LicenseError``) and nothing is written.
     """
+    controlhub_require(actor, org, ControlHubAction.CHANGE)  # one decision, asked again
     if org.kind != OrgKind.CUSTOMER:
         raise ValueError("Users are added to customer organizations.")
     if role not in ASSIGNABLE_ROLES:
@@ -244,6 +249,7 @@ def invitation_send(
 ) -> UserInvitation:
     """Invite the person by email to set a password (a signed link, valid for
     ``INVITATION_VALID_DAYS``, usable once). A resend makes the earlier link stop working."""
+    controlhub_require(actor, org, ControlHubAction.CHANGE)  # one decision, asked again
     _check_member(user, org)
     if not User.objects.filter(pk=user.pk, is_active=True).exists():
         raise UserChangeRefused(_("Reactivate the user before inviting them."))

@@ -11,7 +11,6 @@ from typing import Any
 import django_filters
 from django import forms
 from django.contrib import messages
-from django.core.cache import cache
 from django.db.models import Expression, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
@@ -45,6 +44,7 @@ from partnerhub.core.listview import (
     filters_active,
     summary_cache_key,
 )
+from partnerhub.core.safecache import cache_get, cache_set
 from trials.choices import ExtensionStatus
 from trials.lifecycle import can_convert, can_request_return_label, device_trial_cap
 from trials.selectors import (
@@ -130,7 +130,7 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
         page costs one query for its counts."""
         today = timezone.localdate()
         key = summary_cache_key("customers", self.partner.pk, today)
-        summary = cache.get(key)
+        summary = cache_get(key)
         active = filters_active(filterset)
         if summary is None:
             summary = customer_list_summary(
@@ -143,7 +143,7 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
             self.count_capped = (
                 active and self.count_limit is not None and count >= self.count_limit
             )
-            cache.set(key, summary, SUMMARY_TTL)
+            cache_set(key, summary, SUMMARY_TTL)
         else:
             if active:
                 count = capped_count(queryset, self.count_limit)

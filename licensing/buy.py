@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, NotificationKind
-from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.accounts.access import ControlHubAction, controlhub_require
+from partnerhub.accounts.choices import NotificationKind
+from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.notifications import notification_owe
 from partnerhub.accounts.services import audit_record
 
@@ -73,10 +74,8 @@ def buy_request_create(
     partner is told in its feed and by email. One open request per subscription."""
     now = now or timezone.now()
     today = today or timezone.localdate(now)
-    if not Membership.objects.filter(
-        user=by, org_id=subscription.customer_id, role__in=CUSTOMER_ADMIN_ROLES
-    ).exists():
-        raise PermissionDenied("Only the customer's own admins ask to buy.")
+    # The customer's own full admins ask (Control Hub's one decision, asked again here).
+    controlhub_require(by, subscription.customer_id, ControlHubAction.REQUEST_PURCHASE)
     sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
     if not buyable_subscriptions(org=sub.customer, today=today).filter(pk=sub.pk).exists():
         raise ValidationError(_("This subscription cannot be bought or renewed here any more."))

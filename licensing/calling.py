@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.models import AuditEntry, Organization, User
 from partnerhub.accounts.services import audit_actor, audit_record
 
@@ -301,6 +302,8 @@ def license_plan_apply(
     (C1) is never touched. C2: users losing Calling lose their calling data only when
     ``confirm_calling_loss`` is given; otherwise :class:`CallingDataAtRisk` names them.
     """
+    # Every way of changing licenses (edit, CSV, template) comes through here: ask again.
+    controlhub_require(actor, plan.org, ControlHubAction.CHANGE)
     if plan.errors:
         raise LicenseError(plan.errors)
     losses = plan.calling_losses
@@ -412,6 +415,7 @@ def subscription_cancel(
     C2: if its Calling service still has users, their calling data would be lost; without
     ``confirm_calling_loss`` this raises :class:`CallingDataAtRisk` naming them (the page offers
     to move them first)."""
+    controlhub_require(actor, subscription.customer, ControlHubAction.CHANGE)
     org_licenses_lock(org=subscription.customer)
     if subscription.state not in LICENSE_HOLDING_STATES:
         raise ValueError("Only a pending, active or suspended subscription can be cancelled.")
@@ -459,6 +463,7 @@ def license_template_save(
     actor: User | None,
 ) -> AutoLicenseTemplate:
     """C5: the org's template of licenses for new users (at most one Calling service)."""
+    controlhub_require(actor, org, ControlHubAction.CHANGE)
     services = org_services(org=org)
     ids = set(service_ids)
     _template_ids_check(services=services, ids=ids)

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from partnerhub.accounts.models import Organization, User
+from partnerhub.core.csvcells import csv_cell_read, csv_row
 
 from .calling import (
     LicensePlan,
@@ -64,11 +65,6 @@ class CsvInvalid(Exception):
         self.errors = errors
 
 
-def _cell(text: str) -> str:
-    """Names are typed by users: keep a spreadsheet from reading one as a formula."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def users_csv_export(*, org: Organization) -> str:
     """C4: every user of the org, one TRUE/FALSE column per subscription's service (3 queries)."""
     services = list(org_services(org=org).values())
@@ -79,16 +75,19 @@ def users_csv_export(*, org: Organization) -> str:
         held[user_id].add(service_id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([EMAIL_HEADER, NAME_HEADER, *(service_label(s) for s in services)])
+    # Names, emails and references are typed by people: every cell through the shared escape.
+    writer.writerow(csv_row([EMAIL_HEADER, NAME_HEADER, *(service_label(s) for s in services)]))
     users = User.objects.filter(org=org).order_by("email")
     for pk, email, first, last in users.values_list("pk", "email", "first_name", "last_name"):
         mine = held.get(pk, set())
         writer.writerow(
-            [
-                email,
-                _cell(f"{first} {last}".strip()),
-                *(TRUE if s.pk in mine else FALSE for s in services),
-            ]
+            csv_row(
+                [
+                    email,
+                    f"{first} {last}".strip(),
+                    *(TRUE if s.pk in mine else FALSE for s in services),
+                ]
+            )
         )
     return out.getvalue()
 
@@ -110,7 +109,7 @@ def _columns(
     columns: dict[int, Service] = {}
     seen: set[int] = set()
     for index, raw in enumerate(header):
-        cell = raw.strip()
+        cell = csv_cell_read(raw.strip())
         if cell.casefold() == EMAIL_HEADER.casefold():
             email_col = index
             continue
@@ -186,7 +185,7 @@ def users_csv_parse(*, org: Organization, content: str) -> CsvImport:
                     )
                 )
                 continue
-            email = row[email_col].strip().lower()
+            email = csv_cell_read(row[email_col].strip()).lower()
             user_id = users.get(email)
             if user_id is None:
                 errors.append(

@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +31,7 @@ from partnerhub.accounts.services import (
     user_create,
 )
 from partnerhub.core.outbox import email_owe, outbox_key
+from partnerhub.core.safecache import cache_add, cache_get, cache_incr
 
 from .buy import buy_requests_close
 from .choices import (
@@ -744,7 +744,7 @@ def _match_bucket_key(order: Order, now: datetime) -> str:
 
 def match_attempts_left(*, order: Order, now: datetime | None = None) -> int:
     now = now or timezone.now()
-    used = cache.get(_match_bucket_key(order, now), 0)
+    used = cache_get(_match_bucket_key(order, now), 0)
     return max(0, MATCH_ATTEMPTS_PER_HOUR - int(used))
 
 
@@ -757,12 +757,10 @@ def order_match_attempt(
     per clock hour, so it works the same on every deployment."""
     now = now or timezone.now()
     key = _match_bucket_key(order, now)
-    cache.add(key, 0, timeout=3600)
-    try:
-        attempts = cache.incr(key)
-    except ValueError:  # evicted between add and incr: start again
-        cache.set(key, 1, timeout=3600)
-        attempts = 1
+    cache_add(key, 0, timeout=3600)
+    # A cache that is down counts nothing: the link (signed, single-use, sent to one contact)
+    # stays usable rather than turning the wizard into an error page.
+    attempts = cache_incr(key, timeout=3600) or 1
     if attempts > MATCH_ATTEMPTS_PER_HOUR:
         audit_record(
             action="order.match_rate_limited",

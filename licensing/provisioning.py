@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -43,6 +43,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from partnerhub.accounts.access import PartnerAction, partner_require
 from partnerhub.accounts.choices import NotificationKind
 from partnerhub.accounts.models import User
 from partnerhub.accounts.notifications import notification_owe
@@ -542,11 +543,23 @@ def _one(service: Service, status: str) -> Service:
     return locked[0]
 
 
+def _require_partner_or_support(*, actor: User | None, service: Service) -> None:
+    """P1/T1: support staff, the lifecycle, or a sales admin of the certified partner whose
+    subscription it is (the partner side's one decision, ``partnerhub.accounts.access``)."""
+    if actor is None or actor.is_staff:
+        return
+    partner = service.subscription.partner
+    if partner is None:
+        raise PermissionDenied("Only support staff act on a subscription without a partner.")
+    partner_require(actor, PartnerAction.RUN_TRIALS, partner)
+
+
 @transaction.atomic
 def service_provisioning_retry(
     *, service: Service, actor: User, now: datetime | None = None
 ) -> Service:
     """P1: support or the partner retries a failed service: it goes back to the vendor."""
+    _require_partner_or_support(actor=actor, service=service)
     now = now or timezone.now()
     service = _one(service, ProvisioningStatus.FAILED)
     _status_set(
@@ -565,6 +578,7 @@ def service_provisioning_retry(
 @transaction.atomic
 def service_manual_done(*, service: Service, actor: User, now: datetime | None = None) -> Service:
     """P1: the partner finished a *Manual provisioning (partner)* service and marks it done."""
+    _require_partner_or_support(actor=actor, service=service)
     now = now or timezone.now()
     service = _one(service, ProvisioningStatus.MANUAL_PARTNER)
     _status_set(

@@ -25,6 +25,7 @@ from licensing.choices import (
 )
 from licensing.models import Service, Subscription
 from licensing.provisioning import service_details_submit, services_await_details
+from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import NotificationKind, PartnerAccess
 from partnerhub.accounts.models import User
 from partnerhub.accounts.notifications import notification_owe
@@ -58,6 +59,7 @@ def consent_accept(
     """T3: a full admin accepts: the partner becomes a full admin (``grant_full_admin``) or a
     provisioning admin of the org; the trial moves from *Trial pending customer consent* to
     active, its services to *Awaiting provisioning details*."""
+    controlhub_require(by, request.customer_id, ControlHubAction.ANSWER_CONSENT)
     now = now or timezone.now()
     request = ConsentRequest.objects.select_for_update().select_related("trial").get(pk=request.pk)
     _check_open(request, now)
@@ -125,6 +127,7 @@ def consent_decline(
 ) -> ConsentRequest:
     """T3: a full admin declines: the trial is cancelled, and the customer leaves the partner's
     list unless the partner still manages another live subscription of it."""
+    controlhub_require(by, request.customer_id, ControlHubAction.ANSWER_CONSENT)
     now = now or timezone.now()
     request = ConsentRequest.objects.select_for_update().select_related("trial").get(pk=request.pk)
     _check_open(request, now)
@@ -178,6 +181,7 @@ def trial_provision(
     """P1/T3: the provisioning details are in: every service of the trial that was *Awaiting
     provisioning details* goes to the vendor (Calling with the location and emergency address
     in ``calling``), which provisions it. The one thing a provisioning admin may do."""
+    controlhub_require(by, trial.customer_id, ControlHubAction.PROVISION)
     now = now or timezone.now()
     services = list(
         Service.objects.filter(

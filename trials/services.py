@@ -16,7 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
@@ -30,14 +30,14 @@ from licensing.lifecycle import can_reactivate
 from licensing.models import CallingProfile, License, Service, Subscription
 from licensing.provisioning import services_provisioning_start
 from licensing.services import ServiceSpec, subscription_create
+from partnerhub.accounts.access import PartnerAction, partner_may
 from partnerhub.accounts.choices import (
-    TRIAL_MANAGER_ROLES,
     NotificationKind,
     OrgKind,
     PartnerAccess,
     Role,
 )
-from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.accounts.models import AuditEntry, Organization, User
 from partnerhub.accounts.notifications import notification_owe
 from partnerhub.accounts.selectors import customer_admin_emails
 from partnerhub.accounts.services import (
@@ -92,15 +92,9 @@ class ExtendResult:
 
 # ---- checks ------------------------------------------------------------------------------
 def _require_trial_manager(*, actor: User, partner: Organization) -> None:
-    """T1: only sales admins and sales full admins of a certified partner run trials."""
-    if (
-        partner.kind != OrgKind.PARTNER
-        or not partner.partner_certified
-        or actor.org_id != partner.pk
-        or not Membership.objects.filter(
-            user=actor, org=partner, role__in=TRIAL_MANAGER_ROLES
-        ).exists()
-    ):
+    """T1: only sales admins and sales full admins of a certified partner run trials (the
+    partner side's one decision, ``partnerhub.accounts.access``)."""
+    if not partner_may(actor, PartnerAction.RUN_TRIALS, partner):
         # T1: only sales admins of a certified partner run trials.
         raise PermissionDenied(
             _("Only sales admins and sales full admins of a certified partner run trials.")
@@ -379,7 +373,69 @@ def existing_org_for_email(*, email: str) -> Organization | None:
     return user.org
 
 
-@transaction.atomic
+ORG_LOOKUP_ACTION = "trial.org_lookup"
+ORG_LOOKUP_WINDOW = timedelta(hours=1)
+
+
+def existing_org_lookup(*, actor: User, email: str, now: datetime) -> Organization:
+    """T3: which org has an admin with this email, for one partner user, at most
+    ``TRIAL_ORG_LOOKUPS_PER_HOUR`` times an hour. Every look-up (and every refusal) is an audit
+    row; the answer is shown, because the partner confirms the org before asking it.
+    Raises ValidationError (a form error) when none matches or the limit is reached."""
+    with transaction.atomic():
+        found, refused = _existing_org_lookup(actor=actor, email=email, now=now)
+    if refused:
+        raise ValidationError(
+            ngettext(
+                "You looked up %(n)d organization in the last hour, the most allowed. "
+                "Try again later.",
+                "You looked up %(n)d organizations in the last hour, the most allowed. "
+                "Try again later.",
+                refused,
+            )
+            % {"n": refused}
+        )
+    if found is None:
+        raise ValidationError(
+            _(
+                "No organization has an admin with this email. Check the address, or start "
+                "a trial for a new customer."
+            )
+        )
+    return found
+
+
+def _existing_org_lookup(
+    *, actor: User, email: str, now: datetime
+) -> tuple[Organization | None, int]:
+    # Serialise one person's look-ups, so that parallel requests cannot pass the limit together.
+    list(User.objects.select_for_update().filter(pk=actor.pk).values_list("pk", flat=True))
+    limit = settings.TRIAL_ORG_LOOKUPS_PER_HOUR
+    used = AuditEntry.objects.filter(
+        action=ORG_LOOKUP_ACTION, actor=actor, at__gt=now - ORG_LOOKUP_WINDOW
+    ).count()
+    address = email.strip().lower()
+    if used >= limit:
+        audit_record(
+            action="trial.org_lookup_refused",
+            actor=actor,
+            at=now,
+            target=address,
+            details={"rule": "T3", "limit": limit},
+        )
+        return None, used
+    customer = existing_org_for_email(email=address)
+    audit_record(
+        action=ORG_LOOKUP_ACTION,
+        actor=actor,
+        org=customer,
+        at=now,
+        target=address,
+        details={"rule": "T3", "found": customer is not None},
+    )
+    return customer, 0
+
+
 def trial_request_existing_org(
     *,
     partner: Organization,
@@ -392,12 +448,38 @@ def trial_request_existing_org(
 ) -> ConsentRequest:
     """T3: ask an existing org with no sales relationship for consent. The trial waits in
     *Pending* with every service in *Trial pending customer consent* until a full admin accepts
-    (Control Hub) within 10 days; the customer is on the partner's list meanwhile."""
+    (Control Hub) within 10 days; the customer is on the partner's list meanwhile.
+
+    The look-up of the org by the email is rate-limited and audited first, in its own
+    transaction, so that a refused request still leaves its audit row.
+    """
     _require_trial_manager(actor=actor, partner=partner)
     now = now or timezone.now()
-    customer = existing_org_for_email(email=admin_email)
-    if customer is None:
-        raise ValidationError(_("No organization has an admin with this email."))
+    customer = existing_org_lookup(actor=actor, email=admin_email, now=now)
+    with transaction.atomic():
+        return _trial_request_existing_org(
+            partner=partner,
+            actor=actor,
+            customer=customer,
+            admin_email=admin_email,
+            services=services,
+            devices=devices,
+            length_days=length_days,
+            now=now,
+        )
+
+
+def _trial_request_existing_org(
+    *,
+    partner: Organization,
+    actor: User,
+    customer: Organization,
+    admin_email: str,
+    services: list[ServiceSpec],
+    devices: list[DeviceOrder],
+    length_days: int,
+    now: datetime,
+) -> ConsentRequest:
     if partner.customer_relationships.filter(customer=customer).exists():
         raise ValidationError(_("This organization is already your customer: add a trial there."))
     if ConsentRequest.objects.filter(

@@ -152,15 +152,14 @@ class TrialRequestView(_TrialOfferView):
         devices = DeviceFormSet(request.POST, prefix="dev")
         if "back" in request.POST or not (form.is_valid() and devices.is_valid()):
             return self.render_form(form, devices)
-        org = services.existing_org_for_email(email=form.cleaned_data["admin_email"])
-        if org is None:
-            form.add_error(
-                "admin_email",
-                _(
-                    "No organization has an admin with this email. Check the address, or start "
-                    "a trial for a new customer."
-                ),
+        try:
+            # Rate-limited per person and audited (T3 look-ups, issue 9); the answer is shown.
+            org = services.existing_org_lookup(
+                actor=self.actor, email=form.cleaned_data["admin_email"], now=timezone.now()
             )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error("admin_email", message)
             return self.render_form(form, devices)
         if "confirm" not in request.POST:
             return render(

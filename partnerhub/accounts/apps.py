@@ -8,3 +8,10 @@ class AccountsConfig(AppConfig):
     name = "partnerhub.accounts"
     label = "accounts"
     verbose_name = _("Organizations and people")
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from .middleware import session_started
+
+        user_logged_in.connect(session_started, dispatch_uid="session_lifetime_start")

@@ -1,8 +1,9 @@
-"""Who may see and do what, checked on the server for every request (T1, tenant isolation).
+"""View mixins over the access decisions of ``access.py`` (T1, T3, tenant isolation).
 
-Views mix these in; each resolves the signed-in person's org and role once and stores them on
-the view. An object outside the person's tenant must be looked up through ``self.partner`` or
-``self.org`` so that it is a 404, never a 403 that confirms it exists.
+Views mix these in; each resolves the signed-in person's standing once and stores it on the
+view. The decision itself (who may do what) lives in ``access.py`` only; this module says why,
+in words, when it refuses. An object outside the person's tenant must be looked up through
+``self.partner`` or ``self.org`` so that it is a 404, never a 403 that confirms it exists.
 """
 
 from __future__ import annotations
@@ -15,8 +16,15 @@ from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from .choices import CUSTOMER_ADMIN_ROLES, TRIAL_MANAGER_ROLES, OrgKind, PartnerAccess, Role
-from .models import CustomerRelationship, Membership, Organization
+from .access import (
+    ControlHubAccess,
+    ControlHubAction,
+    PartnerAction,
+    controlhub_access,
+    partner_access,
+)
+from .choices import OrgKind, PartnerAccess, Role
+from .models import Membership, Organization
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -38,14 +46,15 @@ def trials_sales_only_reason() -> str:
 
 
 class PartnerMemberMixin(LoginRequiredMixin):
-    """The person works for a certified partner; sets ``self.partner`` and ``self.role``.
+    """The person works for a certified partner (``access.partner_access``); sets
+    ``self.partner`` and ``self.role``.
 
     Read-only admins may look at everything of their partner; any change they send by hand is a
-    403 (T1). Views that change things set ``change_roles``.
+    403 (T1). ``change_action`` is what a change on the view needs; ``change_page`` pages exist
+    only to change something and refuse people without it on GET too.
     """
 
-    change_roles: frozenset[str] = TRIAL_MANAGER_ROLES | {Role.PARTNER_FULL_ADMIN}
-    # Pages that exist only to change something (a form) refuse read-only people on GET too.
+    change_action: PartnerAction = PartnerAction.CHANGE
     change_page = False
     partner: Organization
     role: str
@@ -53,19 +62,25 @@ class PartnerMemberMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        org = request.user.org  # type: ignore[union-attr]
-        if org is None or org.kind != OrgKind.PARTNER:
-            raise PermissionDenied(_("These pages are for partner organizations."))
-        if not org.partner_certified:
-            raise PermissionDenied(not_certified_reason())
-        membership = Membership.objects.filter(user=request.user, org=org).first()
-        if membership is None:
-            raise PermissionDenied(_("You have no role in your organization yet."))
-        self.partner, self.role = org, membership.role
+        access = partner_access(request.user)
+        if access is None:
+            raise PermissionDenied(self.no_access_reason(request))
+        self.partner, self.role, self.partner_side = access.partner, access.role, access
         changing = request.method not in SAFE_METHODS or self.change_page
         if changing and not self.can_change():
             raise PermissionDenied(self.refusal_reason())
         return super().dispatch(request, *args, **kwargs)
+
+    @staticmethod
+    def no_access_reason(request: HttpRequest) -> str:
+        org = request.user.org  # type: ignore[union-attr]
+        if org is None or org.kind != OrgKind.PARTNER:
+            return _("These pages are for partner organizations.")
+        if not org.partner_certified:
+            return not_certified_reason()
+        if not Membership.objects.filter(user=request.user, org=org).exists():
+            return _("You have no role in your organization yet.")
+        return _("Your role does not allow this.")
 
     def refusal_reason(self) -> str:
         """Why this role may not change this, in words (the 403 page shows it)."""
@@ -74,12 +89,12 @@ class PartnerMemberMixin(LoginRequiredMixin):
                 "You are a read-only admin: you can see everything of your organization, but "
                 "not change it."
             )
-        if self.change_roles == TRIAL_MANAGER_ROLES:
+        if self.change_action == PartnerAction.RUN_TRIALS:
             return trials_sales_only_reason()
         return _("Your role does not allow this change.")
 
     def can_change(self) -> bool:
-        return self.role in self.change_roles
+        return self.partner_side.may(self.change_action)
 
     def customer_or_404(self, pk: Any) -> Organization:
         """A customer on this partner's list, or 404 (another partner's customer is a 404)."""
@@ -95,59 +110,55 @@ class TrialManagerMixin(PartnerMemberMixin):
     """T1: only sales admins and sales full admins start or change trials; the forms themselves
     are refused to everybody else."""
 
-    change_roles = TRIAL_MANAGER_ROLES
+    change_action = PartnerAction.RUN_TRIALS
     change_page = True
 
 
 class ControlHubMixin(LoginRequiredMixin):
-    """A customer admin of the org in the URL (``org_pk``), or a partner with access to it.
+    """A customer admin of the org in the URL (``org_pk``), or a partner user with access to it
+    (``access.controlhub_access``). Anyone else gets a 404 for that org.
 
-    Sets ``self.org``, ``self.role`` (a customer role, or ``PartnerAccess``) and
-    ``self.can_change``. Anyone else gets a 404 for that org.
+    ``action`` is what the page needs to be opened; a POST needs ``post_action``. Sets
+    ``self.access``, ``self.org`` and ``self.role`` (a customer role, or ``PartnerAccess``).
     """
 
+    action: ControlHubAction = ControlHubAction.READ
+    post_action: ControlHubAction = ControlHubAction.CHANGE
+    access: ControlHubAccess
     org: Organization
     role: str
-    read_only_roles = frozenset({Role.CUSTOMER_READ_ONLY})
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        self.org, self.role = self.resolve_access(request, kwargs["org_pk"])
-        if request.method not in SAFE_METHODS and not self.allows_change():
-            raise PermissionDenied(
-                _("You have read-only access to this organization: you can look, not change.")
-            )
+        access = controlhub_access(request.user, kwargs["org_pk"])
+        if access is None:
+            raise Http404
+        self.access, self.org, self.role = access, access.org, access.role
+        self.check_access(request)
+        return self.dispatch_checked(request, *args, **kwargs)
+
+    def dispatch_checked(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         return super().dispatch(request, *args, **kwargs)
 
-    @staticmethod
-    def resolve_access(request: HttpRequest, org_pk: Any) -> tuple[Organization, str]:
-        user = request.user
-        membership = (
-            Membership.objects.select_related("org")
-            .filter(
-                user=user,
-                org_id=org_pk,
-                org__kind=OrgKind.CUSTOMER,
-                role__in=CUSTOMER_ADMIN_ROLES,
-            )
-            .first()
-        )
-        if membership is not None:
-            return membership.org, membership.role
-        partner = getattr(user, "org", None)
-        if partner is not None and partner.kind == OrgKind.PARTNER:
-            rel = (
-                CustomerRelationship.objects.select_related("customer")
-                .filter(partner=partner, customer_id=org_pk)
-                .first()
-            )
-            if rel is not None:
-                return rel.customer, rel.access
-        raise Http404
+    def check_access(self, request: HttpRequest) -> None:
+        needed = self.action if request.method in SAFE_METHODS else self.post_action
+        if not self.access.may(needed):
+            raise PermissionDenied(self.refusal_reason(needed))
 
-    def allows_change(self) -> bool:
-        return self.role in {Role.CUSTOMER_FULL_ADMIN, PartnerAccess.FULL_ADMIN}
+    def refusal_reason(self, needed: ControlHubAction) -> str:
+        if self.role == PartnerAccess.PROVISIONING_ADMIN:
+            return _("As provisioning admin you set up this organization's services, nothing else.")
+        if needed in (
+            ControlHubAction.ANSWER_CONSENT,
+            ControlHubAction.DELETE_ORG,
+            ControlHubAction.REQUEST_PURCHASE,
+        ):
+            return _("Only a full admin of this organization may do this.")
+        return _("You have read-only access to this organization: you can look, not change.")
+
+    def may(self, action: ControlHubAction) -> bool:
+        return self.access.may(action)
 
     @property
     def is_full_admin(self) -> bool:

@@ -10,11 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views import View
 
+from partnerhub.accounts.access import PartnerAction
 from partnerhub.accounts.choices import (
     CUSTOMER_ADMIN_ROLES,
     EMAILED_NOTIFICATION_KINDS,
     FEED_ONLY_NOTIFICATION_KINDS,
-    PARTNER_ROLES,
     OrgKind,
 )
 from partnerhub.accounts.models import Membership, User
@@ -74,7 +74,8 @@ class NotificationListView(PartnerMemberMixin, View):
 class NotificationReadView(PartnerMemberMixin, View):
     """Open one notice: it is marked read and the person lands where it points."""
 
-    change_roles = PARTNER_ROLES  # reading one's own feed is not a change of the partner's data
+    # Reading one's own feed is not a change of the partner's data.
+    change_action = PartnerAction.OWN_SETTINGS
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         notification = notification_read(user=request.user, notification_id=pk)  # type: ignore[arg-type]
@@ -87,7 +88,7 @@ class NotificationReadView(PartnerMemberMixin, View):
 
 
 class NotificationReadAllView(PartnerMemberMixin, View):
-    change_roles = PARTNER_ROLES
+    change_action = PartnerAction.OWN_SETTINGS
 
     def post(self, request: HttpRequest) -> HttpResponse:
         count = notifications_read_all(user=request.user)  # type: ignore[arg-type]
@@ -112,7 +113,7 @@ class NotificationSettingsForm(forms.Form):
 class NotificationSettingsView(PartnerMemberMixin, View):
     """Turn the email of each kind of notice on or off, for oneself."""
 
-    change_roles = PARTNER_ROLES
+    change_action = PartnerAction.OWN_SETTINGS
 
     def render_form(self, form: NotificationSettingsForm) -> HttpResponse:
         return render(
@@ -136,3 +137,21 @@ class NotificationSettingsView(PartnerMemberMixin, View):
         )
         messages.success(request, _("Your notification emails are saved."))
         return redirect("accounts:notification_settings")
+
+
+def signin_locked_out(
+    request: HttpRequest, original_response: object = None, credentials: object = None
+) -> HttpResponse:
+    """django-axes' answer once an address or an IP has failed too often: the sign-in page
+    again, saying why and for how long (429)."""
+    from django.conf import settings
+    from django.contrib.auth.forms import AuthenticationForm
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    form = AuthenticationForm(request)
+    return render(
+        request,
+        "registration/login.html",
+        {"form": form, "locked_out": True, "cooloff_minutes": minutes},
+        status=429,
+    )

@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 
 import django_filters
 import django_tables2 as tables
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Expression, F, IntegerField, Model, OrderBy, QuerySet
 from django.db.models.expressions import RawSQL
@@ -32,7 +31,11 @@ from django.utils.formats import date_format
 from django.views import View
 from django_tables2.data import TableListData
 
+from .csvcells import csv_row
+from .safecache import cache_get, cache_incr
+
 EXPORT_CHUNK = 2000
+MAX_PAGE_PARAM = 1_000_000  # ?page= and ?per_page= beyond this are read as this
 
 
 class PreparedRows(TableListData):
@@ -156,8 +159,10 @@ class ObjectListView(View):
 
     # ---- machinery ----------------------------------------------------------------------
     def _int_param(self, name: str, default: int) -> int:
+        """A positive integer from the URL, bounded (bad input is the default, never a 500)."""
+        raw = self.request.GET.get(name, default)
         try:
-            return max(int(self.request.GET.get(name, default)), 1)
+            return min(max(int(str(raw)[:12]), 1), MAX_PAGE_PARAM)
         except (TypeError, ValueError):
             return default
 
@@ -203,7 +208,10 @@ class ObjectListView(View):
         if filterset.is_bound and not filterset.is_valid():
             filtered = base.none()
 
-        table = self.table_class(PreparedRows([]), request=request)
+        # Not request=: django-tables2 would paginate the empty table from the raw ?page and
+        # ?per_page (a 500 on ?per_page=-1); this view reads and bounds them itself.
+        table = self.table_class(PreparedRows([]))
+        table.request = request
         table.order_by = request.GET.get(table.prefixed_order_by_field) or self.default_sort
         accessors = self._ordering(table)
 
@@ -289,14 +297,14 @@ class ObjectListView(View):
 
         def lines() -> Iterator[str]:
             writer = csv.writer(_EchoBuffer())
-            yield writer.writerow(header)
+            yield writer.writerow(csv_row(header))
             for start in range(0, len(pks), EXPORT_CHUNK):
                 chunk = pks[start : start + EXPORT_CHUNK]
                 position = {pk: i for i, pk in enumerate(chunk)}
                 rows = self.fetch_rows(self.get_queryset().filter(pk__in=chunk))
                 rows.sort(key=lambda row: position[row.pk])
                 for record in rows:
-                    yield writer.writerow([cell(record, *g) for g in getters])
+                    yield writer.writerow(csv_row(cell(record, *g) for g in getters))
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{self.export_filename}.csv"'
@@ -313,17 +321,15 @@ def _summary_version_key(scope: str, owner_id: int) -> str:
 
 def summary_cache_key(scope: str, owner_id: int, *parts: object) -> str:
     """Key of one owner's cached summary; ``summary_cache_clear`` makes every old key stale."""
-    version = cache.get(_summary_version_key(scope, owner_id), 0)
+    version = cache_get(_summary_version_key(scope, owner_id), 0)
     return ":".join(str(p) for p in ("listsummary", scope, owner_id, version, *parts))
 
 
 def summary_cache_clear(scope: str, owner_id: int) -> None:
-    """Forget an owner's cached summaries (call after commit of a change that moves a count)."""
-    key = _summary_version_key(scope, owner_id)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, None)
+    """Forget an owner's cached summaries (call after commit of a change that moves a count).
+    A cache that is down skips it with a warning: the change is committed, the page goes on,
+    and a stale band lasts at most ``SUMMARY_TTL``."""
+    cache_incr(_summary_version_key(scope, owner_id), timeout=None)
 
 
 def filters_active(filterset: django_filters.FilterSet) -> bool:

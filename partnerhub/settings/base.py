@@ -4,9 +4,11 @@ the environment (cookiecutter-django style); the defaults need no server install
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -40,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "django_tables2",
+    "axes",
+    "csp",
     # Platform apps, bottom of the dependency graph (docs/architecture.md).
     "partnerhub.core",
     "partnerhub.accounts",
@@ -59,6 +63,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "partnerhub.accounts.middleware.SessionLifetimeMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "partnerhub.urls"
@@ -107,6 +115,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: a locked-out address or IP never reaches the password check.
+    "partnerhub.accounts.signin.SignInGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -187,6 +200,16 @@ if CELERY_BROKER_URL == "filesystem://":
         # The transport polls its folder; the default second would cap a worker at ~1 task/s.
         "polling_interval": 0.1,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A broker that is down or unreachable answers fast: a committed action queues its task
+    # after commit, and must not hang the page (owed emails wait in the outbox for the relay).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -203,7 +226,12 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 # worker and beat share (the worker warms the customer list's sort orders for the web server).
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # The cache is never a point of failure (partnerhub.core.safecache): fail fast.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
         if REDIS_URL
         else {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -220,6 +248,8 @@ DELETION_BATCH_FRACTION = float(os.environ.get("DELETION_BATCH_FRACTION", "0.05"
 # D5: outside systems report activity to POST /api/activity/ with this bearer token (issue 3).
 # Empty disables the endpoint.
 ACTIVITY_API_TOKEN = os.environ.get("ACTIVITY_API_TOKEN", "")
+# Larger bodies are refused with 413 before they are read (1,000 events fit in ~150 KB).
+ACTIVITY_API_MAX_BODY_BYTES = int(os.environ.get("ACTIVITY_API_MAX_BODY_BYTES", str(512 * 1024)))
 
 LOGGING = {
     "version": 1,
@@ -227,7 +257,52 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Failed sign-ins and lockouts are warnings; axes' per-sign-in bookkeeping is noise.
+        "axes": {"level": "WARNING"},
+    },
 }
+
+# ---- security (issue 9, OWASP ASVS level 2) -------------------------------------------------
+# Brute force (django-axes): LOGIN_FAILURE_LIMIT failed sign-ins with one address, or from one
+# IP, lock that address or IP for LOGIN_COOLOFF_MINUTES. Support staff unlock in the admin.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit locks
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in form's field (it holds the email)
+AXES_USERNAME_CALLABLE = "partnerhub.accounts.signin.signin_username"
+AXES_CLIENT_IP_CALLABLE = "partnerhub.accounts.signin.client_ip"
+AXES_LOCKOUT_CALLABLE = "partnerhub.accounts.views.signin_locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+# Proxies in front of the app that add X-Forwarded-For (1 behind one TLS proxy); 0 trusts none.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
+# Content-Security-Policy (django-csp 4): no inline script or style anywhere; static files only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
+# Sessions: signed out after SESSION_IDLE_MINUTES without a request, and SESSION_MAX_HOURS
+# after signing in whatever happens (partnerhub.accounts.middleware.SessionLifetimeMiddleware).
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "120"))
+SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "12"))
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600  # the cookie never outlives the session
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# T3: look-ups of an existing org by an admin's email, per partner user per hour (audited).
+TRIAL_ORG_LOOKUPS_PER_HOUR = int(os.environ.get("TRIAL_ORG_LOOKUPS_PER_HOUR", "20"))
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
