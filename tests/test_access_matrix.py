@@ -101,6 +101,12 @@ TABLE: dict[str, Entry] = {
     # The partner side.
     "customers:customer_list": T("none", PARTNER_ANY, PARTNER_CHANGE),
     "customers:customer_detail": T("customer", OWN_ANY, OWN_CHANGE),
+    # Issue 16: the dashboard and deletion forecast (read pages), saving a view (every role:
+    # a view is the person's own).
+    "customers:dashboard": T("none", PARTNER_ANY, PARTNER_CHANGE),
+    "customers:deletion_forecast": T("none", PARTNER_ANY, PARTNER_CHANGE),
+    "customers:saved_view_save": T("none", PARTNER_ANY, PARTNER_ANY),
+    "support:forecast": T("none", STAFF, STAFF),
     # P1: a sales admin acts on a service of one of the partner's own subscriptions (POST only).
     "customers:service_provisioning_retry": T("service", OWN_TRIALS, OWN_TRIALS),
     "customers:service_manual_done": T("service", OWN_TRIALS, OWN_TRIALS),
