@@ -9,7 +9,7 @@ PORT ?= 8000
 # Links in emails and the URL seed_demo prints follow the address the server listens on.
 export SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run serve test setup browser lint typecheck pytest migrate demo bench clean
+.PHONY: run serve test setup browser lint typecheck pytest migrate demo bench bench-pg-1m clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -71,9 +71,22 @@ pytest: setup browser
 
 test: lint typecheck pytest
 
-# Every benchmark script in bench/, one after the other (each prints its own figures).
+# Every benchmark script in bench/ at its small default size (SQLite), one after the other;
+# each prints its own figures. `make bench BENCH_PG_1M=1` adds the runs at 1,000,000 customers
+# on PostgreSQL (minutes; the database in BENCH_PG_URL must exist, it is seeded when empty).
+BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/bench_1m
 bench: setup
-	@for script in bench/*.py; do echo "=== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/[a-z]*.py; do \
+	  case $$script in bench/run_all.py) continue;; esac; \
+	  echo "=== $$script"; nice -n 10 $(PY) $$script || exit 1; done
+ifdef BENCH_PG_1M
+	$(MAKE) --no-print-directory bench-pg-1m
+endif
+
+bench-pg-1m: setup
+	@echo "=== PostgreSQL, 1,000,000 customers ($(BENCH_PG_URL))"
+	DATABASE_URL=$(BENCH_PG_URL) nice -n 10 $(PY) bench/customer_list.py --customers 1000000 --runs 5
+	DATABASE_URL=$(BENCH_PG_URL) nice -n 10 $(PY) bench/http_load.py --customers 1000000
 
 clean:
 	rm -rf $(VENV) var staticfiles node_modules .pytest_cache .mypy_cache .ruff_cache

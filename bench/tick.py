@@ -255,6 +255,47 @@ def real_tick() -> tuple[float, int, dict[str, int]]:
     return time.perf_counter() - started, counter.count, {r.name: r.count for r in report.results}
 
 
+def explain_idle() -> list[dict]:
+    """The plan of every statement of an idle tick: the tick's SQL is captured, then each
+    SELECT/UPDATE/DELETE is explained. A statement reading a whole table (SQLite ``SCAN t``
+    without an index, PostgreSQL ``Seq Scan``) is flagged; an idle tick should have none."""
+    import re
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from customers.tick import lifecycle_tick
+
+    captured: list[tuple[str, tuple]] = []
+
+    def capture(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if not many and sql.lstrip().split(" ", 1)[0].upper() in ("SELECT", "UPDATE", "DELETE"):
+            captured.append((sql, tuple(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        lifecycle_tick(now=timezone.now())
+    plans = []
+    pg = connection.vendor == "postgresql"
+    for sql, params in captured:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if pg:
+                cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql, params)
+                lines = [row[0] for row in cursor.fetchall()]
+                full = [ln for ln in lines if "Seq Scan" in ln]
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+                lines = [row[-1] for row in cursor.fetchall()]
+                full = [
+                    ln
+                    for ln in lines
+                    if re.match(r"SCAN \w+$", ln.strip()) or re.match(r"SCAN \w+ AS \w+$", ln)
+                ]
+            transaction.set_rollback(True)
+        plans.append({"sql": sql[:160], "plan": lines, "full_scans": full})
+    return plans
+
+
 def seed_demo_world(n: int) -> None:
     """Issue 2's demo world plus n bulk customers (about ten users each), as `seed_demo
     --customers n` builds them; what is due there is whatever that builder made due."""
@@ -271,9 +312,50 @@ class _Null:
         pass
 
 
-def one_size(n: int, world: str = "own") -> dict:
+def _fresh_postgres() -> None:
+    """With DATABASE_URL on PostgreSQL, the named database (``bench_…`` only) is recreated."""
+    import os
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    if not name.startswith("bench_"):
+        raise SystemExit("On PostgreSQL the benchmark database must be named bench_…")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def existing_world(explain: bool) -> dict:
+    """``--existing``: the database in DATABASE_URL as it is (e.g. a copy of a 1M-customer
+    ``seed_demo`` load, migrated): one tick does what is due, then three idle ticks are timed
+    and, with ``--explain``, every statement of an idle tick is explained."""
     from bench._setup import django_on_temp_db
 
+    django_on_temp_db("bench-tick-existing")
+    from partnerhub.accounts.models import Organization
+
+    orgs = Organization.objects.count()
+    tick_s, tick_q, done = real_tick()
+    idle = [real_tick() for _ in range(3)]
+    return {
+        "orgs": orgs,
+        "first_tick_s": round(tick_s, 1),
+        "first_tick_queries": tick_q,
+        "done": done,
+        "idle_tick_s": [round(t[0], 3) for t in idle],
+        "idle_tick_queries": [t[1] for t in idle],
+        "plans": explain_idle() if explain else [],
+    }
+
+
+def one_size(n: int, world: str = "own", explain: bool = False) -> dict:
+    from bench._setup import django_on_temp_db
+
+    _fresh_postgres()
     django_on_temp_db(f"bench-tick-{n}")
     started = time.perf_counter()
     if world == "seed_demo":
@@ -284,6 +366,8 @@ def one_size(n: int, world: str = "own") -> dict:
     tick_s, tick_q, done = real_tick()
     # A second tick right after: nothing is due any more.
     tick2_s, tick2_q, _ = real_tick()
+    idle = [real_tick()[0] for _ in range(3)]
+    plans = explain_idle() if explain else []
     naive_s, naive_q = naive_loop()
     return {
         "customers": n,
@@ -295,7 +379,9 @@ def one_size(n: int, world: str = "own") -> dict:
         "speedup": round(naive_s / tick_s, 1),
         "second_tick_s": round(tick2_s, 3),
         "second_tick_queries": tick2_q,
+        "idle_tick_median_s": round(sorted(idle)[1], 3),
         "done": done,
+        "plans": plans,
     }
 
 
@@ -306,20 +392,38 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
+        "--explain", action="store_true", help="print the plan of every idle-tick statement"
+    )
+    parser.add_argument(
         "--world",
         choices=["own", "seed_demo"],
         default="own",
         help="own: a fixed ~1,000 due items (default); seed_demo: issue 2's bulk demo customers",
     )
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="time the tick on the database in DATABASE_URL as it is (no world is built)",
+    )
     args = parser.parse_args()
+    if args.existing:
+        result = existing_world(args.explain)
+        plans = result.pop("plans")
+        print(json.dumps(result))
+        for plan in plans:
+            flag = "FULL SCAN " if plan["full_scans"] else "indexed   "
+            print(f"  {flag} {plan['sql'][:110]}")
+            print("             " + " | ".join(plan["plan"])[:600])
+        return
     if args.one:
-        print("RESULT " + json.dumps(one_size(args.one, args.world)))
+        print("RESULT " + json.dumps(one_size(args.one, args.world, args.explain)))
         return
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
         # A fresh process (and database file) per size.
         out = subprocess.run(
-            [sys.executable, __file__, "--one", str(n), "--world", args.world],
+            [sys.executable, __file__, "--one", str(n), "--world", args.world]
+            + (["--explain"] if args.explain else []),
             capture_output=True,
             text=True,
         )
@@ -337,6 +441,13 @@ def main() -> None:
             f"{r['second_tick_queries']:>7}"
         )
     print("done per sweep (largest world):", json.dumps(results[-1]["done"]))
+    print("idle tick, median of 3 (s):", [r["idle_tick_median_s"] for r in results])
+    for r in results:
+        for plan in r["plans"]:
+            flag = "FULL SCAN " if plan["full_scans"] else "indexed   "
+            print(f"  {r['customers']:>8} {flag} {plan['sql'][:110]}")
+            if plan["full_scans"]:
+                print("             " + " | ".join(plan["plan"])[:400])
     if len({r["tick_queries"] for r in results}) == 1:
         print(f"tick query count is the same at every size: {results[0]['tick_queries']}")
     else:

@@ -19,6 +19,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from licensing.models import Subscription
+from licensing.readmodel import customer_rows_refresh
 from partnerhub.accounts.admin import AuditedAdminMixin
 from partnerhub.accounts.choices import OrgKind
 from partnerhub.accounts.lifecycle import region_for_country
@@ -196,6 +197,11 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
         # T2: the data-location region always follows the country.
         obj.data_region = region_for_country(obj.country)
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Name, region, admins and relationships are on the customer list: keep its rows exact.
+        customer_rows_refresh(customer_ids=[form.instance.pk])
 
     @admin.display(description=_("deletion"))
     def deletion_status(self, obj: Organization) -> str:

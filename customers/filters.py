@@ -1,7 +1,10 @@
-"""Filters of the partner's customer list (P4, D2): every filter lives in the URL."""
+"""Filters of the partner's customer list (P4, D2): every filter lives in the URL, and each is a
+condition on the list's read model (``licensing.CustomerRow``): equalities, and bit masks for
+the "at least one subscription" filters."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import django_filters
@@ -11,14 +14,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from licensing.choices import ProvisioningStatus, ServiceType, SubscriptionStatus
+from licensing.models import CustomerRow
 from partnerhub.accounts.choices import DataRegion
 from partnerhub.accounts.models import Organization
 
+from .lifecycle import NO_SIGNIN_DAYS
 from .selectors import (
-    customer_has_service,
+    NEARING,
     customer_ids_with_admin_email,
-    customers_with_provisioning_status,
-    customers_with_subscription_status,
+    rows_quiet_since,
+    rows_with_provisioning_status,
+    rows_with_service,
+    rows_with_subscription_status,
+    rows_with_trial_ending,
 )
 
 
@@ -55,6 +63,17 @@ class CustomerFilterSet(django_filters.FilterSet):
         method="filter_service",
         widget=forms.CheckboxSelectMultiple,
     )
+    # Issue 16: the dashboard's numbers link here.
+    trial_ends_within = django_filters.ChoiceFilter(
+        label=_("Trial ends within (days)"),
+        choices=[(str(d), str(d)) for d in NEARING],
+        method="filter_trial_ends_within",
+    )
+    quiet = django_filters.BooleanFilter(
+        label=_("Nobody signed in lately"),
+        method="filter_quiet",
+        widget=forms.CheckboxInput,
+    )
     region = django_filters.MultipleChoiceFilter(
         label=_("Data-location region"),
         field_name="data_region",
@@ -63,43 +82,44 @@ class CustomerFilterSet(django_filters.FilterSet):
     )
 
     class Meta:
-        model = Organization
+        model = CustomerRow
         fields: list[str] = []
 
     def __init__(self, *args: Any, partner: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.partner = partner
-        self.today = timezone.localdate()
 
-    def filter_search(self, queryset: QuerySet[Organization], name: str, value: str) -> Any:
+    def filter_search(self, queryset: QuerySet[CustomerRow], name: str, value: str) -> Any:
         value = value.strip()
         if not value:
             return queryset
         return queryset.filter(
-            Q(name__icontains=value) | Q(pk__in=customer_ids_with_admin_email(text=value))
+            Q(name_key__contains=value.lower())
+            | Q(customer_id__in=customer_ids_with_admin_email(text=value))
         )
 
-    def filter_to_be_deleted(self, queryset: QuerySet[Organization], name: str, value: Any) -> Any:
+    def filter_to_be_deleted(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
         # D2: unticked means "everyone", not "only those not marked".
         return queryset.filter(deletion_marked_at__isnull=False) if value else queryset
 
-    def filter_provisioning(self, queryset: QuerySet[Organization], name: str, value: Any) -> Any:
+    def filter_trial_ends_within(
+        self, queryset: QuerySet[CustomerRow], name: str, value: Any
+    ) -> Any:
         if not value:
             return queryset
-        return queryset.filter(
-            customers_with_provisioning_status(partner=self.partner, statuses=value)
-        )
+        return queryset.filter(rows_with_trial_ending(today=timezone.localdate(), days=int(value)))
 
-    def filter_subscription(self, queryset: QuerySet[Organization], name: str, value: Any) -> Any:
+    def filter_quiet(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
         if not value:
             return queryset
-        return queryset.filter(
-            customers_with_subscription_status(
-                partner=self.partner, today=self.today, statuses=value
-            )
-        )
+        since = timezone.now() - timedelta(days=NO_SIGNIN_DAYS)
+        return queryset.filter(rows_quiet_since(since=since))
 
-    def filter_service(self, queryset: QuerySet[Organization], name: str, value: Any) -> Any:
-        if not value:
-            return queryset
-        return queryset.filter(customer_has_service(partner=self.partner, types=value))
+    def filter_provisioning(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
+        return queryset.filter(rows_with_provisioning_status(statuses=value)) if value else queryset
+
+    def filter_subscription(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
+        return queryset.filter(rows_with_subscription_status(statuses=value)) if value else queryset
+
+    def filter_service(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
+        return queryset.filter(rows_with_service(types=value)) if value else queryset

@@ -22,6 +22,7 @@ from licensing.choices import LICENSE_HOLDING_STATES, SubscriptionState
 from licensing.lifecycle import GRACE_PERIOD_DAYS
 from licensing.models import Subscription
 from partnerhub.accounts.models import CustomerRelationship, Organization
+from partnerhub.core.csvcells import csv_row
 from trials.choices import ConsentStatus
 from trials.models import ConsentRequest
 
@@ -160,12 +161,11 @@ def deletions_by_day(
 
 
 def forecast_csv(rows: list[ForecastRow]) -> str:
-    """The forecast as CSV; cells that a spreadsheet would run as formulas are quoted with '."""
+    """The forecast as CSV, every cell through ``partnerhub.core.csvcells``."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_("Organization"), _("What"), _("Date"), _("Reason")])
     for r in rows:
-        name = "'" + r.name if r.name[:1] in ("=", "+", "-", "@", "\t", "\r") else r.name
         what = _("Deletion") if r.kind == ForecastKind.DELETION else _("Deletion warning")
-        writer.writerow([name, what, r.on.isoformat(), r.reason])
+        writer.writerow(csv_row([r.name, what, r.on.isoformat(), r.reason]))
     return out.getvalue()

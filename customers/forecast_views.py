@@ -133,6 +133,7 @@ class DashboardView(PartnerMemberMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         from .dashboard import CHART_WEEKS, partner_dashboard
+        from .lifecycle import NO_SIGNIN_DAYS
 
         today, now = timezone.localdate(), timezone.now()
         board = partner_dashboard(partner=self.partner, today=today, now=now)
@@ -157,6 +158,7 @@ class DashboardView(PartnerMemberMixin, View):
             {
                 "board": board,
                 "bars": bars,
+                "quiet_days": NO_SIGNIN_DAYS,
                 "chart": {"width": CHART_WIDTH, "height": CHART_HEIGHT, "top": top},
             },
         )

@@ -20,6 +20,7 @@ QUIET_DAYS_BEFORE_WARNING = 30  # D3
 DAYS_FROM_WARNING_TO_DELETION = 30  # D4
 # Control Hub: an invitation link to set a password works this long (a resend starts it again).
 INVITATION_VALID_DAYS = 7
+NO_SIGNIN_DAYS = 30  # issue 16: the dashboard's "nobody signed in lately"
 
 
 def is_markable(*, holds_licenses: bool, is_partner: bool, manages_customers: bool) -> bool:

@@ -113,6 +113,26 @@ class UserInvitation(models.Model):
         return f"{self.user} · {self.org}"
 
 
+class TickRun(models.Model):
+    """One fanned-out lifecycle tick (issue 11): beat's task plans each phase of due-sweeps into
+    id-range chunks, workers run the chunks, and the chunk that finishes a phase plans the
+    next. One row per tick instant, so a beat that fires twice starts one run."""
+
+    now = models.DateTimeField(_("tick instant"), unique=True)
+    phase = models.PositiveSmallIntegerField(_("phase"), default=0)
+    pending = models.PositiveIntegerField(_("chunks still running"), default=0)
+    counts = models.JSONField(_("done per sweep"), default=dict)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("lifecycle tick run")
+        verbose_name_plural = _("lifecycle tick runs")
+
+    def __str__(self) -> str:
+        return f"tick {self.now.isoformat()}"
+
+
 class SavedView(models.Model):
     """Issue 16: a person's saved customer-list view (filters, sort, columns, page size as the
     list's own query string), optionally shared with their partner org; one may be the

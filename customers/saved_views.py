@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from partnerhub.accounts.access import PartnerAction, partner_require
 from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.services import audit_record
 
@@ -50,6 +51,7 @@ def saved_view_save(
     make_default: bool = False,
 ) -> SavedView:
     """Save (or overwrite, by name) the person's view; at most one default per person."""
+    partner_require(owner, PartnerAction.OWN_SETTINGS, partner)
     if make_default:
         SavedView.objects.filter(owner=owner, is_default=True).update(is_default=False)
     view, created = SavedView.objects.update_or_create(
@@ -74,6 +76,7 @@ def saved_view_save(
 
 @transaction.atomic
 def saved_view_delete(*, owner: User, view: SavedView) -> None:
+    partner_require(owner, PartnerAction.OWN_SETTINGS, view.partner)
     audit_record(
         action="saved_view.delete",
         actor=owner,

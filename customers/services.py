@@ -12,11 +12,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from licensing.readmodel import customer_rows_forget
 from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import NotificationKind
-from partnerhub.accounts.models import CustomerRelationship, Organization, User
+from partnerhub.accounts.models import AuditEntry, CustomerRelationship, Organization, User
 from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
-from partnerhub.accounts.services import audit_record
+from partnerhub.core.bulk_delete import UnsupportedCascade, cascade_delete, cascade_plan
 
 from .choices import ActivityKind, DeletionReason
 from .lifecycle import QUIET_DAYS_BEFORE_WARNING
@@ -61,49 +62,83 @@ def org_delete(
     actor: User | None = None,
     now: datetime | None = None,
 ) -> DeletionTombstone:
-    """D4/D9/D10: delete the org and everything in it for good; keep only a tombstone.
+    """D4/D9/D10: delete the org and everything in it for good; keep only a tombstone."""
+    return orgs_delete(orgs=[org], reason=reason, actor=actor, now=now)[0]
+
+
+@transaction.atomic
+def orgs_delete(
+    *,
+    orgs: list[Organization],
+    reason: DeletionReason | str,
+    actor: User | None = None,
+    now: datetime | None = None,
+) -> list[DeletionTombstone]:
+    """D4/D9/D10: delete these orgs and everything in them for good; keep only tombstones.
 
     Users, their licenses and calling data, content (messages, files, recordings), activity,
-    subscriptions and their services all go with the org (database cascades). Audit rows keep
-    the org's id and name as plain values and survive. A person (D9) must be allowed to.
+    subscriptions and their services all go with the org. Audit rows keep the org's id and name
+    as plain values and survive. Set-based (issue 11): one INSERT of the tombstones, one of the
+    audit rows (written first, so an actor who deletes their own org is nulled with the rest),
+    then one statement per dependent table for the whole batch (``cascade_delete``), instead of
+    Django's collector loading every row of every org. A person (D9) must be allowed to.
     """
-    controlhub_require(actor, org, ControlHubAction.DELETE_ORG)
+    for org in orgs:
+        controlhub_require(actor, org, ControlHubAction.DELETE_ORG)
     now = now or timezone.now()
-    tombstone = DeletionTombstone.objects.create(
-        org_id_value=org.pk,
-        name=org.name,
-        kind=org.kind,
-        reason=DeletionReason(reason),
-        deleted_at=now,
-        marked_at=org.deletion_marked_at,
-        warned_at=org.deletion_warned_at,
-        deleted_by=str(actor) if actor else "system",
+    if not orgs:
+        return []
+    tombstones = DeletionTombstone.objects.bulk_create(
+        DeletionTombstone(
+            org_id_value=org.pk,
+            name=org.name,
+            kind=org.kind,
+            reason=DeletionReason(reason),
+            deleted_at=now,
+            marked_at=org.deletion_marked_at,
+            warned_at=org.deletion_warned_at,
+            deleted_by=str(actor) if actor else "system",
+        )
+        for org in orgs
     )
-    audit_record(
-        action="org.delete",
-        actor=actor,
-        org=org,
-        at=now,
-        details={"reason": str(reason), "rule": "D9" if actor else "D4"},
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            at=now,
+            actor=actor,
+            actor_label=str(actor) if actor else "system",
+            action="org.delete",
+            org_id_value=org.pk,
+            org_name=org.name,
+            details={"reason": str(reason), "rule": "D9" if actor else "D4"},
+        )
+        for org in orgs
     )
     if reason == DeletionReason.CUSTOMER_REQUEST:
         # D9: every partner managing the org hears it (the notice outlives the org, D10).
+        names = {org.pk: org.name for org in orgs}
         notifications_owe_bulk(
             (
                 Notice(
                     partner_id=partner_id,
                     kind=NotificationKind.ORG_DELETED,
-                    key=f"org_deleted:{org.pk}",
+                    key=f"org_deleted:{customer_id}",
                     link_path=reverse("customers:customer_list"),
-                    customer_id=org.pk,
-                    customer_name=org.name,
+                    customer_id=customer_id,
+                    customer_name=names[customer_id],
                     context={"date": now.date()},
                 )
-                for partner_id in CustomerRelationship.objects.filter(customer=org).values_list(
-                    "partner_id", flat=True
-                )
+                for customer_id, partner_id in CustomerRelationship.objects.filter(
+                    customer_id__in=list(names)
+                ).values_list("customer_id", "partner_id")
             ),
             now=now,
         )
-    org.delete()
-    return tombstone
+    customer_rows_forget(org_ids=[org.pk for org in orgs])
+    try:
+        cascade_plan(Organization)
+    except UnsupportedCascade:  # a relation the SQL plan cannot express: the collector can
+        for org in orgs:
+            org.delete()
+    else:
+        cascade_delete(Organization, [org.pk for org in orgs])
+    return tombstones

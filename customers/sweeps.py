@@ -20,10 +20,12 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import CombinedExpression
 from django.urls import reverse
+from django.utils import timezone
 
 from licensing.choices import LICENSE_HOLDING_STATES
 from licensing.models import Subscription
-from partnerhub.accounts.choices import NotificationKind, Role
+from licensing.readmodel import customer_rows_refresh
+from partnerhub.accounts.choices import NotificationKind, OrgKind, Role
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
 from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
 from partnerhub.accounts.services import audit_bulk
@@ -31,10 +33,13 @@ from partnerhub.core.outbox import outbox_key
 from partnerhub.core.sweeps import (
     CHUNK_SIZE,
     OwedEmail,
+    PkRange,
     SweepResult,
+    chunks,
     emails_owe_bulk,
     lock_rows,
     sweep_lock,
+    within_range,
 )
 
 from .choices import DeletionReason, DeletionStage
@@ -46,7 +51,7 @@ from .lifecycle import (
     is_markable,
 )
 from .models import DeletionHold
-from .services import org_delete
+from .services import orgs_delete
 
 logger = logging.getLogger(__name__)
 
@@ -70,24 +75,25 @@ def _manages_customers() -> Exists:
     return Exists(CustomerRelationship.objects.filter(partner=OuterRef("pk")))
 
 
-def orgs_due_for_mark() -> QuerySet[Organization]:
-    """D1: unmarked orgs with no licenses at all and (partners) no customers."""
-    return (
-        Organization.objects.filter(deletion_marked_at__isnull=True)
-        .exclude(_holds_licenses())
-        .exclude(_manages_customers())
-        .order_by()
-    )
+def orgs_due_for_mark_recheck() -> QuerySet[Organization]:
+    """D1 candidates: orgs whose mark must be decided again (new, or a subscription of theirs
+    ended or was cancelled, or a customer relationship went): the ``deletion_recheck`` flag
+    kept by the services, read through its partial index. Everything else has not changed
+    since the last tick decided it."""
+    return Organization.objects.filter(deletion_recheck=True).order_by("pk")
 
 
-def orgs_due_for_unmark() -> QuerySet[Organization]:
+def orgs_due_for_unmark(*, reason: str | None = None) -> QuerySet[Organization]:
     """D6 (and D1 no longer holding): marked orgs that got a trial or subscription, or — a
-    partner — a customer."""
-    return (
-        Organization.objects.filter(deletion_marked_at__isnull=False)
-        .filter(_holds_licenses() | _manages_customers())
-        .order_by()
-    )
+    partner — a customer. ``reason`` ("holds" or "manages") selects one half: each half alone
+    is a semi-join PostgreSQL runs as index probes per marked org; the OR of both made it hash
+    every subscription of the database (issue 11, measured at 1M customers)."""
+    marked = Organization.objects.filter(deletion_marked_at__isnull=False).order_by()
+    if reason == "holds":
+        return marked.filter(_holds_licenses())
+    if reason == "manages":
+        return marked.filter(_manages_customers())
+    return marked.filter(_holds_licenses() | _manages_customers())
 
 
 def _quiet_since_warning() -> CombinedExpression:
@@ -153,32 +159,72 @@ def _chunked_sweep(
             act(rows, now)
 
 
-def deletion_mark_due(*, now: datetime) -> SweepResult:
+RECHECK_CHUNK = 5000
+
+
+def deletion_mark_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """D1: mark every org that holds no licenses (and, a partner, manages no customers).
 
-    The mark records ``now``: a tick that runs late marks late, which only gives the org more
-    time.
+    Only flagged orgs are decided (``orgs_due_for_mark_recheck``), in one statement per chunk
+    that locks them (SKIP LOCKED) and says whether each holds licenses or manages customers.
+    A change that is not committed yet flags its org with an UPDATE after it changed the
+    subscription or relationship: either that change holds the org's lock (the chunk skips the
+    org, still flagged), or it waits for the chunk and flags the org again after it — the next
+    tick decides once more. The mark records
+    ``now``: a tick that runs late marks late, which only gives the org more time.
     """
     result = SweepResult(name="deletion_mark", rule="D1")
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                lock_rows(
+                    within_range(orgs_due_for_mark_recheck(), within)
+                    .filter(pk__gt=last_pk)
+                    .annotate(holds=_holds_licenses(), manages=_manages_customers())
+                ).values_list("pk", "name", "kind", "deletion_marked_at", "holds", "manages")[
+                    :RECHECK_CHUNK
+                ]
+            )
+            if not rows:
+                return result
+            last_pk = rows[-1][0]
+            marked = [
+                (pk, name)
+                for pk, name, kind, marked_at, holds, manages in rows
+                if marked_at is None
+                and is_markable(
+                    holds_licenses=holds,
+                    is_partner=kind == OrgKind.PARTNER,
+                    manages_customers=manages,
+                )
+            ]
+            Organization.objects.filter(pk__in=[row[0] for row in rows]).update(
+                deletion_recheck=False
+            )
+            if not marked:
+                continue
+            marked_ids = [pk for pk, _name in marked]
+            Organization.objects.filter(pk__in=marked_ids, deletion_marked_at__isnull=True).update(
+                deletion_marked_at=now
+            )
+            customer_rows_refresh(customer_ids=marked_ids, today=timezone.localdate(now))
+            audit_bulk(
+                action="org.deletion_mark",
+                rows=((pk, name, "") for pk, name in marked),
+                at=now,
+                details={"rule": "D1"},
+            )
+            _partners_told(
+                [Organization(pk=pk, name=name) for pk, name in marked],
+                kind=NotificationKind.DELETION_MARKED,
+                at=now,
+                date=None,
+            )
+            result.add(name for _pk, name in marked)
 
-    def act(rows: list[Organization], at: datetime) -> None:
-        ids = [org.pk for org in rows]
-        Organization.objects.filter(pk__in=ids, deletion_marked_at__isnull=True).update(
-            deletion_marked_at=at
-        )
-        audit_bulk(
-            action="org.deletion_mark",
-            rows=((org.pk, org.name, "") for org in rows),
-            at=at,
-            details={"rule": "D1"},
-        )
-        _partners_told(rows, kind=NotificationKind.DELETION_MARKED, at=at, date=None)
-        result.add(org.name for org in rows)
 
-    return _chunked_sweep(result=result, select=orgs_due_for_mark, act=act, now=now)
-
-
-def deletion_unmark_due(*, now: datetime) -> SweepResult:
+def deletion_unmark_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """D6: an org that got a trial or subscription (or, a partner, a customer) loses its mark and
     any warning. ``subscription_create`` clears it at once; this catches every other path."""
     result = SweepResult(name="deletion_unmark", rule="D6")
@@ -187,6 +233,7 @@ def deletion_unmark_due(*, now: datetime) -> SweepResult:
         Organization.objects.filter(pk__in=[org.pk for org in rows]).update(
             deletion_marked_at=None, deletion_warned_at=None
         )
+        customer_rows_refresh(customer_ids=[org.pk for org in rows], today=timezone.localdate(at))
         audit_bulk(
             action="org.deletion_unmark",
             rows=((org.pk, org.name, "") for org in rows),
@@ -195,7 +242,18 @@ def deletion_unmark_due(*, now: datetime) -> SweepResult:
         )
         result.add(org.name for org in rows)
 
-    return _chunked_sweep(result=result, select=orgs_due_for_unmark, act=act, now=now)
+    for reason in ("holds", "manages"):
+
+        def select(reason: str = reason) -> QuerySet[Organization]:
+            return within_range(orgs_due_for_unmark(reason=reason), within)
+
+        _chunked_sweep(
+            result=result,
+            select=select,
+            act=act,
+            now=now,
+        )
+    return result
 
 
 def _partners_told(rows: list[Organization], *, kind: str, at: datetime, date: Any) -> None:
@@ -243,7 +301,7 @@ def _full_admins(org_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
     return admins
 
 
-def deletion_warn_due(*, now: datetime) -> SweepResult:
+def deletion_warn_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """D3: after 30 quiet days, record the warning and owe every full admin an email naming the
     deletion date (30 days from now). The email key carries that date, so a fresh warning after
     a reset (D5) is a new email and a repeated tick is not."""
@@ -283,13 +341,13 @@ def deletion_warn_due(*, now: datetime) -> SweepResult:
 
     return _chunked_sweep(
         result=result,
-        select=lambda: orgs_due_for_deletion_warning(now=now),
+        select=lambda: within_range(orgs_due_for_deletion_warning(now=now), within),
         act=act,
         now=now,
     )
 
 
-def _batch_decide(*, now: datetime, result: SweepResult) -> list[int]:
+def deletion_batch_decide(*, now: datetime, result: SweepResult) -> list[int]:
     """The safety valve, under a lock so two ticks decide one after the other.
 
     Orgs released by support staff (a hold released in the last 7 days) may go; the rest may go
@@ -298,7 +356,9 @@ def _batch_decide(*, now: datetime, result: SweepResult) -> list[int]:
     hold.
     """
     with sweep_lock("deletion-batch"):
-        due_ids = list(orgs_due_for_deletion(now=now).order_by("pk").values_list("pk", flat=True))
+        # Sorted here, not in SQL: ORDER BY id would make SQLite walk the whole table in id
+        # order instead of reading the warned orgs through their partial index.
+        due_ids = sorted(orgs_due_for_deletion(now=now).values_list("pk", flat=True))
         if not due_ids:
             return []
         released: set[int] = set()
@@ -346,9 +406,9 @@ def _batch_decide(*, now: datetime, result: SweepResult) -> list[int]:
         return covered
 
 
-def _still_due(org: Organization, *, now: datetime) -> bool:
-    """D4 re-check inside the org's transaction: the countdown says deletion is due (no activity
-    arrived since the warning) and D1 still holds (no licenses, no customers)."""
+def _still_due(org: Organization, *, holding: set[int], managing: set[int], now: datetime) -> bool:
+    """D4 re-check inside the batch's transaction: the countdown says deletion is due (no
+    activity arrived since the warning) and D1 still holds (no licenses, no customers)."""
     stage = deletion_stage(
         marked_at=org.deletion_marked_at,
         warned_at=org.deletion_warned_at,
@@ -357,30 +417,72 @@ def _still_due(org: Organization, *, now: datetime) -> bool:
     )
     if stage != DeletionStage.DELETION_DUE:
         return False
-    holds = Subscription.objects.filter(customer=org, state__in=LICENSE_HOLDING_STATES).exists()
-    manages = CustomerRelationship.objects.filter(partner=org).exists()
-    return is_markable(holds_licenses=holds, is_partner=org.is_partner, manages_customers=manages)
+    return is_markable(
+        holds_licenses=org.pk in holding,
+        is_partner=org.is_partner,
+        manages_customers=org.pk in managing,
+    )
 
 
-def deletion_due(*, now: datetime) -> SweepResult:
-    """D4/D10: delete, org by org, every org warned 30+ days ago with no activity since, keeping
-    a tombstone and an audit row. Each org is locked and re-checked in its own transaction; the
-    safety limit may hold the batch back (``_batch_decide``)."""
+DELETE_CHUNK = 200
+
+
+def orgs_delete_due(*, org_ids: list[int], now: datetime) -> list[Organization]:
+    """D4 for one batch, in the caller's transaction: lock the orgs, re-check each (fresh
+    statements after the locks see every change committed before them), delete those still
+    due in one set-based pass (``orgs_delete``). Returns the deleted orgs."""
+    orgs = list(
+        lock_rows(Organization.objects.filter(pk__in=org_ids).order_by()).only(
+            "pk",
+            "name",
+            "kind",
+            "deletion_marked_at",
+            "deletion_warned_at",
+            "last_activity_at",
+        )
+    )
+    ids = [org.pk for org in orgs]
+    if not ids:
+        return []
+    holding = set(
+        Subscription.objects.filter(
+            customer_id__in=ids, state__in=LICENSE_HOLDING_STATES
+        ).values_list("customer_id", flat=True)
+    )
+    managing = set(
+        CustomerRelationship.objects.filter(partner_id__in=ids).values_list("partner_id", flat=True)
+    )
+    doomed = [org for org in orgs if _still_due(org, holding=holding, managing=managing, now=now)]
+    orgs_delete(orgs=doomed, reason=DeletionReason.UNUSED, now=now)
+    return doomed
+
+
+def deletion_due(*, now: datetime, org_ids: list[int] | None = None) -> SweepResult:
+    """D4/D10: delete every org warned 30+ days ago with no activity since, keeping a tombstone
+    and an audit row each. Batches of orgs are locked, re-checked and deleted in one
+    transaction each; a batch that fails is retried org by org, so one org that cannot be
+    deleted keeps no other alive. The safety limit may hold the batch back
+    (``deletion_batch_decide``); ``org_ids`` (a fan-out chunk) are ids it already let through."""
     result = SweepResult(name="deletion", rule="D4")
-    for org_id in _batch_decide(now=now, result=result):
+    if org_ids is None:
+        org_ids = deletion_batch_decide(now=now, result=result)
+    for batch in chunks(org_ids, DELETE_CHUNK):
         try:
             with transaction.atomic():
-                org = lock_rows(Organization.objects.filter(pk=org_id)).first()
-                if org is None or not _still_due(org, now=now):
-                    continue  # deleted by a concurrent tick, or saved by activity meanwhile
-                name = org.name
-                org_delete(org=org, reason=DeletionReason.UNUSED, now=now)
+                deleted = orgs_delete_due(org_ids=list(batch), now=now)
         except Exception:
-            # One org that cannot be deleted (its transaction rolled back) must not keep the
-            # others alive; it stays due and the next tick tries again.
-            logger.exception("Deleting org %s failed; it will be retried next tick.", org_id)
-            continue
-        result.add([f"{name} (#{org_id})"])
+            logger.warning("Deleting a batch of %d orgs failed; retrying one by one.", len(batch))
+            deleted = []
+            for org_id in batch:
+                try:
+                    with transaction.atomic():
+                        deleted.extend(orgs_delete_due(org_ids=[org_id], now=now))
+                except Exception:
+                    # Its transaction rolled back; it stays due and the next tick tries again.
+                    logger.exception(
+                        "Deleting org %s failed; it will be retried next tick.", org_id
+                    )
+        result.add(f"{org.name} (#{org.pk})" for org in deleted)
     return result
 
 

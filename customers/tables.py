@@ -1,8 +1,10 @@
 """The partner's customer list as a django-tables2 Table (P2, P3, D2, D8).
 
-Every column is sortable; the sort key of a computed column is an SQL annotation from
-``customers.selectors.customer_sort_expressions``. ``value_*`` methods give the CSV export the
-same content as the screen, as plain text.
+Every column is sortable; a column's ``order_by`` names its key in the list's read model
+(``customers.selectors.SORT_COLUMNS`` maps it to the indexed columns). Records are read-model
+rows (``licensing.CustomerRow``) decorated with their org's display data by
+``customers.selectors.customer_rows_attach``. ``value_*`` methods give the CSV export the same
+content as the screen, as plain text.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from licensing.choices import PROVISIONING_STATUS_HELP, SubscriptionStatus
-from partnerhub.accounts.models import Organization
+from licensing.models import CustomerRow
 
 ADMINS_SHOWN = 3  # the CSV export lists them all
 
@@ -73,7 +75,7 @@ class CustomerTable(tables.Table):
     created = tables.DateColumn(verbose_name=_("Created"))
 
     class Meta:
-        model = Organization
+        model = CustomerRow
         fields = (
             "name",
             "deletion_planned",
@@ -92,7 +94,7 @@ class CustomerTable(tables.Table):
     # ---- screen ----
     # Cells are built with format_html, not a template per cell: a page of 100 rows renders
     # in a few milliseconds.
-    def render_name(self, record: Organization) -> Any:
+    def render_name(self, record: Any) -> Any:
         link = format_html('<a href="{}">{}</a>', customer_url(record), record.name)
         planned = record.planned_deletion_at  # type: ignore[attr-defined]
         if planned is None:
@@ -106,7 +108,7 @@ class CustomerTable(tables.Table):
             _("planned %(date)s") % {"date": date_format(planned, "DATE_FORMAT")},
         )
 
-    def render_provisioning_status(self, record: Organization) -> Any:
+    def render_provisioning_status(self, record: Any) -> Any:
         status = record.provisioning_status  # type: ignore[attr-defined]
         if status is None:
             return "—"
@@ -121,7 +123,7 @@ class CustomerTable(tables.Table):
             help.next_step,
         )
 
-    def render_subscription_status(self, record: Organization) -> Any:
+    def render_subscription_status(self, record: Any) -> Any:
         rows = record.subscription_rows  # type: ignore[attr-defined]
         if not rows:
             return "—"
@@ -131,16 +133,16 @@ class CustomerTable(tables.Table):
             ((STATUS_TAGS.get(r.status, ""), r.status.label, _days_left_html(r)) for r in rows),
         )
 
-    def render_services(self, record: Organization) -> Any:
+    def render_services(self, record: Any) -> Any:
         return ", ".join(str(t.label) for t in record.service_types) or "—"  # type: ignore[attr-defined]
 
-    def render_data_region(self, record: Organization) -> Any:
+    def render_data_region(self, record: Any) -> Any:
         return record.get_data_region_display()
 
-    def render_created(self, record: Organization) -> Any:
+    def render_created(self, record: Any) -> Any:
         return date_format(timezone.localtime(record.created), "DATE_FORMAT")
 
-    def render_admins(self, record: Organization) -> Any:
+    def render_admins(self, record: Any) -> Any:
         admins = record.admins  # type: ignore[attr-defined]
         if not admins:
             return "—"
@@ -158,32 +160,32 @@ class CustomerTable(tables.Table):
         )
 
     # ---- CSV export ----
-    def value_name(self, record: Organization) -> str:
+    def value_name(self, record: Any) -> str:
         return record.name
 
-    def value_deletion_planned(self, record: Organization) -> str:
+    def value_deletion_planned(self, record: Any) -> str:
         planned = record.planned_deletion_at  # type: ignore[attr-defined]
         return "" if planned is None else date_format(planned, "Y-m-d")
 
-    def value_provisioning_status(self, record: Organization) -> str:
+    def value_provisioning_status(self, record: Any) -> str:
         status = record.provisioning_status  # type: ignore[attr-defined]
         return str(status.label) if status else ""
 
-    def value_subscription_status(self, record: Organization) -> str:
+    def value_subscription_status(self, record: Any) -> str:
         return "; ".join(_status_text(r) for r in record.subscription_rows)  # type: ignore[attr-defined]
 
-    def value_services(self, record: Organization) -> str:
+    def value_services(self, record: Any) -> str:
         return ", ".join(str(t.label) for t in record.service_types)  # type: ignore[attr-defined]
 
-    def value_data_region(self, record: Organization) -> str:
+    def value_data_region(self, record: Any) -> str:
         return str(record.get_data_region_display())
 
-    def value_admins(self, record: Organization) -> str:
+    def value_admins(self, record: Any) -> str:
         return ", ".join(record.admins)  # type: ignore[attr-defined]
 
-    def value_created(self, record: Organization) -> str:
+    def value_created(self, record: Any) -> str:
         return date_format(timezone.localtime(record.created), "Y-m-d")
 
 
-def customer_url(org: Organization) -> str:
-    return reverse("customers:customer_detail", kwargs={"pk": org.pk})
+def customer_url(record: Any) -> str:
+    return reverse("customers:customer_detail", kwargs={"pk": record.customer_id})

@@ -19,13 +19,18 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from licensing import sweeps as licensing_sweeps
-from partnerhub.core.sweeps import SweepResult
+from licensing.readmodel import customer_rows_advance
+from partnerhub.core.sweeps import PkRange, SweepResult
 from trials import sweeps as trial_sweeps
 
 from . import sweeps as customer_sweeps
@@ -65,23 +70,125 @@ class _Rollback(Exception):
     pass
 
 
-def _run(now: datetime) -> list[SweepResult]:
-    results: list[SweepResult] = []
-    results.append(trial_sweeps.consent_expire_due(now=now))
-    results.append(trial_sweeps.trial_welcome_due(now=now))
-    results.extend(trial_sweeps.trial_notices_due(now=now))
-    results.append(licensing_sweeps.subscriptions_suspend_due(now=now))
-    results.append(
-        licensing_sweeps.subscriptions_end_due(
-            now=now, on_ended=trial_sweeps.trial_services_removed_owe
-        )
+@dataclass(frozen=True)
+class Sweep:
+    """One due-sweep of the tick.
+
+    ``run(now=…, within=…)`` acts on what is due (``within``: only ids in that range, a fan-out
+    chunk). ``due(now)`` selects what is due, so a fanned-out tick can split it into id ranges.
+    D4 instead has ``decide(now, result)``: the safety limit decides once, up front, which org
+    ids may go, and chunks get those ids (``run(now=…, org_ids=…)``) and re-check each.
+    """
+
+    name: str
+    run: Callable[..., SweepResult]
+    due: Callable[[datetime], QuerySet[Any]] | None = None
+    decide: Callable[[datetime, SweepResult], list[int]] | None = None
+
+
+def _subscriptions_end(*, now: datetime, within: PkRange | None = None) -> SweepResult:
+    return licensing_sweeps.subscriptions_end_due(
+        now=now, on_ended=trial_sweeps.trial_services_removed_owe, within=within
     )
-    results.append(licensing_sweeps.trial_numbers_release_due(now=now))
-    results.append(customer_sweeps.deletion_unmark_due(now=now))
-    results.append(customer_sweeps.deletion_mark_due(now=now))
-    results.append(customer_sweeps.deletion_warn_due(now=now))
-    results.append(customer_sweeps.deletion_due(now=now))
-    return results
+
+
+def _customer_rows_advance(*, now: datetime, within: PkRange | None = None) -> SweepResult:
+    return customer_rows_advance(today=timezone.localdate(now))
+
+
+def _today(now: datetime) -> date:
+    return now.date()
+
+
+# The tick: phases run one after the other; the sweeps of a phase touch disjoint rows, so a
+# fanned-out tick runs them (and their chunks) at the same time. To add a sweep, add it to the
+# phase whose results it needs (or a new phase at the right place); that is all.
+PHASES: tuple[tuple[Sweep, ...], ...] = (
+    (
+        Sweep(  # T3 — a cancelled trial may leave an org with no licenses (then D1)
+            "consent_expire",
+            trial_sweeps.consent_expire_due,
+            lambda now: trial_sweeps.consent_requests_due_for_expiry(now=now),
+        ),
+        Sweep(  # T2
+            "trial_welcome",
+            trial_sweeps.trial_welcome_due,
+            lambda now: trial_sweeps.trials_due_for_welcome(now=now),
+        ),
+        Sweep(  # T11 — before S1 suspends a trial whose end day was yesterday
+            "trial_ending_soon",
+            trial_sweeps.trial_ending_soon_notices_due,
+            lambda now: trial_sweeps.trials_due_for_notice(kind="trial_ending_soon", now=now),
+        ),
+        Sweep(
+            "trial_ends_today",
+            trial_sweeps.trial_end_notices_due,
+            lambda now: trial_sweeps.trials_due_for_notice(kind="trial_ends_today", now=now),
+        ),
+    ),
+    (
+        Sweep(  # S1
+            "subscription_suspend",
+            licensing_sweeps.subscriptions_suspend_due,
+            lambda now: licensing_sweeps.subscriptions_due_for_suspension(today=_today(now)),
+        ),
+    ),
+    (
+        Sweep(  # S2/T12/T13 removal at the end of the period
+            "subscription_end",
+            _subscriptions_end,
+            lambda now: licensing_sweeps.subscriptions_due_for_removal(today=_today(now)),
+        ),
+        Sweep(  # T13 number release (calling stopped 15+ days ago: never this tick's S2)
+            "trial_numbers_release",
+            licensing_sweeps.trial_numbers_release_due,
+            lambda now: licensing_sweeps.trials_due_for_number_release(today=_today(now)),
+        ),
+    ),
+    # D6, D1 after the subscription sweeps, which change who holds licenses.
+    (
+        Sweep(
+            "deletion_unmark",
+            customer_sweeps.deletion_unmark_due,
+            lambda now: customer_sweeps.orgs_due_for_unmark(),
+        ),
+    ),
+    (
+        Sweep(
+            "deletion_mark",
+            customer_sweeps.deletion_mark_due,
+            lambda now: customer_sweeps.orgs_due_for_mark_recheck(),
+        ),
+    ),
+    (
+        Sweep(  # D3
+            "deletion_warn",
+            customer_sweeps.deletion_warn_due,
+            lambda now: customer_sweeps.orgs_due_for_deletion_warning(now=now),
+        ),
+    ),
+    # D4 last, so nothing marked or warned in this tick can go in it.
+    (
+        Sweep(
+            "deletion",
+            customer_sweeps.deletion_due,
+            decide=lambda now, result: customer_sweeps.deletion_batch_decide(
+                now=now, result=result
+            ),
+        ),
+    ),
+    # P3: the customer list's read model crosses the 30/60-day boundaries of the new day (set-
+    # based already; a sweep with neither ``due`` nor ``decide`` runs as one chunk).
+    (Sweep("customer_rows_advance", _customer_rows_advance),),
+)
+
+
+def sweep_named(name: str) -> Sweep:
+    return next(s for phase in PHASES for s in phase if s.name == name)
+
+
+def _run(now: datetime) -> list[SweepResult]:
+    return [sweep.run(now=now) for phase in PHASES for sweep in phase]
 
 
 def lifecycle_tick(*, now: datetime, dry_run: bool = False) -> TickReport:
@@ -116,6 +223,8 @@ def consent_expiry_tick(*, now: datetime) -> TickReport:
     report.results = [
         trial_sweeps.consent_expire_due(now=now),
         trial_sweeps.trial_welcome_due(now=now),
+        # Hourly too, so the list's statuses move soon after midnight, not at the daily tick.
+        customer_rows_advance(today=timezone.localdate(now)),
     ]
     report.seconds = time.perf_counter() - started
     return report

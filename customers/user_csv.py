@@ -33,6 +33,7 @@ from licensing.calling import (
     template_service_ids,
 )
 from licensing.models import License
+from licensing.readmodel import customer_rows_refresh
 from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import Role
 from partnerhub.accounts.lifecycle import email_domain
@@ -323,4 +324,5 @@ def users_add_csv_import(
         invitations_send_new(
             org=org, users=[by_email[r.email] for r in parsed.users], actor=actor, now=now
         )
+    customer_rows_refresh(customer_ids=[org.pk])  # the list's admins column
     return len(parsed.users)

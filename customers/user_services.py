@@ -25,6 +25,7 @@ from licensing.calling import (
     org_licenses_lock,
     template_service_ids,
 )
+from licensing.readmodel import customer_rows_refresh
 from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import CUSTOMER_ROLES, OrgKind, Role
 from partnerhub.accounts.models import AuditEntry, Membership, Organization, User
@@ -107,6 +108,7 @@ def org_user_role_set(*, org: Organization, user: User, role: str, actor: User |
         target=user.email,
         details={"from": current, "to": role},
     )
+    customer_rows_refresh(customer_ids=[org.pk])  # the list's admins column
     return True
 
 
@@ -205,6 +207,8 @@ def org_user_add(
     )
     if invite:
         invitation_send(org=org, user=user, actor=actor, now=now)
+    if role != Role.USER:
+        customer_rows_refresh(customer_ids=[org.pk])  # the list's admins column
     return user
 
 

@@ -5,13 +5,13 @@ Views only read (through ``customers.selectors``); trial actions live in ``trial
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import django_filters
 from django import forms
 from django.contrib import messages
-from django.db.models import Expression, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,27 +24,21 @@ from django.views import View
 from licensing.buy import open_buy_requests
 from licensing.choices import ProvisioningStatus
 from licensing.lifecycle import days_left
-from licensing.models import Service
+from licensing.models import CustomerRow, Service
 from licensing.provisioning import (
     ProvisioningRefused,
     service_manual_done,
     service_provisioning_retry,
 )
-from partnerhub.accounts.choices import PartnerAccess, PartnerTier, Role
+from partnerhub.accounts.access import PartnerAction
+from partnerhub.accounts.choices import PartnerAccess, PartnerTier
 from partnerhub.accounts.models import CustomerRelationship, Organization
 from partnerhub.accounts.permissions import (
     PartnerMemberMixin,
     TrialManagerMixin,
     trials_sales_only_reason,
 )
-from partnerhub.core.listview import (
-    SUMMARY_TTL,
-    ObjectListView,
-    capped_count,
-    filters_active,
-    summary_cache_key,
-)
-from partnerhub.core.safecache import cache_get, cache_set
+from partnerhub.core.listview import ObjectListView, capped_count, filters_active
 from trials.choices import ExtensionStatus
 from trials.lifecycle import can_convert, can_request_return_label, device_trial_cap
 from trials.selectors import (
@@ -55,16 +49,15 @@ from trials.selectors import (
 )
 from trials.services import carrier_guidance
 
+from .band import customer_band
 from .filters import CustomerFilterSet
 from .saved_views import clean_query, default_view, saved_view_save, saved_views_for
 from .selectors import (
     BAND_LINKS,
-    customer_list_count,
-    customer_list_summary,
+    customer_list_rows,
     customer_page,
     customer_rows_attach,
-    customer_sort_expressions,
-    customer_sort_order_cached,
+    customer_rows_ordered,
     partner_customers,
 )
 from .tables import CustomerTable
@@ -90,17 +83,39 @@ BAND_LABELS: dict[str, Any] = {
 }
 
 
+def _band_key(filterset: django_filters.FilterSet) -> str | None:
+    """The band entry whose link is exactly this filter (one filter, one value), if any."""
+    picked = {
+        name: value
+        for name, value in filterset.form.cleaned_data.items()
+        if value not in (None, "", [], (), False)
+    }
+    if len(picked) != 1:
+        return None
+    ((name, value),) = picked.items()
+    query = "to_be_deleted=true" if name == "to_be_deleted" else None
+    if isinstance(value, list | tuple) and len(value) == 1:
+        query = f"{name}={value[0]}"
+    return next((key for key, link in BAND_LINKS.items() if link == query), None)
+
+
 def band_label(key: str, count: int) -> str:
     return str(BAND_LABELS[key] % {"count": count})
 
 
 class CustomerListView(PartnerMemberMixin, ObjectListView):
-    """P2–P4, D2: the partner's customers with filters, sort, pages, CSV and a count band.
+    """P2–P4, D2: the partner's customers with filters, sort, pages, CSV and a count band, all
+    read from the list's read model (``licensing.CustomerRow``).
 
-    Seven queries whatever the filters and page size: session, user, the user's org, the
-    membership, the counts (the band with the filtered total when the band is not cached, the
-    filtered total alone when it is), the page's rows with their admins, and the services of
-    the page's subscriptions.
+    At most six queries whatever the filters, sort, page and page size: session, user, the
+    membership with its org, the count (with the band when it must be recounted; none when the
+    band is fresh and nothing is filtered), the page's rows joined to their orgs with their
+    admins, and the services of the page's subscriptions.
+
+    Pages: the page's customer ids are cut with OFFSET from the sort's composite index
+    ``(partner, key, customer)`` of the narrow row — an index-only walk that never touches the
+    org table — and a page past the middle walks the same index from the other end, so the
+    last page costs what the first does. Next/previous are the same jump by one page.
     """
 
     filterset_class = CustomerFilterSet
@@ -109,70 +124,71 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
     default_sort = "name"
     export_filename = "customers"
     count_cap = 1000  # filtered lists say "more than 1,000" rather than count 80,000 rows
-    nullable_sort_keys = frozenset(
-        {"provisioning_rank", "subscription_rank", "services_key", "admins_key"}
-    )
 
-    def get_queryset(self) -> QuerySet[Organization]:
-        return partner_customers(partner=self.partner)
+    def get_queryset(self) -> QuerySet[CustomerRow]:
+        return customer_list_rows(partner=self.partner)
 
     def get_filterset(self, queryset: QuerySet[Any]) -> django_filters.FilterSet:
         return CustomerFilterSet(
             self.request.GET or None, queryset=queryset, request=self.request, partner=self.partner
         )
 
-    def get_sort_expressions(self) -> Mapping[str, Expression]:
-        return customer_sort_expressions(partner=self.partner, today=timezone.localdate())
+    @staticmethod
+    def _sort(accessors: Sequence[str]) -> tuple[str, bool]:
+        first = accessors[0] if accessors else "name_key"
+        return first.lstrip("-"), first.startswith("-")
 
-    def get_count(self, queryset: QuerySet[Any], filterset: django_filters.FilterSet) -> int:
-        """The band comes from a cache kept for a minute (cleared by every trial change); on a
-        miss, one aggregate query computes it together with the filtered count. Either way the
-        page costs one query for its counts."""
-        today = timezone.localdate()
-        key = summary_cache_key("customers", self.partner.pk, today)
-        summary = cache_get(key)
-        active = filters_active(filterset)
-        if summary is None:
-            summary = customer_list_summary(
-                partner=self.partner,
-                today=today,
-                filtered=queryset if active else None,
-                count_limit=self.count_limit,
-            )
-            count = summary.pop("filtered", summary["total"])
-            self.count_capped = (
-                active and self.count_limit is not None and count >= self.count_limit
-            )
-            cache_set(key, summary, SUMMARY_TTL)
-        else:
-            if active:
-                count = capped_count(queryset, self.count_limit)
-                self.count_capped = self.count_limit is not None and count >= self.count_limit
-            else:
-                count = customer_list_count(partner=self.partner)
-        self.summary = summary
-        return count
+    def ordered(self, queryset: QuerySet[Any], accessors: Sequence[str]) -> QuerySet[Any]:
+        key, descending = self._sort(accessors)
+        return customer_rows_ordered(queryset, key=key, descending=descending)
 
-    def presorted_page(
+    def page_queryset(
         self,
-        *,
+        queryset: QuerySet[Any],
         accessors: Sequence[str],
+        *,
         offset: int,
         limit: int,
         count: int,
-        filterset: django_filters.FilterSet,
-    ) -> list[Any] | None:
-        """Unfiltered and sorted by a computed column (statuses, services, admins): take the
-        page from the order the tick precomputed, if it is there and still counts the same
-        customers; otherwise sort in SQL."""
-        if not accessors or filters_active(filterset):
-            return None
-        order = customer_sort_order_cached(
-            partner=self.partner, today=timezone.localdate(), name=accessors[0].lstrip("-")
+    ) -> QuerySet[Any]:
+        key, descending = self._sort(accessors)
+        after = count - offset - limit  # rows after this page
+        if not self.count_capped and offset > max(after, 0):
+            # Nearer the end: cut the page from the other end of the index (OFFSET ``after``).
+            start, size = max(after, 0), min(limit, count - offset)
+            ids = customer_rows_ordered(queryset, key=key, descending=descending, reverse=True)
+            ids = ids.values("customer_id")[start : start + size]
+        else:
+            ordered = customer_rows_ordered(queryset, key=key, descending=descending)
+            ids = ordered.values("customer_id")[offset : offset + limit]
+        return customer_rows_ordered(
+            self.get_queryset().filter(customer_id__in=ids), key=key, descending=descending
         )
-        if order is None or order.total != count:
-            return None
-        return order.page(descending=accessors[0].startswith("-"), offset=offset, limit=limit)
+
+    def get_count(self, queryset: QuerySet[Any], filterset: django_filters.FilterSet) -> int:
+        """The band is fresh in the cache, or recounted by this request together with the
+        filtered count (one query), or — while another request recounts it — the last band
+        counted. Unfiltered, a fresh band's total is the count."""
+        active = filters_active(filterset)
+        band = customer_band(
+            partner=self.partner,
+            filtered=queryset if active else None,
+            count_limit=self.count_limit,
+        )
+        self.summary = band.counts
+        shown = _band_key(filterset) if active and band.fresh else None
+        if shown is not None and band.counts is not None:
+            count = band.counts[shown]  # a band link's list: the fresh band counted it exactly
+        elif active:
+            count = band.filtered
+            if count is None:
+                count = capped_count(queryset, self.count_limit)
+            self.count_capped = self.count_limit is not None and count >= self.count_limit
+        elif band.fresh and band.counts is not None:
+            count = band.counts["total"]
+        else:
+            count = queryset.count()
+        return count
 
     def fetch_rows(self, queryset: QuerySet[Any]) -> list[Any]:
         return customer_rows_attach(
@@ -188,6 +204,7 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
                 "query": query,
             }
             for key, query in BAND_LINKS.items()
+            if self.summary is not None
         ]
         actions = []
         actions_note = ""
@@ -363,7 +380,7 @@ class SavedViewForm(forms.Form):
 class SavedViewSaveView(PartnerMemberMixin, View):
     """Save the list's current filters, sort, columns and page size under a name."""
 
-    change_roles = frozenset(Role.values)  # a read-only admin may save views for themselves
+    change_action = PartnerAction.OWN_SETTINGS  # a read-only admin may save views for themselves
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = SavedViewForm(request.POST)

@@ -28,10 +28,11 @@ from django.utils.translation import ngettext
 
 from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.models import AuditEntry, Organization, User
-from partnerhub.accounts.services import audit_actor, audit_record
+from partnerhub.accounts.services import audit_actor, audit_record, deletion_recheck
 
 from .choices import LICENSE_HOLDING_STATES, ProvisioningStatus, ServiceType, SubscriptionState
 from .models import AutoLicenseTemplate, CallingProfile, License, PhoneNumber, Service, Subscription
+from .readmodel import customer_rows_refresh
 
 CHUNK = 2000  # keeps IN (...) lists well under every database's parameter limit
 
@@ -431,7 +432,9 @@ def subscription_cancel(
     for chunk in _chunks(lost_ids):
         _calling_data_delete(user_ids=chunk)
     Subscription.objects.filter(pk=subscription.pk).update(state=SubscriptionState.CANCELLED)
+    deletion_recheck(org_ids=[subscription.customer_id])
     subscription.state = SubscriptionState.CANCELLED
+    customer_rows_refresh(customer_ids=[subscription.customer_id])
     audit_record(
         action="subscription.cancel",
         actor=actor,

@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from partnerhub.accounts.choices import DataRegion
 from partnerhub.accounts.models import Organization
 
 from .choices import (
@@ -89,6 +90,13 @@ class Subscription(models.Model):
             models.Index(fields=["state", "period_end_date"], name="sub_state_period_idx"),
             models.Index(fields=["customer", "state"], name="sub_customer_state_idx"),
             models.Index(fields=["partner", "customer"], name="sub_partner_customer_idx"),
+            # T13: Calling trials whose calling stopped and whose numbers are still held, by end
+            # date (an idle tick reads none of the other subscriptions).
+            models.Index(
+                fields=["end_date"],
+                name="sub_numbers_held_idx",
+                condition=Q(calling_stopped_at__isnull=False, numbers_released_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -393,3 +401,104 @@ class BuyRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription} · {self.created_at:%Y-%m-%d}"
+
+
+# ---- the customer list's read model --------------------------------------------------------
+# Empty sort keys sort last in both directions: each computed key is stored twice, once with
+# "empty" above every value (ascending sorts) and once below (descending sorts), so one plain
+# index (partner, key, customer) serves each direction with no NULLS LAST and no sort step.
+EMPTY_RANK_HIGH = 99
+EMPTY_RANK_LOW = -1
+EMPTY_TEXT_HIGH = "\U0010ffff"
+
+
+# Every filter column rides at the end of every sort index, so a filtered page — a deep one
+# too — and a filtered count walk one index and never read a table row.
+FILTER_COLUMNS = (
+    "provisioning_bits",
+    "subscription_bits",
+    "services_bits",
+    "data_region",
+    "deletion_marked_at",
+)
+
+
+def _row_index(key: str, short: str) -> models.Index:
+    covered = [c for c in FILTER_COLUMNS if c != key]
+    return models.Index(fields=["partner", key, "customer", *covered], name=f"crow_{short}_idx")
+
+
+class CustomerRow(models.Model):
+    """One narrow row per (partner, customer) on a partner's customer list (P2–P4, D2, T11):
+    what the list filters, sorts and counts by, and nothing it only displays.
+
+    Kept exact by the services that change those facts, in their own transaction
+    (``licensing.readmodel.customer_rows_refresh``); moved across the 30/60-day boundaries by
+    the daily tick (``customer_rows_advance``), the only part that depends on the date. Rebuilt
+    from scratch by ``manage.py customer_rows_rebuild``; ``manage.py customer_rows_check``
+    lists any difference from the source tables.
+    """
+
+    partner = models.ForeignKey(
+        Organization, related_name="+", on_delete=models.CASCADE, db_index=False
+    )
+    customer = models.ForeignKey(Organization, related_name="+", on_delete=models.CASCADE)
+    name_key = models.CharField(max_length=200)  # lower-cased name
+    data_region = models.CharField(max_length=8, choices=DataRegion.choices)
+    created = models.DateTimeField()
+    deletion_marked_at = models.DateTimeField(null=True, blank=True)  # D2
+    # P2: the urgency rank of the row's status (0 = failed); P4: a bit per status shown by at
+    # least one of the partner's subscriptions of the customer.
+    provisioning_rank_up = models.SmallIntegerField(default=EMPTY_RANK_HIGH)
+    provisioning_rank_down = models.SmallIntegerField(default=EMPTY_RANK_LOW)
+    provisioning_bits = models.IntegerField(default=0)
+    # P3: the rank of the status needing most attention, and a bit per status present.
+    subscription_rank_up = models.SmallIntegerField(default=EMPTY_RANK_HIGH)
+    subscription_rank_down = models.SmallIntegerField(default=EMPTY_RANK_LOW)
+    subscription_bits = models.IntegerField(default=0)
+    # The services held (a bit each, Meetings most significant); 0 = none.
+    services_bits = models.IntegerField(default=0)
+    services_up = models.IntegerField(default=EMPTY_RANK_HIGH)
+    # The first customer admin's email (sort key of the admins column).
+    admins_up = models.CharField(max_length=254, default=EMPTY_TEXT_HIGH)
+    admins_down = models.CharField(max_length=254, default="")
+    # T11: the end of the partner's nearest live trial (days left = this − today).
+    trial_end_date = models.DateField(null=True, blank=True)
+    as_of = models.DateField()  # the day the statuses were computed for
+
+    class Meta:
+        verbose_name = _("customer list row")
+        verbose_name_plural = _("customer list rows")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "customer"], name="crow_partner_customer"),
+        ]
+        indexes = [
+            _row_index(key, short)
+            for key, short in (
+                ("name_key", "name"),
+                ("created", "created"),
+                ("data_region", "region"),
+                ("provisioning_rank_up", "prov_up"),
+                ("provisioning_rank_down", "prov_down"),
+                ("subscription_rank_up", "sub_up"),
+                ("subscription_rank_down", "sub_down"),
+                ("services_up", "svc_up"),
+                ("services_bits", "svc_down"),
+                ("admins_up", "admins_up"),
+                ("admins_down", "admins_down"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} → {self.customer_id}"
+
+
+class ReadModelFill(models.Model):
+    """How far a date-dependent read model has been moved (Zulip's FillState): the daily tick
+    moves the customer rows from ``done_through`` to today and records it here."""
+
+    name = models.CharField(max_length=40, unique=True)
+    done_through = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.done_through}"

@@ -56,6 +56,7 @@ from .lifecycle import (
 )
 from .models import CallingProfile, License, Order, OrderLine, PhoneNumber, Service, Subscription
 from .provisioning import services_take_over_provisioned
+from .readmodel import customer_rows_refresh
 from .selectors import WizardMatch, wizard_match
 from .services import ServiceSpec, subscription_create
 
@@ -566,6 +567,7 @@ def subscription_renew(
             "rule": "S3",
         },
     )
+    customer_rows_refresh(customer_ids=[locked.customer_id])
     return locked
 
 
@@ -667,6 +669,7 @@ def subscription_take_over_suspended(
             },
         )
         moved_total += moved_here
+    customer_rows_refresh(customer_ids=[paid.customer_id])
     return moved_total
 
 
@@ -898,6 +901,7 @@ def trial_convert(
         PhoneNumber.objects.filter(subscription=trial).update(subscription=paid)
     trial.state = SubscriptionState.CONVERTED
     trial.save(update_fields=["state"])
+    customer_rows_refresh(customer_ids=[trial.customer_id])
     audit_record(
         action="trial.convert",
         actor=actor,
@@ -1078,6 +1082,7 @@ def _order_setup_complete(
     )
     decision.update({"org": org.pk, "converted": converted, "subscription": subscription.pk})
     audit_record(action="order.setup_complete", org=org, target=order.number, details=decision)
+    customer_rows_refresh(customer_ids=[org.pk])
     return WizardResult(
         outcome=outcome, order=order, org=org, converted=converted, admin_added=admin_added
     )

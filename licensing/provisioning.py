@@ -51,6 +51,7 @@ from partnerhub.accounts.services import audit_record
 
 from .choices import MeetingsEdition, ProvisioningStatus, ServiceType
 from .models import Service
+from .readmodel import customer_rows_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -283,6 +284,7 @@ def _status_set(
             **(details or {}),
         },
     )
+    customer_rows_refresh(customer_ids=[service.subscription.customer_id])  # P2 on the list
     _hooks_run({service.subscription_id}, now)
 
 

@@ -21,6 +21,7 @@ from .choices import (
 )
 from .models import Service, Subscription
 from .provisioning import services_mark_provisioned, services_provisioning_start
+from .readmodel import customer_rows_refresh
 
 __all__ = ["ServiceSpec", "services_mark_provisioned", "subscription_create"]
 
@@ -100,4 +101,5 @@ def subscription_create(
         target=str(subscription.pk),
         details={"kind": str(kind), "services": [s.type for s in services]},
     )
+    customer_rows_refresh(customer_ids=[customer.pk])
     return subscription

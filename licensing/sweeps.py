@@ -19,12 +19,13 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from partnerhub.accounts.choices import ContentKind
 from partnerhub.accounts.models import ContentItem
-from partnerhub.accounts.services import audit_bulk
-from partnerhub.core.sweeps import CHUNK_SIZE, SweepResult, lock_rows
+from partnerhub.accounts.services import audit_bulk, deletion_recheck
+from partnerhub.core.sweeps import CHUNK_SIZE, PkRange, SweepResult, lock_rows, within_range
 
 from .choices import LICENSE_HOLDING_STATES, ServiceType, SubscriptionKind, SubscriptionState
 from .lifecycle import GRACE_PERIOD_DAYS, period_end_date
 from .models import CallingProfile, License, PhoneNumber, Service, Subscription
+from .readmodel import customer_rows_refresh
 
 NUMBER_HOLD_DAYS = 15  # T13 (trials.lifecycle.NUMBER_HOLD_DAYS; licensing may not import trials)
 
@@ -89,7 +90,7 @@ def _customer_names(rows: list[Subscription]) -> dict[int, str]:
     return dict(Organization.objects.filter(pk__in=ids).values_list("pk", "name"))
 
 
-def subscriptions_suspend_due(*, now: datetime) -> SweepResult:
+def subscriptions_suspend_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """S1: the day after its end date a subscription is suspended for its renewal period (paid,
     60 days) or grace period (trial, 30 days). One UPDATE per (kind, end date) in the chunk."""
     result = SweepResult(name="subscription_suspend", rule="S1")
@@ -97,7 +98,9 @@ def subscriptions_suspend_due(*, now: datetime) -> SweepResult:
     seen: set[int] = set()
     while True:
         with transaction.atomic():
-            rows = _locked_chunk(subscriptions_due_for_suspension(today=today), seen)
+            rows = _locked_chunk(
+                within_range(subscriptions_due_for_suspension(today=today), within), seen
+            )
             if not rows:
                 return result
             groups: dict[tuple[str, date], list[int]] = defaultdict(list)
@@ -108,6 +111,7 @@ def subscriptions_suspend_due(*, now: datetime) -> SweepResult:
                     state=SubscriptionState.SUSPENDED,
                     period_end_date=period_end_date(kind=kind, end_date=end_date),
                 )
+            customer_rows_refresh(customer_ids={s.customer_id for s in rows}, today=today)
             names = _customer_names(rows)
             audit_bulk(
                 action="subscription.suspend",
@@ -130,6 +134,7 @@ def subscriptions_remove(*, rows: list[Subscription], now: datetime) -> None:
     Subscription.objects.filter(pk__in=ids, state=SubscriptionState.SUSPENDED).update(
         state=SubscriptionState.ENDED, ended_at=now
     )
+    deletion_recheck(org_ids=[sub.customer_id for sub in rows])
     calling_users = License.objects.filter(
         service__subscription_id__in=ids, service_type=ServiceType.CALLING
     ).values("user_id")
@@ -160,12 +165,14 @@ def subscriptions_remove(*, rows: list[Subscription], now: datetime) -> None:
     Subscription.objects.filter(pk__in=calling_trials, calling_stopped_at__isnull=True).update(
         calling_stopped_at=now
     )
+    customer_rows_refresh(customer_ids={sub.customer_id for sub in rows}, today=_today(now))
 
 
 def subscriptions_end_due(
     *,
     now: datetime,
     on_ended: Callable[[list[EndedSubscription], datetime], int] | None = None,
+    within: PkRange | None = None,
 ) -> SweepResult:
     """S2/T12/T13: at the end of the renewal or grace period, remove licenses and Meetings data.
 
@@ -177,7 +184,9 @@ def subscriptions_end_due(
     seen: set[int] = set()
     while True:
         with transaction.atomic():
-            rows = _locked_chunk(subscriptions_due_for_removal(today=today), seen)
+            rows = _locked_chunk(
+                within_range(subscriptions_due_for_removal(today=today), within), seen
+            )
             if not rows:
                 return result
             subscriptions_remove(rows=rows, now=now)
@@ -206,14 +215,16 @@ def subscriptions_end_due(
             result.add(f"{names.get(s.customer_id, '')}: subscription {s.pk}" for s in rows)
 
 
-def trial_numbers_release_due(*, now: datetime) -> SweepResult:
+def trial_numbers_release_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """T13: 15 days after a Calling trial's calling stopped, its phone numbers are released."""
     result = SweepResult(name="trial_numbers_release", rule="T13")
     today = _today(now)
     seen: set[int] = set()
     while True:
         with transaction.atomic():
-            rows = _locked_chunk(trials_due_for_number_release(today=today), seen)
+            rows = _locked_chunk(
+                within_range(trials_due_for_number_release(today=today), within), seen
+            )
             if not rows:
                 return result
             ids = [s.pk for s in rows]

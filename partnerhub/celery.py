@@ -35,10 +35,4 @@ app.conf.beat_schedule = {
         "task": "customers.tasks.consent_expiry_tick",
         "schedule": crontab(minute=15),
     },
-    # The customer list sorts its computed columns from an order cached here (issue 4); until
-    # the first run, or when the count changed, it sorts in SQL: slower, never a wrong set.
-    "customer-list-warm": {
-        "task": "customers.tasks.customer_list_warm",
-        "schedule": crontab(minute="*/10"),
-    },
 }

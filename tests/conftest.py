@@ -56,3 +56,25 @@ def browser_login(page, email: str, password: str) -> None:  # type: ignore[no-u
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+@pytest.fixture(autouse=True)
+def _customer_rows_stay_exact(request) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """After every test that used the database, the customer list's read model must equal its
+    source tables: a service (or factory) that changed a listed fact without calling
+    ``customer_rows_refresh`` fails here, whichever test exercised it."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    uses_db = marker is not None or names & {"db", "transactional_db", "live_server"}
+    if not uses_db or request.node.get_closest_marker("no_read_model_check"):
+        yield
+        return
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
+        names & {"transactional_db", "live_server"}
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    yield
+    from customers.readmodel_check import customer_rows_differences
+
+    differences = customer_rows_differences(limit=20)
+    assert not differences, "customer list read model drifted:\n" + "\n".join(map(str, differences))

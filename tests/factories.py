@@ -16,6 +16,7 @@ from licensing.choices import (
     SubscriptionState,
 )
 from licensing.models import CallingProfile, License, Service, Subscription
+from licensing.readmodel import customer_rows_refresh
 from partnerhub.accounts.choices import OrgKind, PartnerAccess, PartnerTier, Role
 from partnerhub.accounts.lifecycle import region_for_country
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
@@ -59,6 +60,7 @@ def make_customer(
     )
     if partner is not None:
         CustomerRelationship.objects.create(partner=partner, customer=org, access=access)
+    customer_rows_refresh(customer_ids=[org.pk])
     return org
 
 
@@ -79,6 +81,7 @@ def make_user(
     )
     if org is not None and role is not None:
         Membership.objects.create(user=user, org=org, role=role)
+        customer_rows_refresh(customer_ids=[org.pk])
     return user
 
 
@@ -115,6 +118,7 @@ def make_subscription(
             provisioning_status=status,
             **extra,
         )
+    customer_rows_refresh(customer_ids=[customer.pk])
     return sub
 
 
@@ -129,3 +133,9 @@ def assign(*, user: User, subscription: Subscription, service_type: str) -> Lice
 
 
 ROLE = Role
+
+
+def listed_facts_changed(*customers: Organization | int) -> None:
+    """A test that changes a listed fact directly (standing in for a service, or for the vendor
+    finishing a provisioning) refreshes the customer list's read model as the service would."""
+    customer_rows_refresh(customer_ids=[c if isinstance(c, int) else c.pk for c in customers])

@@ -25,11 +25,17 @@ from licensing.choices import (
 )
 from licensing.models import Service, Subscription
 from licensing.provisioning import service_details_submit, services_await_details
+from licensing.readmodel import customer_rows_refresh
 from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import NotificationKind, PartnerAccess
 from partnerhub.accounts.models import User
 from partnerhub.accounts.notifications import notification_owe
-from partnerhub.accounts.services import audit_record, relationship_grant, relationship_revoke
+from partnerhub.accounts.services import (
+    audit_record,
+    deletion_recheck,
+    relationship_grant,
+    relationship_revoke,
+)
 
 from .choices import ConsentStatus
 from .lifecycle import consent_trial_dates, is_consent_expired
@@ -95,6 +101,7 @@ def consent_accept(
     )
     # T2/T14: devices picked with the request ship once the customer has said yes.
     trial_devices_ship(trial=request.trial, actor=by)
+    customer_rows_refresh(customer_ids=[request.customer_id])
     notification_owe(
         partner=request.partner,
         kind=NotificationKind.CONSENT_ACCEPTED,
@@ -135,6 +142,7 @@ def consent_decline(
         status=ConsentStatus.DECLINED, decided_at=now, decided_by=by
     )
     Subscription.objects.filter(pk=request.trial_id).update(state=SubscriptionState.CANCELLED)
+    deletion_recheck(org_ids=[request.customer_id])
     others = (
         Subscription.objects.filter(
             customer=request.customer,
@@ -146,6 +154,7 @@ def consent_decline(
     )
     if not others:
         relationship_revoke(partner=request.partner, customer=request.customer, actor=by)
+    customer_rows_refresh(customer_ids=[request.customer_id])
     notification_owe(
         partner=request.partner,
         kind=NotificationKind.CONSENT_DECLINED,
@@ -195,6 +204,7 @@ def trial_provision(
             details=calling if service.type == ServiceType.CALLING else None,
             now=now,
         )
+    customer_rows_refresh(customer_ids=[trial.customer_id])
     audit_record(
         action="trial.provision",
         actor=by,

@@ -29,6 +29,7 @@ from licensing.choices import (
 from licensing.lifecycle import can_reactivate
 from licensing.models import CallingProfile, License, Service, Subscription
 from licensing.provisioning import services_provisioning_start
+from licensing.readmodel import customer_rows_refresh
 from licensing.services import ServiceSpec, subscription_create
 from partnerhub.accounts.access import PartnerAction, partner_may
 from partnerhub.accounts.choices import (
@@ -43,11 +44,11 @@ from partnerhub.accounts.selectors import customer_admin_emails
 from partnerhub.accounts.services import (
     audit_record,
     customer_org_create,
+    deletion_recheck,
     relationship_grant,
     relationship_revoke,
     user_create,
 )
-from partnerhub.core.listview import summary_cache_clear
 from partnerhub.core.outbox import email_owe, outbox_key
 
 from .choices import ConsentStatus, DeviceType, ExtensionStatus
@@ -67,11 +68,10 @@ from .selectors import unavailable_service_types
 HOLDING = [str(s) for s in LICENSE_HOLDING_STATES]
 
 
-def _band_changed(partner: Organization | None) -> None:
-    """The partner's cached customer-list counts are stale once this change commits."""
-    if partner is not None:
-        partner_id = partner.pk
-        transaction.on_commit(lambda: summary_cache_clear("customers", partner_id))
+def _list_changed(customer_id: int) -> None:
+    """The customer's rows on the partners' lists are recomputed in this transaction (their
+    count bands go stale once it commits)."""
+    customer_rows_refresh(customer_ids=[customer_id])
 
 
 @dataclass(frozen=True)
@@ -316,7 +316,7 @@ def trial_start_new_customer(
         actor=actor,
         now=now,
     )
-    _band_changed(partner)
+    _list_changed(org.pk)
     audit_record(
         action="trial.start",
         actor=actor,
@@ -511,7 +511,7 @@ def _trial_request_existing_org(
         expires_at=consent_expires_at(requested_at=now),
     )
     _owe_consent_emails(consent=consent)
-    _band_changed(partner)
+    _list_changed(customer.pk)
     audit_record(
         action="trial.consent_request",
         actor=actor,
@@ -559,13 +559,14 @@ def consent_cancel(*, consent: ConsentRequest, actor: User) -> None:
     locked.decided_at = now
     locked.save(update_fields=["status", "decided_at"])
     Subscription.objects.filter(pk=locked.trial_id).update(state=SubscriptionState.CANCELLED)
+    deletion_recheck(org_ids=[locked.customer_id])
     # A relationship that only stood for this request goes with it; a partner still holding
     # other subscriptions of the org keeps it.
     if not Subscription.objects.filter(
         partner=locked.partner, customer=locked.customer, state__in=HOLDING
     ).exists():
         relationship_revoke(partner=locked.partner, customer=locked.customer, actor=actor)
-    _band_changed(locked.partner)
+    _list_changed(locked.customer_id)
     audit_record(
         action="trial.consent_cancel",
         actor=actor,
@@ -661,7 +662,7 @@ def trial_add_to_customer(
             },
             org_id=customer.pk,
         )
-    _band_changed(partner)
+    _list_changed(customer.pk)
     audit_record(
         action="trial.start",
         actor=actor,
@@ -741,7 +742,7 @@ def trial_services_change(
         )
     if devices:
         _ship_devices(trial=trial, devices=devices, now=timezone.now())
-    _band_changed(partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.services_change",
         actor=actor,
@@ -834,7 +835,7 @@ def trial_extend(
         return ExtendResult(end_date=trial.end_date, extension_request=request)
     old_end = trial.end_date
     _set_trial_end(trial=trial, end_date=plan.new_end_date, today=today)
-    _band_changed(partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.extend",
         actor=actor,
@@ -880,7 +881,7 @@ def extension_request_decide(
             )
         _set_trial_end(trial=trial, end_date=locked.requested_end_date, today=today)
     _owe_extension_decision(extension=locked, trial=trial)
-    _band_changed(trial.partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.extension_approve" if approve else "trial.extension_refuse",
         actor=actor,
@@ -1029,13 +1030,14 @@ def trial_delete(*, trial: Subscription, actor: User) -> None:
         site_url="", time_zone="", edition=MeetingsEdition.STANDARD
     )
     Subscription.objects.filter(pk=trial.pk).update(state=SubscriptionState.CANCELLED, ended_at=now)
+    deletion_recheck(org_ids=[trial.customer_id])
     ConsentRequest.objects.filter(trial=trial, status=ConsentStatus.PENDING).update(
         status=ConsentStatus.CANCELLED, decided_at=timezone.now()
     )
     ExtensionRequest.objects.filter(trial=trial, status=ExtensionStatus.PENDING).update(
         status=ExtensionStatus.REFUSED, decided_at=timezone.now(), decision_note="trial deleted"
     )
-    _band_changed(partner)
+    _list_changed(trial.customer_id)
     audit_record(
         action="trial.delete",
         actor=actor,

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
+from django.utils import timezone
 
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
@@ -25,6 +26,7 @@ from licensing.choices import (
     SubscriptionState,
 )
 from licensing.models import Service, Subscription
+from licensing.readmodel import customer_rows_refresh
 from licensing.sweeps import EndedSubscription
 from partnerhub.accounts.choices import (
     CUSTOMER_ADMIN_ROLES,
@@ -34,15 +36,17 @@ from partnerhub.accounts.choices import (
 )
 from partnerhub.accounts.models import Membership, Organization, User
 from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
-from partnerhub.accounts.services import audit_bulk, relationship_revoke
+from partnerhub.accounts.services import audit_bulk, deletion_recheck, relationship_revoke
 from partnerhub.core.models import OutboxEmail
 from partnerhub.core.outbox import outbox_key
 from partnerhub.core.sweeps import (
     CHUNK_SIZE,
     OwedEmail,
+    PkRange,
     SweepResult,
     emails_owe_bulk,
     lock_rows,
+    within_range,
 )
 
 from .choices import ConsentStatus
@@ -176,24 +180,42 @@ def _notice_sweep(
                 result.add(f"trial {t.pk} ends {t.end_date.isoformat()}" for t in trials)
 
 
+def trial_ending_soon_notices_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
+    """T11: 7 days before the end, every customer admin (with a link to the Buy page) and every
+    admin of the managing partner is emailed."""
+    return _notice_sweep(
+        name="trial_ending_soon",
+        kind="trial_ending_soon",
+        queryset=within_range(trials_due_for_ending_soon_notice(today=now.date()), within),
+        now=now,
+    )
+
+
+def trial_end_notices_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
+    """T11: on the end day, the same people are emailed again."""
+    return _notice_sweep(
+        name="trial_ends_today",
+        kind="trial_ends_today",
+        queryset=within_range(trials_due_for_end_notice(today=now.date()), within),
+        now=now,
+    )
+
+
+def trials_due_for_notice(*, kind: str, now: datetime) -> QuerySet[Subscription]:
+    """T11 trials still to notify (for splitting a fan-out tick into chunks)."""
+    today = now.date()
+    queryset = (
+        trials_due_for_ending_soon_notice(today=today)
+        if kind == "trial_ending_soon"
+        else trials_due_for_end_notice(today=today)
+    )
+    return queryset.exclude(_already_noticed(kind))
+
+
 def trial_notices_due(*, now: datetime) -> list[SweepResult]:
     """T11: 7 days before the end and on the end day, every customer admin (with a link to the
     Buy page) and every admin of the managing partner is emailed."""
-    today = now.date()
-    return [
-        _notice_sweep(
-            name="trial_ending_soon",
-            kind="trial_ending_soon",
-            queryset=trials_due_for_ending_soon_notice(today=today),
-            now=now,
-        ),
-        _notice_sweep(
-            name="trial_ends_today",
-            kind="trial_ends_today",
-            queryset=trials_due_for_end_notice(today=today),
-            now=now,
-        ),
-    ]
+    return [trial_ending_soon_notices_due(now=now), trial_end_notices_due(now=now)]
 
 
 # --- T12 ----------------------------------------------------------------------------------
@@ -248,7 +270,7 @@ def consent_requests_due_for_expiry(*, now: datetime) -> QuerySet[ConsentRequest
     ).order_by()
 
 
-def consent_expire_due(*, now: datetime) -> SweepResult:
+def consent_expire_due(*, now: datetime, within: PkRange | None = None) -> SweepResult:
     """T3: with no answer in 10 days the trial is cancelled and the customer leaves the
     partner's list — unless the partner still has another live subscription with it."""
     result = SweepResult(name="consent_expire", rule="T3")
@@ -258,9 +280,9 @@ def consent_expire_due(*, now: datetime) -> SweepResult:
             requests = [
                 r
                 for r in lock_rows(
-                    consent_requests_due_for_expiry(now=now).select_related("partner", "customer")[
-                        :CHUNK_SIZE
-                    ]
+                    within_range(consent_requests_due_for_expiry(now=now), within).select_related(
+                        "partner", "customer"
+                    )[:CHUNK_SIZE]
                 )
                 if r.pk not in seen
             ]
@@ -275,6 +297,7 @@ def consent_expire_due(*, now: datetime) -> SweepResult:
             Subscription.objects.filter(
                 pk__in=trial_ids, state__in=[SubscriptionState.PENDING, SubscriptionState.ACTIVE]
             ).update(state=SubscriptionState.CANCELLED)
+            deletion_recheck(org_ids=[r.customer_id for r in requests])
             audit_bulk(
                 action="consent.expire",
                 rows=((r.customer_id, r.customer.name, r.partner.name) for r in requests),
@@ -289,6 +312,9 @@ def consent_expire_due(*, now: datetime) -> SweepResult:
                 ).exclude(pk=request.trial_id)
                 if not live.exists():
                     relationship_revoke(partner=request.partner, customer=request.customer)
+            customer_rows_refresh(
+                customer_ids={r.customer_id for r in requests}, today=timezone.localdate(now)
+            )
             # The partner hears it in its feed and by email (the T3 expiry's own wording).
             result.emails += notifications_owe_bulk(
                 (
@@ -346,7 +372,10 @@ def trials_due_for_welcome(*, now: datetime) -> QuerySet[Subscription]:
 
 
 def trial_welcome_due(
-    *, now: datetime, subscription_ids: Iterable[int] | None = None
+    *,
+    now: datetime,
+    subscription_ids: Iterable[int] | None = None,
+    within: PkRange | None = None,
 ) -> SweepResult:
     """T2: when every service of a new trial is provisioned, the customer admin gets a welcome
     email with a sign-in link — once. ``subscription_ids`` narrows it to the trials whose
@@ -360,7 +389,8 @@ def trial_welcome_due(
     while True:
         with transaction.atomic():
             trials = list(
-                due.filter(pk__gt=last_pk)
+                within_range(due, within)
+                .filter(pk__gt=last_pk)
                 .only("pk", "customer_id", "partner_id", "end_date")
                 .order_by("pk")[:CHUNK_SIZE]
             )

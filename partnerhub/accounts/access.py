@@ -192,18 +192,22 @@ def partner_access(user: Any, partner: Organization | None = None) -> PartnerSid
     when given must be that one) and hold a partner role there; otherwise None."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    org = user.org
-    if org is None or org.kind != OrgKind.PARTNER or not org.partner_certified:
+    # One query for the person's membership and its org; the org is then cached on the user
+    # so later reads of ``user.org`` cost nothing (the list page's query budget).
+    membership = (
+        Membership.objects.select_related("org")
+        .filter(user=user, org_id=user.org_id, role__in=PARTNER_ROLES)
+        .first()
+    )
+    if membership is None:
+        return None
+    org = membership.org
+    user.org = org
+    if org.kind != OrgKind.PARTNER or not org.partner_certified:
         return None
     if partner is not None and partner.pk != org.pk:
         return None
-    role = (
-        Membership.objects.filter(user=user, org=org, role__in=PARTNER_ROLES)
-        .values_list("role", flat=True)
-        .first()
-    )
-    if role is None:
-        return None
+    role = membership.role
     return PartnerSideAccess(partner=org, role=role, allowed=_PARTNER_SIDE_GRANTS[role])
 
 

@@ -48,6 +48,13 @@ class Organization(models.Model):
     deletion_marked_at = models.DateTimeField(_("marked for deletion at"), null=True, blank=True)
     deletion_warned_at = models.DateTimeField(_("deletion warning sent at"), null=True, blank=True)
     last_activity_at = models.DateTimeField(_("last user activity"), null=True, blank=True)
+    # D1 must be decided again: the org is new, or it may have stopped holding licenses (a
+    # subscription ended or was cancelled) or managing customers. Set by the services that make
+    # those changes (``deletion_recheck``), cleared by the D1 sweep, so an idle tick reads only
+    # the flagged orgs through a partial index instead of every org (issue 11).
+    deletion_recheck = models.BooleanField(
+        _("deletion check due"), default=True, db_default=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("organization")
@@ -59,6 +66,17 @@ class Organization(models.Model):
                 fields=["deletion_marked_at"],
                 name="org_marked_idx",
                 condition=models.Q(deletion_marked_at__isnull=False),
+            ),
+            # D4: warned orgs, by the warning's instant (an idle tick reads none of the others).
+            models.Index(
+                fields=["deletion_warned_at"],
+                name="org_warned_idx",
+                condition=models.Q(deletion_warned_at__isnull=False),
+            ),
+            models.Index(
+                fields=["id"],
+                name="org_deletion_recheck_idx",
+                condition=models.Q(deletion_recheck=True),
             ),
         ]
         constraints = [

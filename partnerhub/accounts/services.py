@@ -161,6 +161,18 @@ def relationship_grant(
     return rel
 
 
+def deletion_recheck(*, org_ids: Iterable[int | None]) -> None:
+    """D1: these orgs may no longer hold licenses or manage customers; the next tick decides
+    their mark again. Called inside the transaction of every change that ends or cancels a
+    subscription or removes a customer relationship (the idle tick reads only flagged orgs)."""
+    ids = sorted({pk for pk in org_ids if pk is not None})
+    # Unconditional, even where the flag is set already: the UPDATE takes the org's row lock,
+    # so it waits for a D1 chunk that holds it (and flags the org again after that chunk
+    # cleared it), or makes that chunk skip the org (SKIP LOCKED) until this change commits.
+    for start in range(0, len(ids), 1000):
+        Organization.objects.filter(pk__in=ids[start : start + 1000]).update(deletion_recheck=True)
+
+
 @transaction.atomic
 def relationship_revoke(
     *, partner: Organization, customer: Organization, actor: User | None = None
@@ -168,6 +180,7 @@ def relationship_revoke(
     """Remove ``customer`` from ``partner``'s list (T3: consent cancelled or expired)."""
     deleted, _ = CustomerRelationship.objects.filter(partner=partner, customer=customer).delete()
     if deleted:
+        deletion_recheck(org_ids=[partner.pk])
         audit_record(action="relationship.revoke", actor=actor, org=customer, target=partner.name)
     return bool(deleted)
 

@@ -141,18 +141,19 @@ class ObjectListView(View):
         """Load the rows of ``queryset`` (already restricted and ordered) for display."""
         return list(queryset)
 
-    def presorted_page(
+    def page_queryset(
         self,
-        *,
+        queryset: QuerySet[Any],
         accessors: Sequence[str],
+        *,
         offset: int,
         limit: int,
         count: int,
-        filterset: django_filters.FilterSet,
-    ) -> list[Any] | None:
-        """The primary keys of the page from a precomputed order (e.g. kept by a periodic
-        task for sort keys too costly to compute per request), or None to sort in SQL."""
-        return None
+    ) -> QuerySet[Any]:
+        """The rows of one page, in order: the cut is made over primary keys in a subquery, so
+        only the page's rows are loaded with what the columns need."""
+        page_pks = self.ordered(queryset, accessors).values("pk")[offset : offset + limit]
+        return self.ordered(self.get_queryset().filter(pk__in=page_pks), accessors)
 
     def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
         return {}
@@ -239,18 +240,10 @@ class ObjectListView(View):
         offset = (number - 1) * per_page
 
         model: type[Model] = base.model
-        presorted = self.presorted_page(
-            accessors=accessors, offset=offset, limit=per_page, count=count, filterset=filterset
+        page_qs = self.page_queryset(
+            filtered, accessors, offset=offset, limit=per_page, count=count
         )
-        if presorted is not None:
-            # The page's ids come from a precomputed order: load them, keep that order.
-            position = {pk: i for i, pk in enumerate(presorted)}
-            rows = self.fetch_rows(self.get_queryset().filter(pk__in=presorted)) if count else []
-            rows.sort(key=lambda row: position[row.pk])
-        else:
-            page_pks = self.ordered(filtered, accessors).values("pk")[offset : offset + per_page]
-            page_qs = self.ordered(self.get_queryset().filter(pk__in=page_pks), accessors)
-            rows = self.fetch_rows(page_qs) if count else []
+        rows = self.fetch_rows(page_qs) if count else []
         table.data.data = rows
         table.cells = fast_cells(table, rows)
         table.paginator = paginator

@@ -17,10 +17,16 @@ class OutboxEmail(models.Model):
     subject = models.CharField(_("subject"), max_length=255)
     body_text = models.TextField(_("text body"))
     body_html = models.TextField(_("HTML body"), blank=True)
+    # The complete MIME message, built once when the email is owed; delivery sends these bytes.
+    message = models.BinaryField(_("MIME message"), blank=True, default=b"", db_default=b"")
     # Plain ids, not foreign keys: the row must outlive a deleted org (D10) for audit.
     org_id = models.BigIntegerField(_("org id"), null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(_("owed since"), auto_now_add=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    # "<worker node>:<boot>:<batch>" of the delivery that claimed the row (issue 9, 11).
+    claim_token = models.CharField(
+        _("claim token"), max_length=64, blank=True, default="", db_default=""
+    )
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
@@ -33,6 +39,11 @@ class OutboxEmail(models.Model):
             models.Index(
                 fields=["created_at"],
                 name="outbox_unsent_idx",
+                condition=models.Q(sent_at__isnull=True),
+            ),
+            models.Index(
+                fields=["claim_token"],
+                name="outbox_claim_idx",
                 condition=models.Q(sent_at__isnull=True),
             ),
         ]

@@ -27,9 +27,10 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, QuerySet
+from django.utils import timezone
 
 from .models import OutboxEmail
-from .outbox import email_render
+from .outbox import MimeContent, email_render
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,16 @@ class SweepResult:
             self.count += 1
             if len(self.items) < REPORT_SAMPLE:
                 self.items.append(label)
+
+
+# A fan-out chunk (issue 11): the sweep acts only on due rows whose id is in [first, last].
+PkRange = tuple[int, int]
+
+
+def within_range(queryset: QuerySet[M], within: PkRange | None) -> QuerySet[M]:
+    if within is None:
+        return queryset
+    return queryset.filter(pk__gte=within[0], pk__lte=within[1])
 
 
 def chunks(seq: Sequence[Any], size: int = CHUNK_SIZE) -> Iterator[Sequence[Any]]:
@@ -120,19 +131,27 @@ def emails_owe_bulk(items: Iterable[OwedEmail]) -> int:
     for part in chunks(keys):
         existing.update(OutboxEmail.objects.filter(key__in=part).values_list("key", flat=True))
     rows = []
-    # Recipients of one notice share its context (T12 goes to every user of the org): render
-    # each distinct (template, language, context) once.
-    rendered: dict[tuple[str, str | None, str], tuple[str, str, str]] = {}
+    # Recipients of one notice share its content (T12 goes to every user of the org): render
+    # each distinct (template, language, context) once, and build its MIME message once; each
+    # recipient only gets its own To, Date and Message-ID headers.
+    rendered: dict[tuple[str, str | None, str], tuple[str, str, str, MimeContent]] = {}
+    owed_at = timezone.now()
     for key in keys:
         if key in existing:
             continue
         item = wanted[key]
         cache_key = (item.template, item.language, repr(sorted(item.context.items())))
         if cache_key not in rendered:
-            rendered[cache_key] = email_render(
+            subject, text, html = email_render(
                 template=item.template, context=item.context, language=item.language
             )
-        subject, text, html = rendered[cache_key]
+            rendered[cache_key] = (
+                subject,
+                text,
+                html,
+                MimeContent.build(subject=subject, text=text, html=html),
+            )
+        subject, text, html, mime = rendered[cache_key]
         rows.append(
             OutboxEmail(
                 key=key,
@@ -141,6 +160,7 @@ def emails_owe_bulk(items: Iterable[OwedEmail]) -> int:
                 subject=subject,
                 body_text=text,
                 body_html=html,
+                message=mime.for_recipient(to=item.to, key=key, at=owed_at),
                 org_id=item.org_id,
             )
         )

@@ -155,6 +155,11 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Partner Hub <no-reply@partnerhub.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The outbox (partnerhub/core/outbox.py): mark every accepted email sent at once (1, so a killed
+# worker re-sends nothing already accepted) or every N; relay at once when a worker starts.
+OUTBOX_MARK_EVERY = int(os.environ.get("OUTBOX_MARK_EVERY", "1"))
+OUTBOX_RELAY_ON_WORKER_START = env_bool("OUTBOX_RELAY_ON_WORKER_START", True)
+OUTBOX_DELIVER_ON_COMMIT = env_bool("OUTBOX_DELIVER_ON_COMMIT", True)  # false: the relay delivers
 # Support staff get operational alerts (e.g. a deletion batch held back by the safety limit).
 SUPPORT_EMAILS = env_list("SUPPORT_EMAILS", "support@partnerhub.local")
 # Absolute base URL for links in emails (sign in, buy, setup wizard).
@@ -223,7 +228,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 
 # Redis when REDIS_URL is set; otherwise a file cache under var/ that the web server, the
-# worker and beat share (the worker warms the customer list's sort orders for the web server).
+# worker and beat share (count bands, rate limits).
 CACHES = {
     "default": (
         {
@@ -244,6 +249,9 @@ CACHES = {
 # max(DELETION_BATCH_MIN, DELETION_BATCH_FRACTION * all orgs) deletes none.
 DELETION_BATCH_MIN = int(os.environ.get("DELETION_BATCH_MIN", "50"))
 DELETION_BATCH_FRACTION = float(os.environ.get("DELETION_BATCH_FRACTION", "0.05"))
+# Beat's daily tick fans out into chunk tasks that every worker shares (customers/fanout.py);
+# false runs it in one worker process, like `manage.py lifecycle_tick`.
+LIFECYCLE_TICK_FANOUT = env_bool("LIFECYCLE_TICK_FANOUT", True)
 
 # D5: outside systems report activity to POST /api/activity/ with this bearer token (issue 3).
 # Empty disables the endpoint.

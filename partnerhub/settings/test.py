@@ -20,6 +20,9 @@ else:
     # TEST_DB_NAME lets several checkouts share one PostgreSQL server without clashing.
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME", "test_partnerhub")}
 SITE_URL = "http://testserver"
+# Beat's task runs the tick in-process in tests; tests/lifecycle/test_tick_scale.py runs the
+# fanned-out tick with eager tasks.
+LIFECYCLE_TICK_FANOUT = False
 # Static files come from the finders in tests (live_server serves them); no collectstatic.
 MIDDLEWARE = [m for m in MIDDLEWARE if "whitenoise" not in m]  # noqa: F405
 if not REDIS_URL:  # noqa: F405

@@ -15,7 +15,7 @@ from licensing.calling import (
 from licensing.choices import ServiceType, SubscriptionState
 from licensing.models import CallingProfile, License, PhoneNumber
 from partnerhub.accounts.models import AuditEntry
-from tests.factories import assign, make_user
+from tests.factories import assign, listed_facts_changed, make_user
 
 from .conftest import calling_service_of, calling_snapshot
 
@@ -150,6 +150,7 @@ def test_C5_template_without_calling_would_drop_calling_data_so_it_asks(world):
 
 def test_C1_calling_on_an_ended_subscription_is_an_error_not_a_crash(world):
     type(world.old).objects.filter(pk=world.old.pk).update(state=SubscriptionState.ENDED)
+    listed_facts_changed(world.old.customer_id)
     with pytest.raises(LicenseError, match="ended"):
         user_licenses_set(
             user=world.alice, service_ids=[svc(world.new, ServiceType.CALLING)], actor=world.admin

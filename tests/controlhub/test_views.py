@@ -24,7 +24,14 @@ from licensing.models import License, PhoneNumber
 from licensing.tasks import service_provision_task
 from partnerhub.accounts.choices import PartnerAccess, Role
 from partnerhub.accounts.models import CustomerRelationship, Organization, User
-from tests.factories import assign, make_customer, make_partner, make_subscription, make_user
+from tests.factories import (
+    assign,
+    listed_facts_changed,
+    make_customer,
+    make_partner,
+    make_subscription,
+    make_user,
+)
 from trials.choices import ConsentStatus
 from trials.models import ConsentRequest
 
@@ -166,6 +173,7 @@ def test_sign_in_lands_a_customer_admin_in_control_hub(client, world):
 def test_D2_overview_shows_the_deletion_banner_with_the_planned_date(client, world):
     marked = timezone.now() - timedelta(days=3)
     Organization.objects.filter(pk=world.org.pk).update(deletion_marked_at=marked)
+    listed_facts_changed(world.org)
     client.force_login(world.admin)
     page = client.get(url("overview", world.org)).content.decode()
     assert 'id="deletion-banner"' in page
@@ -558,6 +566,7 @@ def test_new_subscription_assignment_needs_a_provisioned_active_service(client, 
     world.new.services.filter(type=ServiceType.MESSAGING).update(
         provisioning_status=ProvisioningStatus.PROVISIONING
     )
+    listed_facts_changed(world.new.customer_id)
     client.force_login(world.admin)
     response = client.post(
         url("user_licenses_edit", world.org, pk=bob.pk),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import time_machine
 
-from customers.tasks import consent_expiry_tick_task, customer_list_warm_task, lifecycle_tick_task
+from customers.tasks import consent_expiry_tick_task, lifecycle_tick_task
 from partnerhub.accounts.models import Organization
 from partnerhub.celery import app
 from tests.factories import make_customer
@@ -17,9 +17,9 @@ def test_every_beat_entry_names_a_registered_task():
     app.loader.import_default_modules()
     for name, entry in app.conf.beat_schedule.items():
         assert entry["task"] in app.tasks, name
-    assert {"lifecycle-tick", "consent-expiry", "outbox-relay", "customer-list-warm"} <= set(
-        app.conf.beat_schedule
-    )
+    assert {"lifecycle-tick", "consent-expiry", "outbox-relay"} <= set(app.conf.beat_schedule)
+    # The read model made the sort-order warming job unnecessary (issue 11).
+    assert "customer-list-warm" not in app.conf.beat_schedule
 
 
 def test_beat_task_runs_the_tick_on_the_minute():
@@ -36,20 +36,4 @@ def test_beat_task_runs_the_tick_on_the_minute():
 
 def test_hourly_task_runs_consent_expiry_and_welcome():
     counts = consent_expiry_tick_task()
-    assert set(counts) == {"consent_expire", "trial_welcome"}
-
-
-def test_warm_task_caches_the_sort_orders_the_customer_list_reads():
-    from django.core.cache import cache
-    from django.utils import timezone
-
-    from customers.selectors import COMPUTED_SORT_KEYS, _sort_cache_key
-    from tests.factories import make_partner
-
-    partner = make_partner(name="Warm Partners")
-    make_customer(partner=partner)
-    make_customer(partner=partner)
-    assert customer_list_warm_task() == {"Warm Partners": 2}
-    today = timezone.localdate()
-    for name in COMPUTED_SORT_KEYS:
-        assert cache.get(_sort_cache_key(partner.pk, today, name)) is not None
+    assert set(counts) == {"consent_expire", "trial_welcome", "customer_rows_advance"}

@@ -19,7 +19,14 @@ from licensing.models import CallingProfile, License, PhoneNumber, Service
 from partnerhub.accounts.choices import ContentKind, Role
 from partnerhub.accounts.models import ContentItem, CustomerRelationship
 from partnerhub.core.models import OutboxEmail
-from tests.factories import assign, make_customer, make_partner, make_subscription, make_user
+from tests.factories import (
+    assign,
+    listed_facts_changed,
+    make_customer,
+    make_partner,
+    make_subscription,
+    make_user,
+)
 from trials.choices import ConsentStatus
 from trials.lifecycle import consent_expires_at
 from trials.models import ConsentRequest
@@ -151,6 +158,7 @@ def test_T6_extended_trial_gets_fresh_notices_for_its_new_end(clock, calling_tri
     clock.tick(0)
     trial.end_date = clock.at(30).date()  # T6 extension (the trials service does this)
     trial.save(update_fields=["end_date"])
+    listed_facts_changed(trial.customer_id)
     clock.walk(1, 23)
     assert OutboxEmail.objects.filter(kind="trial_ending_soon").count() == 8
 
@@ -160,6 +168,7 @@ def test_S3_converted_trial_keeps_its_licenses(clock, calling_trial):
     clock.walk(0, 10)
     trial.state = SubscriptionState.CONVERTED
     trial.save(update_fields=["state"])
+    listed_facts_changed(trial.customer_id)
     clock.walk(11, 60)
     assert License.objects.filter(service__subscription=trial).count() == 2
     assert not OutboxEmail.objects.filter(kind="trial_services_removed").exists()
@@ -241,12 +250,14 @@ def test_T2_welcome_email_once_every_service_is_provisioned(clock):
     Service.objects.filter(subscription=trial, type=ServiceType.MEETINGS).update(
         provisioning_status=ProvisioningStatus.PROVISIONED
     )
+    listed_facts_changed(trial.customer_id)
     clock.go(0.1)
     consent_expiry_tick(now=clock.at(0.1))
     assert not OutboxEmail.objects.filter(kind="trial_welcome").exists()  # Messaging not yet
     Service.objects.filter(subscription=trial).update(
         provisioning_status=ProvisioningStatus.PROVISIONED
     )
+    listed_facts_changed(trial.customer_id)
     clock.go(0.2)
     consent_expiry_tick(now=clock.at(0.2))
     clock.walk(1, 3)

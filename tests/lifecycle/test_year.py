@@ -12,6 +12,7 @@ from django.core.management import call_command
 
 from bench.year import showcase
 from customers.models import DeletionHold, DeletionTombstone
+from customers.readmodel_check import customer_rows_differences
 from customers.sweeps import hold_release
 from partnerhub.core.models import OutboxEmail
 
@@ -48,3 +49,5 @@ def test_a_year_of_daily_ticks_runs_clean_and_owes_every_kind_of_email(clock, se
     assert all(count >= 1 for count in kinds.values())
     assert DeletionTombstone.objects.filter(name="Old Bakery Srl").exists()
     assert DeletionTombstone.objects.filter(name__startswith="Ghost Org").count() == 60
+    # The customer list's read model followed every change of the year (issue 11).
+    assert customer_rows_differences() == []

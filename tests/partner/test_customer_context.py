@@ -11,7 +11,7 @@ from licensing.choices import ProvisioningStatus, ServiceType, SubscriptionKind
 from licensing.models import Service
 from partnerhub.accounts.choices import PartnerAccess, Role
 from partnerhub.accounts.models import AuditEntry, CustomerRelationship
-from tests.factories import make_customer, make_subscription, make_user
+from tests.factories import listed_facts_changed, make_customer, make_subscription, make_user
 
 from .test_trial_pages import form_data
 
@@ -62,6 +62,7 @@ def test_T4_T5_add_trial_page_shows_what_the_customer_has_and_why_a_box_is_off(s
         services={ServiceType.MEETINGS: 3},
     )
     CustomerRelationship.objects.create(partner=world.other_partner, customer=customer)
+    listed_facts_changed(customer)
     page = sales.get(reverse("trials:trial_add", args=[customer.pk])).content.decode()
     held = page.split('id="services-held"')[1].split("</section>")[0]
     assert "Rival Resellers" in held
@@ -102,6 +103,7 @@ def test_T2_customer_page_links_into_control_hub(sales, world, access, status, l
         access=access
     )
     Service.objects.filter(subscription__customer=customer).update(provisioning_status=status)
+    listed_facts_changed(customer)
     page = sales.get(reverse("customers:customer_detail", args=[customer.pk])).content.decode()
     url = reverse("controlhub:overview", kwargs={"org_pk": customer.pk})
     assert f'id="act-for" href="{url}">{label}<' in page

@@ -8,13 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from customers.selectors import (
-    SUBSCRIPTION_STATUS_ORDER,
-    provisioning_rank_expression,
-    subscription_status_expression,
-    subscription_status_q,
-    subscription_status_rank_expression,
-)
 from licensing.choices import (
     ProvisioningStatus,
     SubscriptionKind,
@@ -23,9 +16,17 @@ from licensing.choices import (
 )
 from licensing.lifecycle import PROVISIONING_URGENCY, subscription_status
 from licensing.models import Service, Subscription
+from licensing.status_sql import (
+    SUBSCRIPTION_STATUS_ORDER,
+    provisioning_rank_expression,
+    subscription_status_expression,
+    subscription_status_q,
+    subscription_status_rank_expression,
+)
 from tests.factories import make_customer, make_partner
 
-pytestmark = pytest.mark.django_db
+# Subscriptions here are bare rows for the SQL expressions, not customers on a list.
+pytestmark = [pytest.mark.django_db, pytest.mark.no_read_model_check]
 
 TODAY = date(2028, 2, 28)  # the day before a leap day: boundaries cross a month end
 OFFSETS = [-400, -31, -30, -1, 0, 1, 29, 30, 31, 59, 60, 61, 365]

@@ -13,7 +13,7 @@ from licensing.choices import ServiceType, SubscriptionKind, SubscriptionState
 from licensing.models import Service, Subscription
 from partnerhub.accounts.choices import Role
 from partnerhub.accounts.models import Organization
-from tests.factories import make_customer, make_subscription, make_user
+from tests.factories import listed_facts_changed, make_customer, make_subscription, make_user
 from trials.choices import ExtensionStatus
 from trials.models import ExtensionRequest
 
@@ -106,6 +106,7 @@ def test_T2_taken_site_url_is_a_field_error(sales, world):
         site_url="acme.meetings.example",
         time_zone="UTC",
     )
+    listed_facts_changed(world.customer_paid)
     html = errors(
         sales.post(
             START,

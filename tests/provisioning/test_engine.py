@@ -37,7 +37,7 @@ from licensing.services import ServiceSpec, subscription_create
 from licensing.tasks import service_provision_task
 from partnerhub.accounts.models import AuditEntry
 from partnerhub.core.models import OutboxEmail
-from tests.factories import make_customer, make_subscription, make_user
+from tests.factories import listed_facts_changed, make_customer, make_subscription, make_user
 
 from .backends import CountingBackend, vendor_calls
 
@@ -382,4 +382,5 @@ def test_P1_two_worker_threads_racing_on_a_server_database_provision_once(world,
 def test_P1_a_task_for_a_service_removed_meanwhile_does_nothing(world):
     service = provisioning_service(world)
     service.delete()
+    listed_facts_changed(service.subscription.customer_id)
     assert service_provision_task(service.pk) == "skipped"

@@ -25,7 +25,7 @@ from licensing.services import ServiceSpec
 from licensing.sweeps import subscriptions_end_due
 from partnerhub.accounts.choices import PartnerTier, Role
 from partnerhub.core.models import OutboxEmail
-from tests.factories import make_partner, make_subscription, make_user
+from tests.factories import listed_facts_changed, make_partner, make_subscription, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -146,6 +146,7 @@ def test_S3_tier_2_partner_renews_through_its_distributor(paid_world):
     tier2 = make_partner(name="Small Reseller", tier=PartnerTier.TIER_2)
     seller = make_user(org=tier2, role=Role.SALES_ADMIN)
     Subscription.objects.filter(pk=paid_world["paid"].pk).update(partner=tier2)
+    listed_facts_changed(paid_world["paid"].customer_id)
     with pytest.raises(OrderRefused, match="distributor"):
         order_place(
             lines=_lines(messaging=10, calling=5),

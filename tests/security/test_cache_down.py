@@ -40,7 +40,11 @@ def broker_down(redis_down):
     yield
     celery_app.conf.broker_url = old[0]
     celery_app.conf.task_publish_retry = True
+    # Drop the connections to the dead broker and let the app build fresh pools: a closed
+    # pool stays closed, and later tests that queue tasks would fail on it.
     celery_app.pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def test_the_fixture_really_has_no_cache(redis_down):

@@ -10,7 +10,7 @@ from licensing.models import Order
 from licensing.orders import OrderLineSpec, order_place
 from partnerhub.accounts.models import AuditEntry
 from partnerhub.core.models import OutboxEmail
-from tests.factories import make_user
+from tests.factories import listed_facts_changed, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +81,7 @@ def test_T12_admin_refuses_a_trial_that_cannot_convert_with_a_message(staff_clie
     trial = trial_world["trial"]
     trial.state = "cancelled"
     trial.save()
+    listed_facts_changed(trial.customer_id)
     response = staff_client.post(
         reverse("admin:licensing_order_add"),
         {

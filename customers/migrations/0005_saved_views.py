@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0002_notifications"),
-        ("customers", "0003_user_invitations"),
+        ("customers", "0004_merge_0002_tick_runs_0003_user_invitations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,438 @@
+"""The customer list's read model (``CustomerRow``): computed from the source tables, kept on
+write, moved by the daily tick, rebuilt and checked by commands (P2–P4, D2, T11).
+
+Who calls what:
+
+* every service that changes what the list filters or sorts by — a customer's name, region,
+  deletion mark, admins, the partner's relationship, a subscription's kind/state/end date, a
+  service's type or provisioning status — calls ``customer_rows_refresh(customer_ids=[…])``
+  once, at its end, inside its transaction. Lower layers (``partnerhub.accounts``) cannot see
+  this module: the licensing, trials and customers services that call them refresh instead;
+* the daily tick calls ``customer_rows_advance(today=…)``: the statuses are the only part that
+  depends on the date, and they change only when an end date crosses today, today + 30 or
+  today + 60 (P3), so it refreshes just the customers with such an end date;
+* ``manage.py customer_rows_rebuild`` recomputes every row from scratch;
+  ``manage.py customer_rows_check`` (``customer_rows_check()``) lists every difference.
+
+A customer is on a partner's list through a sales relationship, or while the partner's trial
+waits for consent (T3). The trial of a pending request is the only subscription in the
+*pending* state (``trials.services.trial_request_existing_org`` creates it so; acceptance makes
+it active, a refusal, cancellation or expiry cancels it), so the licensing layer expresses
+"a pending consent request" as "a pending subscription of that partner". The check compares the
+pairs with ``trials.selectors.partner_customers`` as well (``customers.readmodel_check``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+
+from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, OrgKind
+from partnerhub.accounts.models import CustomerRelationship, Membership, Organization
+from partnerhub.core.listview import summary_cache_clear
+from partnerhub.core.sweeps import SweepResult
+
+from .choices import LICENSE_HOLDING_STATES, SubscriptionKind, SubscriptionState
+from .lifecycle import EXPIRING_LATER_DAYS, EXPIRING_SOON_DAYS, PROVISIONING_URGENCY
+from .models import (
+    EMPTY_RANK_HIGH,
+    EMPTY_RANK_LOW,
+    EMPTY_TEXT_HIGH,
+    CustomerRow,
+    ReadModelFill,
+    Service,
+    Subscription,
+)
+from .status_sql import SERVICE_BITS, subscription_status_rank_expression
+
+FILL_NAME = "customer_rows"
+CHUNK = 2000  # customers per set-based step of a refresh, rebuild or check
+HOLDING = frozenset(str(s) for s in LICENSE_HOLDING_STATES)
+LIVE_TRIAL = frozenset({SubscriptionState.PENDING, SubscriptionState.ACTIVE})
+# The columns a row is compared on (``as_of`` only says when it was computed).
+FACTS = (
+    "name_key",
+    "data_region",
+    "created",
+    "deletion_marked_at",
+    "provisioning_rank_up",
+    "provisioning_rank_down",
+    "provisioning_bits",
+    "subscription_rank_up",
+    "subscription_rank_down",
+    "subscription_bits",
+    "services_bits",
+    "services_up",
+    "admins_up",
+    "admins_down",
+    "trial_end_date",
+)
+Pair = tuple[int, int]  # (partner id, customer id)
+
+
+def _scope(prefix: str, ids: Iterable[int] | None, id_range: tuple[int, int] | None) -> Q:
+    if id_range is not None:
+        return Q(**{f"{prefix}__gte": id_range[0], f"{prefix}__lt": id_range[1]})
+    return Q(**{f"{prefix}__in": list(ids or ())})
+
+
+def customer_rows_expected(
+    *,
+    today: date,
+    customer_ids: Iterable[int] | None = None,
+    id_range: tuple[int, int] | None = None,
+) -> dict[Pair, dict[str, Any]]:
+    """The rows the source tables call for, for some customers (ids, or a [lo, hi) id range):
+    five set-based queries, whatever the number of customers."""
+    orgs = {
+        o["pk"]: o
+        for o in Organization.objects.filter(
+            _scope("pk", customer_ids, id_range), kind=OrgKind.CUSTOMER
+        ).values("pk", "name", "data_region", "created", "deletion_marked_at")
+    }
+    if not orgs:
+        return {}
+    scope = _scope("customer_id", customer_ids, id_range)
+    pairs: set[Pair] = set(
+        CustomerRelationship.objects.filter(scope).values_list("partner_id", "customer_id")
+    )
+    subs: dict[Pair, list[tuple[int, str, str, date, int | None]]] = defaultdict(list)
+    sub_pair: dict[int, Pair] = {}
+    for pk, partner_id, customer_id, kind, state, end_date, rank in (
+        Subscription.objects.filter(scope, partner_id__isnull=False)
+        .annotate(_rank=subscription_status_rank_expression(today=today))
+        .values_list("pk", "partner_id", "customer_id", "kind", "state", "end_date", "_rank")
+        .order_by()
+    ):
+        pair = (partner_id, customer_id)
+        subs[pair].append((pk, kind, state, end_date, rank))
+        if state == SubscriptionState.PENDING:  # T3: a trial waiting for consent
+            pairs.add(pair)
+        if state in HOLDING:
+            sub_pair[pk] = pair
+    # Services of holding subscriptions: their urgency per subscription (P2) and their types.
+    sub_urgency: dict[int, int] = {}
+    services_bits: dict[Pair, int] = defaultdict(int)
+    urgency = {s: i for i, s in enumerate(PROVISIONING_URGENCY)}
+    if sub_pair:
+        for sub_id, service_type, status in (
+            Service.objects.filter(
+                _scope("subscription__customer_id", customer_ids, id_range),
+                subscription__partner_id__isnull=False,
+                subscription__state__in=HOLDING,
+            )
+            .values_list("subscription_id", "type", "provisioning_status")
+            .order_by()
+        ):
+            rank = urgency[status]
+            sub_urgency[sub_id] = min(rank, sub_urgency.get(sub_id, rank))
+            services_bits[sub_pair[sub_id]] |= SERVICE_BITS[service_type]
+    admins = dict(
+        Membership.objects.filter(_scope("org_id", customer_ids, id_range))
+        .filter(role__in=CUSTOMER_ADMIN_ROLES)
+        .values("org_id")
+        .annotate(_first=Min("user__email"))
+        .values_list("org_id", "_first")
+        .order_by()
+    )
+    rows: dict[Pair, dict[str, Any]] = {}
+    for pair in pairs:
+        org = orgs.get(pair[1])
+        if org is None:
+            continue
+        prov_bits = sub_bits = 0
+        prov_rank = sub_rank = None
+        trial_end = None
+        for pk, kind, state, end_date, rank in subs.get(pair, ()):
+            if rank is not None:
+                sub_bits |= 1 << rank
+                sub_rank = rank if sub_rank is None else min(sub_rank, rank)
+            if pk in sub_urgency:
+                u = sub_urgency[pk]
+                prov_bits |= 1 << u
+                prov_rank = u if prov_rank is None else min(prov_rank, u)
+            if kind == SubscriptionKind.TRIAL and state in HOLDING:
+                trial_end = end_date if trial_end is None else min(trial_end, end_date)
+        bits = services_bits.get(pair, 0)
+        first_admin = admins.get(pair[1])
+        rows[pair] = {
+            "name_key": org["name"].lower(),
+            "data_region": org["data_region"],
+            "created": org["created"],
+            "deletion_marked_at": org["deletion_marked_at"],
+            "provisioning_rank_up": EMPTY_RANK_HIGH if prov_rank is None else prov_rank,
+            "provisioning_rank_down": EMPTY_RANK_LOW if prov_rank is None else prov_rank,
+            "provisioning_bits": prov_bits,
+            "subscription_rank_up": EMPTY_RANK_HIGH if sub_rank is None else sub_rank,
+            "subscription_rank_down": EMPTY_RANK_LOW if sub_rank is None else sub_rank,
+            "subscription_bits": sub_bits,
+            "services_bits": bits,
+            "services_up": bits or EMPTY_RANK_HIGH,
+            "admins_up": first_admin or EMPTY_TEXT_HIGH,
+            "admins_down": first_admin or "",
+            "trial_end_date": trial_end,
+        }
+    return rows
+
+
+def _stored(scope: Q) -> dict[Pair, dict[str, Any]]:
+    return {
+        (r["partner_id"], r["customer_id"]): r
+        for r in CustomerRow.objects.filter(scope).values("pk", "partner_id", "customer_id", *FACTS)
+    }
+
+
+def _band_stale(partner_ids: set[int]) -> None:
+    """The partners' count bands are stale once this change commits (stale-while-revalidate:
+    the next request serves the old band and one of them recounts it)."""
+    for partner_id in partner_ids:
+        transaction.on_commit(functools.partial(summary_cache_clear, "customers", partner_id))
+
+
+def _apply(
+    expected: dict[Pair, dict[str, Any]], stored: dict[Pair, dict[str, Any]], today: date
+) -> int:
+    gone = [row["pk"] for pair, row in stored.items() if pair not in expected]
+    changed = [
+        CustomerRow(partner_id=pair[0], customer_id=pair[1], as_of=today, **facts)
+        for pair, facts in expected.items()
+        if pair not in stored or any(stored[pair][k] != v for k, v in facts.items())
+    ]
+    if gone:
+        CustomerRow.objects.filter(pk__in=gone).delete()
+    if changed:
+        # An upsert, so two transactions refreshing one customer at once never collide.
+        CustomerRow.objects.bulk_create(
+            changed,
+            update_conflicts=True,
+            unique_fields=["partner", "customer"],
+            update_fields=[*FACTS, "as_of"],
+        )
+    gone_ids = set(gone)
+    touched = {row.partner_id for row in changed}
+    touched |= {pair[0] for pair, row in stored.items() if row["pk"] in gone_ids}
+    _band_stale(touched)
+    return len(gone) + len(changed)
+
+
+def customer_rows_refresh(*, customer_ids: Iterable[int], today: date | None = None) -> int:
+    """Make the rows of these customers (on every partner's list) exact again, as of ``today``.
+    Call it at the end of a service that changed what the list filters or sorts by, inside the
+    service's transaction. Writes only the rows that differ; returns how many."""
+    today = today or timezone.localdate()
+    ids = sorted({int(i) for i in customer_ids if i is not None})
+    written = 0
+    with transaction.atomic():
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            written += _apply(
+                customer_rows_expected(today=today, customer_ids=chunk),
+                _stored(Q(customer_id__in=chunk)),
+                today,
+            )
+    return written
+
+
+def _id_ranges(step: int = CHUNK * 5) -> Iterator[tuple[int, int]]:
+    bounds = Organization.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
+    if bounds["lo"] is None:
+        return
+    for lo in range(bounds["lo"], bounds["hi"] + 1, step):
+        yield lo, lo + step
+
+
+def _fill_set(today: date) -> None:
+    ReadModelFill.objects.update_or_create(name=FILL_NAME, defaults={"done_through": today})
+
+
+def _indexes_dropped() -> list[Any]:
+    """Drop the read model's sort and filter indexes (a bulk insert then costs a fraction);
+    returns them for ``_indexes_restored``. Idempotent, so a rebuild that died is rerun."""
+    from django.db import connection
+
+    indexes = list(CustomerRow._meta.indexes)
+    with connection.cursor() as cursor:
+        for index in indexes:
+            name = connection.ops.quote_name(index.name)
+            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+    return indexes
+
+
+def _indexes_restored(indexes: list[Any]) -> None:
+    from django.db import connection
+
+    if not indexes:
+        return
+    with connection.cursor() as cursor:
+        existing = set(connection.introspection.get_constraints(cursor, CustomerRow._meta.db_table))
+    with connection.schema_editor(atomic=False) as editor:
+        for index in indexes:
+            if index.name not in existing:
+                editor.add_index(CustomerRow, index)
+
+
+def _insert_rows(expected: dict[Pair, dict[str, Any]], today: date) -> int:
+    """One multi-row INSERT per batch, without building model instances (which cost most of a
+    rebuild's time): values adapted by the backend exactly as the ORM would."""
+    from django.db import connection
+
+    ops = connection.ops
+    columns = ["partner_id", "customer_id", *FACTS, "as_of"]
+    adapt = {
+        "created": ops.adapt_datetimefield_value,
+        "deletion_marked_at": ops.adapt_datetimefield_value,
+        "trial_end_date": ops.adapt_datefield_value,
+    }
+    as_of = ops.adapt_datefield_value(today)
+    values = [
+        (p, c, *[adapt[k](f[k]) if k in adapt else f[k] for k in FACTS], as_of)
+        for (p, c), f in expected.items()
+    ]
+    table = ops.quote_name(CustomerRow._meta.db_table)
+    names = ", ".join(ops.quote_name(c) for c in columns)
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    batch = 500
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), batch):
+            chunk = values[start : start + batch]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES " + ", ".join([row_sql] * len(chunk)),
+                [v for row in chunk for v in row],
+            )
+    return len(values)
+
+
+def customer_rows_rebuild(*, today: date | None = None) -> int:
+    """Recompute every row from the source tables (``manage.py customer_rows_rebuild``, the
+    bulk demo builder). Empties the table, drops its secondary indexes, inserts every id
+    range in its own transaction, then builds the indexes once: minutes at a million, but the
+    list is incomplete meanwhile — run it when the site is quiet (a service's refresh of a
+    customer stays correct either way). Returns the number of rows."""
+    today = today or timezone.localdate()
+    total = 0
+    from django.db import connection
+
+    CustomerRow.objects.all().delete()
+    # Outside a transaction (the command, the bulk loader) the indexes are rebuilt once at the
+    # end; inside one (the small demo world, tests) they stay — DDL there is not portable.
+    indexes = [] if connection.in_atomic_block else _indexes_dropped()
+    try:
+        for id_range in _id_ranges():
+            with transaction.atomic():
+                expected = customer_rows_expected(today=today, id_range=id_range)
+                total += _insert_rows(expected, today)
+    finally:
+        _indexes_restored(indexes)
+    _fill_set(today)
+    for partner_id in set(CustomerRow.objects.values_list("partner_id", flat=True).distinct()):
+        summary_cache_clear("customers", partner_id)
+    return total
+
+
+def customers_crossing_boundaries(*, since: date, today: date) -> set[int]:
+    """P3: the customers one of whose (partner-managed) subscriptions changes status between
+    ``since`` and ``today``: its end date became past, or entered the 30- or 60-day window."""
+    windows = Q(end_date__gte=since, end_date__lt=today)
+    for days in (EXPIRING_SOON_DAYS, EXPIRING_LATER_DAYS):
+        windows |= Q(
+            end_date__gt=since + timedelta(days=days), end_date__lte=today + timedelta(days=days)
+        )
+    return set(
+        Subscription.objects.filter(windows, partner_id__isnull=False)
+        .exclude(state=SubscriptionState.CONVERTED)
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+
+
+def customer_rows_advance(*, today: date) -> SweepResult:
+    """The daily part (P3): move the rows whose statuses change between the last advance and
+    ``today`` — set-based, through the end-date index, for a gap of any length. With no record
+    of a last advance yet, the oldest row's ``as_of`` is where the rows stand."""
+    result = SweepResult(name="customer_rows_advance", rule="P3")
+    fill = ReadModelFill.objects.filter(name=FILL_NAME).first()
+    since = fill.done_through if fill is not None else None
+    if since is None:
+        since = CustomerRow.objects.aggregate(d=Min("as_of"))["d"] or today
+    if fill is not None and since >= today:
+        return result
+    with transaction.atomic():
+        if since < today:
+            ids = customers_crossing_boundaries(since=since, today=today)
+            result.count = customer_rows_refresh(customer_ids=ids, today=today)
+        _fill_set(today)
+    return result
+
+
+@dataclass(frozen=True)
+class RowDifference:
+    partner_id: int
+    customer_id: int
+    problem: str  # "missing", "extra", or "field: stored ≠ expected"
+
+    def __str__(self) -> str:
+        return f"partner {self.partner_id}, customer {self.customer_id}: {self.problem}"
+
+
+def customer_rows_check(*, limit: int = 1000) -> list[RowDifference]:
+    """Every difference between the stored rows and the source tables (at most ``limit``).
+
+    A row must be exact as of the later of the day it was computed (``as_of``) and the last
+    advance (``ReadModelFill``): a service that changed a listed fact without refreshing shows
+    here, and so does a row the tick failed to move across a boundary."""
+    fill = ReadModelFill.objects.filter(name=FILL_NAME).values_list("done_through", flat=True)
+    advanced = fill.first()
+    found: list[RowDifference] = []
+    stray = CustomerRow.objects.exclude(customer__kind=OrgKind.CUSTOMER)
+    for p, c in stray.values_list("partner_id", "customer_id")[:limit]:
+        found.append(RowDifference(p, c, "extra"))
+    for id_range in list(_id_ranges()):
+        stored = _stored(_scope("customer_id", None, id_range))
+        as_of = dict(
+            CustomerRow.objects.filter(_scope("customer_id", None, id_range)).values_list(
+                "pk", "as_of"
+            )
+        )
+        due = {
+            pair: max(as_of[row["pk"]], advanced) if advanced else as_of[row["pk"]]
+            for pair, row in stored.items()
+        }
+        days = set(due.values()) or {advanced or timezone.localdate()}
+        expected_on = {
+            day: customer_rows_expected(today=day, id_range=id_range) for day in sorted(days)
+        }
+        any_day = expected_on[max(days)]
+        for pair in sorted(any_day.keys() | stored.keys()):
+            if pair not in stored:
+                found.append(RowDifference(*pair, "missing"))
+            elif pair not in any_day:
+                found.append(RowDifference(*pair, "extra"))
+            else:
+                expected = expected_on[due[pair]][pair]
+                for key, value in expected.items():
+                    if stored[pair][key] != value:
+                        found.append(
+                            RowDifference(*pair, f"{key}: {stored[pair][key]!r} ≠ {value!r}")
+                        )
+            if len(found) >= limit:
+                return found[:limit]
+    return found
+
+
+def customer_rows_forget(*, org_ids: Iterable[int]) -> int:
+    """Before orgs are deleted (D4, D9): drop their rows — as customers and as partners — and
+    mark the bands of the partners that listed them stale. (The foreign keys cascade too; this
+    keeps the bands honest and lets a set-based delete skip the collector for this table.)"""
+    ids = list(org_ids)
+    rows = CustomerRow.objects.filter(Q(customer_id__in=ids) | Q(partner_id__in=ids))
+    _band_stale(set(rows.values_list("partner_id", flat=True).distinct()) - set(ids))
+    deleted, _ = rows.delete()
+    return deleted
