@@ -40,7 +40,12 @@ from partnerhub.accounts.permissions import (
 )
 from partnerhub.core.listview import ObjectListView, capped_count, filters_active
 from trials.choices import ExtensionStatus
-from trials.lifecycle import can_convert, can_request_return_label, device_trial_cap
+from trials.lifecycle import (
+    EXTENSION_CHOICES,
+    can_convert,
+    can_request_return_label,
+    device_trial_cap,
+)
 from trials.selectors import (
     available_service_types,
     customer_services_held,
@@ -222,6 +227,12 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
             "current_query": clean_query(self.request.GET.urlencode()),
             "clear_query": "view=all",
             "saved_view_form": SavedViewForm(),
+            # Issue 16: bulk actions on the ticked customers or all matching ones.
+            "bulk": {
+                "extend": self.partner_side.may(PartnerAction.RUN_TRIALS),
+                "signin_ask": self.partner_side.may(PartnerAction.CHANGE),
+                "day_choices": EXTENSION_CHOICES,
+            },
         }
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -238,6 +249,16 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
         from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES
 
         return self.role in TRIAL_MANAGER_ROLES
+
+
+class SelectedCustomersExport(CustomerListView):
+    """The list's CSV of chosen customers (a bulk export; ``None``: all the filters match)."""
+
+    selected: list[int] | None = None
+
+    def get_queryset(self) -> QuerySet[CustomerRow]:
+        rows = super().get_queryset()
+        return rows if self.selected is None else rows.filter(customer_id__in=self.selected)
 
 
 class CustomerDetailView(PartnerMemberMixin, View):

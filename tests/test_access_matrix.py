@@ -106,6 +106,11 @@ TABLE: dict[str, Entry] = {
     "customers:dashboard": T("none", PARTNER_ANY, PARTNER_CHANGE),
     "customers:deletion_forecast": T("none", PARTNER_ANY, PARTNER_CHANGE),
     "customers:saved_view_save": T("none", PARTNER_ANY, PARTNER_ANY),
+    # Bulk actions (POST only; an empty selection is sent back to the list): extending trials
+    # runs trials (T1), exporting is a read, emailing customers' admins is a change.
+    "customers:bulk_trial_extend": T("none", NOBODY, PARTNER_TRIALS),
+    "customers:bulk_export": T("none", NOBODY, PARTNER_ANY),
+    "customers:bulk_signin_ask": T("none", NOBODY, PARTNER_CHANGE),
     "support:forecast": T("none", STAFF, STAFF),
     # P1: a sales admin acts on a service of one of the partner's own subscriptions (POST only).
     "customers:service_provisioning_retry": T("service", OWN_TRIALS, OWN_TRIALS),
