@@ -55,6 +55,7 @@ from trials.selectors import (
 from trials.services import carrier_guidance
 
 from .band import customer_band
+from .columns import column_choices, columns_from_form, columns_parse, table_kwargs
 from .filters import CustomerFilterSet
 from .saved_views import clean_query, default_view, saved_view_save, saved_views_for
 from .selectors import (
@@ -227,6 +228,14 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
             "current_query": clean_query(self.request.GET.urlencode()),
             "clear_query": "view=all",
             "saved_view_form": SavedViewForm(),
+            # Issue 16: the column chooser (show, hide, order), kept in the query string.
+            "column_choices": column_choices(self.columns),
+            "chooser_hidden": [
+                (key, value)
+                for key, values in self.request.GET.lists()
+                if key not in ("columns", "page")
+                for value in values
+            ],
             # Issue 16: bulk actions on the ticked customers or all matching ones.
             "bulk": {
                 "extend": self.partner_side.may(PartnerAction.RUN_TRIALS),
@@ -235,8 +244,21 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
             },
         }
 
+    def get_table_kwargs(self) -> dict[str, Any]:
+        self.columns = columns_parse(self.request.GET.get("columns"))
+        return table_kwargs(self.columns)
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        """Landing on the list with no filters opens the person's default view, if any."""
+        """Landing on the list with no filters opens the person's default view, if any; the
+        column chooser's form comes back as the list's ``columns`` parameter."""
+        if "col" in request.GET or "columns_chosen" in request.GET:
+            query = request.GET.copy()
+            query["columns"] = columns_from_form(request.GET)
+            for key in [k for k in query if k == "col" or k.startswith("pos_")]:
+                del query[key]
+            query.pop("columns_chosen", None)
+            query.pop("page", None)
+            return redirect(f"{reverse('customers:customer_list')}?{query.urlencode()}")
         # One query for the saved views, whether or not the default is opened.
         self.saved_views = list(saved_views_for(user=request.user, partner=self.partner))  # type: ignore[arg-type]
         if not request.GET:

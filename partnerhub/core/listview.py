@@ -155,6 +155,11 @@ class ObjectListView(View):
         page_pks = self.ordered(queryset, accessors).values("pk")[offset : offset + limit]
         return self.ordered(self.get_queryset().filter(pk__in=page_pks), accessors)
 
+    def get_table_kwargs(self) -> dict[str, Any]:
+        """Extra arguments of the table, e.g. the columns a person chose (``sequence``,
+        ``exclude``)."""
+        return {}
+
     def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
         return {}
 
@@ -211,7 +216,7 @@ class ObjectListView(View):
 
         # Not request=: django-tables2 would paginate the empty table from the raw ?page and
         # ?per_page (a 500 on ?per_page=-1); this view reads and bounds them itself.
-        table = self.table_class(PreparedRows([]))
+        table = self.table_class(PreparedRows([]), **self.get_table_kwargs())
         table.request = request
         table.order_by = request.GET.get(table.prefixed_order_by_field) or self.default_sort
         accessors = self._ordering(table)
