@@ -1,16 +1,14 @@
 """The partner's dashboard (issue 16): totals and the numbers that need attention, each a link
 to the filtered customer list, and a 12-week chart of trial ends and predicted deletions.
 
-The numbers and the trial ends per week are ONE aggregate over the partner's rows of the list's
-read model (``licensing.CustomerRow``), with the same conditions as the list's filters, so each
-link leads to exactly that many customers. The predicted deletions are the deletion forecast's
-(``customers.forecast``), narrowed by the same read model. A fixed number of queries whatever
-the number of customers.
+Every number, and the trial ends and predicted deletions per week, are ONE aggregate over the
+partner's rows of the list's read model (``licensing.CustomerRow``), with the same conditions as
+the list's filters (so each link leads to exactly that many customers) and the same forecast
+columns as the deletion forecast. A fixed number of queries whatever the number of customers.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,8 +18,7 @@ from django.db.models import Count, Q
 from licensing.choices import SubscriptionStatus
 from partnerhub.accounts.models import Organization
 
-from .forecast import deletion_forecast
-from .lifecycle import NO_SIGNIN_DAYS, ForecastKind
+from .lifecycle import NO_SIGNIN_DAYS
 from .selectors import (
     NEARING,
     customer_list_rows,
@@ -75,31 +72,30 @@ def partner_dashboard(*, partner: Organization, today: date, now: datetime) -> D
             for key, condition in dashboard_conditions(today=today, now=now).items()
         }
     )
-    # Trial ends per week: the read model's nearest live trial end, counted in the same query.
-    aggregates.update(
-        {
-            f"week_{n}": Count(
-                "pk",
-                filter=Q(
-                    trial_end_date__gte=today + timedelta(weeks=n),
-                    trial_end_date__lt=today + timedelta(weeks=n + 1),
-                ),
-            )
-            for n in range(CHART_WEEKS)
-        }
-    )
+    # Per week, in the same query: trial ends (the nearest live trial's end) and predicted
+    # deletions (the read model's forecast; an overdue one counts in the first week).
+    for n in range(CHART_WEEKS):
+        start, end = today + timedelta(weeks=n), today + timedelta(weeks=n + 1)
+        aggregates[f"trials_{n}"] = Count(
+            "pk", filter=Q(trial_end_date__gte=start, trial_end_date__lt=end)
+        )
+        deleted = (
+            Q(deletion_on__lt=end) if n == 0 else Q(deletion_on__gte=start, deletion_on__lt=end)
+        )
+        aggregates[f"deletions_{n}"] = Count("pk", filter=deleted)
+    for days in (30, 90):
+        aggregates[f"deletions_within_{days}"] = Count(
+            "pk", filter=Q(deletion_on__lte=today + timedelta(days=days))
+        )
     row = customer_list_rows(partner=partner).aggregate(**aggregates)
     counts = {k: int(v or 0) for k, v in row.items()}
-    rows = deletion_forecast(partner=partner, now=now, days=CHART_WEEKS * 7)
-    deletions = [r for r in rows if r.kind == ForecastKind.DELETION]
-    per_week = Counter((r.on - today).days // 7 for r in deletions)
     weeks = [
-        Week(today + timedelta(weeks=n), counts.pop(f"week_{n}"), per_week.get(n, 0))
+        Week(today + timedelta(weeks=n), counts.pop(f"trials_{n}"), counts.pop(f"deletions_{n}"))
         for n in range(CHART_WEEKS)
     ]
     return Dashboard(
         counts=counts,
-        deletions_30=sum(1 for r in deletions if r.on <= today + timedelta(days=30)),
-        deletions_90=sum(1 for r in deletions if r.on <= today + timedelta(days=90)),
+        deletions_30=counts.pop("deletions_within_30"),
+        deletions_90=counts.pop("deletions_within_90"),
         weeks=weeks,
     )

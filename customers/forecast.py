@@ -15,17 +15,18 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from licensing.choices import LICENSE_HOLDING_STATES, SubscriptionState
 from licensing.lifecycle import GRACE_PERIOD_DAYS
-from licensing.models import Subscription
+from licensing.models import CustomerRow, Subscription
 from partnerhub.accounts.models import CustomerRelationship, Organization
 from partnerhub.core.csvcells import csv_row
 from trials.choices import ConsentStatus
 from trials.models import ConsentRequest
 
+from .forecast_rows import ForecastWhy, why_of
 from .lifecycle import ForecastKind, OrgFacts, SubscriptionFacts, org_forecast
 from .sweeps import deletion_batch_limit
 
@@ -76,15 +77,101 @@ def candidate_orgs(*, partner: Organization | None, horizon: date) -> QuerySet[O
 def deletion_forecast(
     *, partner: Organization | None, now: datetime, days: int
 ) -> list[ForecastRow]:
-    """Warnings and deletions due within ``days`` of ``now``, soonest first (three queries)."""
+    """Warnings and deletions due within ``days`` of ``now``, soonest first: every row (the
+    CSV). The pages read :func:`forecast_page` (the soonest rows and the counts)."""
+    return forecast_page(partner=partner, now=now, days=days, limit=None).rows
+
+
+@dataclass(frozen=True)
+class ForecastPage:
+    rows: list[ForecastRow]  # the soonest ``limit`` (all without a limit)
+    total: int  # every row within the horizon
+    deletions_per_day: dict[date, int]
+
+
+def forecast_page(
+    *, partner: Organization | None, now: datetime, days: int, limit: int | None
+) -> ForecastPage:
+    """The forecast read from the customer list's read model (``CustomerRow.warning_on`` and
+    ``deletion_on``, kept by the services with ``org_forecast``'s dates): a partner's customers,
+    or for support every customer on any list, plus the few orgs on no partner's list, whose
+    dates ``org_forecast`` computes here. A fixed number of queries whatever the number of orgs:
+    two for the soonest rows, one for the counts, one for the deletions per day (and, for
+    support, three for the orgs on no list)."""
+    today = now.date()
+    last = (now + timedelta(days=days)).date()
+    rows = (
+        CustomerRow.objects.all()
+        if partner is None
+        else CustomerRow.objects.filter(partner=partner)
+    )
+    distinct = partner is None  # a customer on two partners' lists has two equal rows
+    counts = rows.aggregate(
+        warnings=Count("customer_id", filter=Q(warning_on__lte=last), distinct=distinct),
+        deletions=Count("customer_id", filter=Q(deletion_on__lte=last), distinct=distinct),
+    )
+    per_day: Counter[date] = Counter()
+    for day, n in (
+        rows.filter(deletion_on__lte=last)
+        .values("deletion_on")
+        .annotate(n=Count("customer_id", distinct=distinct))
+        .values_list("deletion_on", "n")
+        .order_by()
+    ):
+        per_day[max(day, today)] += n
+    reasons: dict[tuple[ForecastKind, int], str] = {}  # translated once per call, not per row
+
+    def reason(kind: ForecastKind, why: int) -> str:
+        if (kind, why) not in reasons:
+            reasons[kind, why] = _reason(ForecastWhy(why), kind)
+        return reasons[kind, why]
+
+    found: list[ForecastRow] = []
+    for kind, column in (
+        (ForecastKind.WARNING, "warning_on"),
+        (ForecastKind.DELETION, "deletion_on"),
+    ):
+        picked = (
+            rows.filter(**{f"{column}__lte": last})
+            .order_by(column, "name_key", "customer_id")
+            .values_list("customer_id", "customer__name", column, "forecast_why")
+        )
+        if distinct:
+            picked = picked.distinct()
+        if limit is not None:
+            picked = picked[:limit]
+        found.extend(
+            ForecastRow(pk, name, kind, max(on, today), reason(kind, why))
+            for pk, name, on, why in picked
+        )
+    total = counts["warnings"] + counts["deletions"]
+    if partner is None:
+        unlisted = _unlisted_forecast(now=now, days=days)
+        found.extend(unlisted)
+        total += len(unlisted)
+        for r in unlisted:
+            if r.kind == ForecastKind.DELETION:
+                per_day[r.on] += 1
+    found.sort(key=lambda r: (r.on, r.kind is not ForecastKind.DELETION, r.name))
+    return ForecastPage(
+        rows=found if limit is None else found[:limit],
+        total=total,
+        deletions_per_day=dict(per_day),
+    )
+
+
+def _unlisted_forecast(*, now: datetime, days: int) -> list[ForecastRow]:
+    """Orgs on no partner's list (no read-model row): their dates from ``org_forecast``."""
     horizon_at = now + timedelta(days=days)
-    candidates = candidate_orgs(partner=partner, horizon=horizon_at.date())
+    candidates = candidate_orgs(partner=None, horizon=horizon_at.date()).exclude(
+        Exists(CustomerRow.objects.filter(customer=OuterRef("pk")))
+    )
     orgs = list(
         candidates.values_list(
             "pk", "name", "kind", "deletion_marked_at", "deletion_warned_at", "last_activity_at"
         )
     )
-    # The candidates' ids go in as a subquery, never as a list (100,000 ids would not fit).
+    # The candidates' ids go in as a subquery, never as a list (always three queries).
     subs: dict[int, list[tuple]] = defaultdict(list)
     for row in Subscription.objects.filter(
         customer__in=candidates.values("pk"), state__in=LICENSE_HOLDING_STATES
@@ -98,7 +185,6 @@ def deletion_forecast(
         ).values_list("trial_id", "expires_at")
     )
     rows: list[ForecastRow] = []
-    reasons: dict[tuple[str, bool, bool], str] = {}  # translated once per call, not per row
     for pk, name, kind, marked_at, warned_at, activity in orgs:
         facts = OrgFacts(
             subscriptions=tuple(
@@ -119,25 +205,24 @@ def deletion_forecast(
             last_activity_at=activity,
         )
         for p in org_forecast(facts, now):
-            if p.kind in (ForecastKind.WARNING, ForecastKind.DELETION) and p.due_at <= horizon_at:
-                why = (p.kind, bool(facts.subscriptions), facts.marked_at is None)
-                if why not in reasons:
-                    reasons[why] = _reason(facts, p.kind)
-                rows.append(ForecastRow(pk, name, p.kind, p.on, reasons[why]))
-    rows.sort(key=lambda r: (r.on, r.kind is not ForecastKind.DELETION, r.name))
+            if (
+                p.kind in (ForecastKind.WARNING, ForecastKind.DELETION)
+                and p.on <= horizon_at.date()
+            ):
+                rows.append(ForecastRow(pk, name, p.kind, p.on, _reason(why_of(facts), p.kind)))
     return rows
 
 
-def _reason(facts: OrgFacts, kind: ForecastKind) -> str:
-    if facts.subscriptions:
-        why = _("Its last licenses run out and nothing new is bought")
-    elif facts.marked_at is None:
-        why = _("It holds no licenses")
+def _reason(why: ForecastWhy, kind: ForecastKind) -> str:
+    if why == ForecastWhy.LICENSES_RUN_OUT:
+        text = _("Its last licenses run out and nothing new is bought")
+    elif why == ForecastWhy.HOLDS_NONE:
+        text = _("It holds no licenses")
     else:
-        why = _("It holds no licenses and nobody has used it for 30 days")
+        text = _("It holds no licenses and nobody has used it for 30 days")
     if kind == ForecastKind.DELETION:
-        return _("%(why)s; no activity since the warning.") % {"why": why}
-    return _("%(why)s.") % {"why": why}
+        return _("%(why)s; no activity since the warning.") % {"why": text}
+    return _("%(why)s.") % {"why": text}
 
 
 @dataclass(frozen=True)
@@ -148,11 +233,10 @@ class ForecastDay:
 
 
 def deletions_by_day(
-    rows: list[ForecastRow], *, org_count: int, start: date, days: int
+    per_day: dict[date, int], *, org_count: int, start: date, days: int
 ) -> list[ForecastDay]:
     """Expected deletions per day, and the days the deletion safety limit would hold a batch
     (``customers.sweeps.deletion_batch_limit``, the same limit the tick applies)."""
-    per_day = Counter(r.on for r in rows if r.kind == ForecastKind.DELETION)
     limit = deletion_batch_limit(org_count=org_count)
     return [
         ForecastDay(on=day, deletions=per_day.get(day, 0), held=per_day.get(day, 0) > limit)

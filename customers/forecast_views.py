@@ -25,6 +25,7 @@ from .forecast import (
     deletion_forecast,
     deletions_by_day,
     forecast_csv,
+    forecast_page,
 )
 from .tick import lifecycle_tick
 
@@ -68,16 +69,17 @@ class PartnerForecastView(PartnerMemberMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         days = _horizon(request)
-        rows = deletion_forecast(partner=self.partner, now=timezone.now(), days=days)
+        now = timezone.now()
         if request.GET.get("export") == "csv":
-            return _csv(rows)
+            return _csv(deletion_forecast(partner=self.partner, now=now, days=days))
+        page = forecast_page(partner=self.partner, now=now, days=days, limit=ROWS_SHOWN)
         return render(
             request,
             "customers/forecast.html",
             {
-                "rows": rows[:ROWS_SHOWN],
-                "total": len(rows),
-                "more": max(len(rows) - ROWS_SHOWN, 0),
+                "rows": page.rows,
+                "total": page.total,
+                "more": max(page.total - ROWS_SHOWN, 0),
                 "days": days,
                 "horizons": HORIZONS,
                 "support": False,
@@ -99,11 +101,14 @@ class SupportForecastView(View):
     def get(self, request: HttpRequest) -> HttpResponse:
         days = _horizon(request)
         now = timezone.now()
-        rows = deletion_forecast(partner=None, now=now, days=days)
         if request.GET.get("export") == "csv":
-            return _csv(rows)
+            return _csv(deletion_forecast(partner=None, now=now, days=days))
+        page = forecast_page(partner=None, now=now, days=days, limit=ROWS_SHOWN)
         per_day = deletions_by_day(
-            rows, org_count=Organization.objects.count(), start=now.date(), days=days
+            page.deletions_per_day,
+            org_count=Organization.objects.count(),
+            start=now.date(),
+            days=days,
         )
         report = None
         form = DryRunForm(request.GET if "at" in request.GET else None)
@@ -114,9 +119,9 @@ class SupportForecastView(View):
             request,
             "customers/forecast.html",
             {
-                "rows": rows[:ROWS_SHOWN],
-                "total": len(rows),
-                "more": max(len(rows) - ROWS_SHOWN, 0),
+                "rows": page.rows,
+                "total": page.total,
+                "more": max(page.total - ROWS_SHOWN, 0),
                 "days": days,
                 "horizons": HORIZONS,
                 "support": True,

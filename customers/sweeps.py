@@ -310,6 +310,8 @@ def deletion_warn_due(*, now: datetime, within: PkRange | None = None) -> SweepR
     def act(rows: list[Organization], at: datetime) -> None:
         ids = [org.pk for org in rows]
         Organization.objects.filter(pk__in=ids).update(deletion_warned_at=at)
+        # Issue 16: the list's forecast now counts from this warning (D4).
+        customer_rows_refresh(customer_ids=ids, today=timezone.localdate(at))
         deletion_at = deletion_due_at(warned_at=at)
         admins = _full_admins(ids)
         result.emails += emails_owe_bulk(

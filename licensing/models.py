@@ -464,6 +464,14 @@ class CustomerRow(models.Model):
     admins_down = models.CharField(max_length=254, default="")
     # T11: the end of the partner's nearest live trial (days left = this − today).
     trial_end_date = models.DateField(null=True, blank=True)
+    # D3/D4 (issue 16): the days the customer org would be warned and deleted if nothing
+    # happens (the same for every partner's row of the customer), what leads there, and
+    # whether the dates count from today (an overdue step), so the daily advance moves them.
+    # Computed by the forecaster the customers layer registers (``readmodel.forecaster``).
+    warning_on = models.DateField(null=True, blank=True)
+    deletion_on = models.DateField(null=True, blank=True)
+    forecast_why = models.PositiveSmallIntegerField(default=0)
+    forecast_floats = models.BooleanField(default=False)
     as_of = models.DateField()  # the day the statuses were computed for
 
     class Meta:
@@ -487,6 +495,15 @@ class CustomerRow(models.Model):
                 ("admins_up", "admins_up"),
                 ("admins_down", "admins_down"),
             )
+        ] + [
+            # The deletion forecast and the dashboard read a partner's rows by date.
+            models.Index(fields=["partner", "deletion_on"], name="crow_deletion_on_idx"),
+            models.Index(fields=["partner", "warning_on"], name="crow_warning_on_idx"),
+            models.Index(
+                fields=["customer"],
+                condition=models.Q(forecast_floats=True),
+                name="crow_forecast_floats_idx",
+            ),
         ]
 
     def __str__(self) -> str:

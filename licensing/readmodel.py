@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -74,8 +74,35 @@ FACTS = (
     "admins_up",
     "admins_down",
     "trial_end_date",
+    "warning_on",
+    "deletion_on",
+    "forecast_why",
+    "forecast_floats",
 )
 Pair = tuple[int, int]  # (partner id, customer id)
+NO_FORECAST = {"warning_on": None, "deletion_on": None, "forecast_why": 0, "forecast_floats": False}
+
+
+@dataclass(frozen=True)
+class ForecastFacts:
+    """What this layer reads of one customer org for its deletion forecast (D1–D5): the org's
+    deletion fields, and every license-holding subscription of it, any partner's or none."""
+
+    org: dict[str, Any]  # pk, deletion_marked_at, deletion_warned_at, last_activity_at
+    subscriptions: list[tuple[int, str, str, date, date | None]]  # pk, kind, state, end, period
+
+
+# The forecast's rules (D3, D4 and the sweeps' conditions) live a layer up, in
+# ``customers.lifecycle``; the customers app registers the function that applies them here at
+# start-up (``customers.forecast_rows``), so every refresh, rebuild, advance and check of a row
+# computes its forecast columns in the same pass, without this layer importing that one.
+Forecaster = Callable[[dict[int, ForecastFacts], date], dict[int, dict[str, Any]]]
+_forecasters: list[Forecaster] = []
+
+
+def forecaster_register(forecaster: Forecaster) -> None:
+    if forecaster not in _forecasters:
+        _forecasters[:] = [forecaster]
 
 
 def _scope(prefix: str, ids: Iterable[int] | None, id_range: tuple[int, int] | None) -> Q:
@@ -96,7 +123,15 @@ def customer_rows_expected(
         o["pk"]: o
         for o in Organization.objects.filter(
             _scope("pk", customer_ids, id_range), kind=OrgKind.CUSTOMER
-        ).values("pk", "name", "data_region", "created", "deletion_marked_at")
+        ).values(
+            "pk",
+            "name",
+            "data_region",
+            "created",
+            "deletion_marked_at",
+            "deletion_warned_at",
+            "last_activity_at",
+        )
     }
     if not orgs:
         return {}
@@ -106,12 +141,26 @@ def customer_rows_expected(
     )
     subs: dict[Pair, list[tuple[int, str, str, date, int | None]]] = defaultdict(list)
     sub_pair: dict[int, Pair] = {}
-    for pk, partner_id, customer_id, kind, state, end_date, rank in (
-        Subscription.objects.filter(scope, partner_id__isnull=False)
+    holding: dict[int, list[tuple[int, str, str, date, date | None]]] = defaultdict(list)
+    for pk, partner_id, customer_id, kind, state, end_date, period_end, rank in (
+        Subscription.objects.filter(scope)
         .annotate(_rank=subscription_status_rank_expression(today=today))
-        .values_list("pk", "partner_id", "customer_id", "kind", "state", "end_date", "_rank")
+        .values_list(
+            "pk",
+            "partner_id",
+            "customer_id",
+            "kind",
+            "state",
+            "end_date",
+            "period_end_date",
+            "_rank",
+        )
         .order_by()
     ):
+        if state in HOLDING:  # D1: any holding subscription keeps the org, any partner's or none
+            holding[customer_id].append((pk, kind, state, end_date, period_end))
+        if partner_id is None:
+            continue
         pair = (partner_id, customer_id)
         subs[pair].append((pk, kind, state, end_date, rank))
         if state == SubscriptionState.PENDING:  # T3: a trial waiting for consent
@@ -143,6 +192,12 @@ def customer_rows_expected(
         .values_list("org_id", "_first")
         .order_by()
     )
+    forecasts: dict[int, dict[str, Any]] = {}
+    listed = {customer_id for _, customer_id in pairs if customer_id in orgs}
+    for forecaster in _forecasters:
+        forecasts = forecaster(
+            {pk: ForecastFacts(orgs[pk], holding.get(pk, [])) for pk in listed}, today
+        )
     rows: dict[Pair, dict[str, Any]] = {}
     for pair in pairs:
         org = orgs.get(pair[1])
@@ -179,6 +234,7 @@ def customer_rows_expected(
             "admins_up": first_admin or EMPTY_TEXT_HIGH,
             "admins_down": first_admin or "",
             "trial_end_date": trial_end,
+            **forecasts.get(pair[1], NO_FORECAST),
         }
     return rows
 
@@ -290,6 +346,8 @@ def _insert_rows(expected: dict[Pair, dict[str, Any]], today: date) -> int:
         "created": ops.adapt_datetimefield_value,
         "deletion_marked_at": ops.adapt_datetimefield_value,
         "trial_end_date": ops.adapt_datefield_value,
+        "warning_on": ops.adapt_datefield_value,
+        "deletion_on": ops.adapt_datefield_value,
     }
     as_of = ops.adapt_datefield_value(today)
     values = [
@@ -367,6 +425,12 @@ def customer_rows_advance(*, today: date) -> SweepResult:
     with transaction.atomic():
         if since < today:
             ids = customers_crossing_boundaries(since=since, today=today)
+            # D3/D4: forecasts that count from today (an overdue step) move with it.
+            ids |= set(
+                CustomerRow.objects.filter(forecast_floats=True).values_list(
+                    "customer_id", flat=True
+                )
+            )
             result.count = customer_rows_refresh(customer_ids=ids, today=today)
         _fill_set(today)
     return result

@@ -16,9 +16,9 @@ from tests.factories import make_customer, make_subscription
 pytestmark = pytest.mark.django_db
 
 URL = reverse("customers:dashboard")
-# Pinned: session, user, membership+org, the bell, the numbers and trial ends per week (one
-# aggregate over the read model), the forecast (3).
-DASHBOARD_QUERIES = 8
+# Pinned: session, user, membership+org, the bell, and ONE aggregate over the read model for
+# every number, the trial ends and the predicted deletions per week.
+DASHBOARD_QUERIES = 5
 
 
 def number(html: str, testid: str) -> int:

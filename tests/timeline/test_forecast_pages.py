@@ -83,18 +83,33 @@ def test_the_partner_page_and_its_csv(client, partner_world):
     assert [row[0] for row in table[1:] if "Quiet" in row[0]][:1] == ["'=Quiet Co"]
 
 
+# Read from the read model: the counts, the deletions per day, the soonest warnings and
+# deletions (4); support adds the orgs on no partner's list (3, org_forecast on them).
+PARTNER_FORECAST_QUERIES, SUPPORT_FORECAST_QUERIES = 4, 7
+
+
 def test_the_forecast_reads_a_fixed_number_of_queries(partner_world):
     now = timezone.now()
+    partner = partner_world["partner"]
     with CaptureQueriesContext(connection) as few:
         deletion_forecast(partner=None, now=now, days=90)
+    with CaptureQueriesContext(connection) as few_partner:
+        deletion_forecast(partner=partner, now=now, days=90)
     for n in range(20):
-        org = make_customer(
-            name=f"More {n}", partner=partner_world["partner"], deletion_marked_at=now
-        )
+        org = make_customer(name=f"More {n}", partner=partner, deletion_marked_at=now)
         make_subscription(customer=org, kind=SubscriptionKind.TRIAL, end=now.date())
+        make_customer(name=f"Unlisted {n}", deletion_marked_at=now)  # on no partner's list
     with CaptureQueriesContext(connection) as many:
-        deletion_forecast(partner=None, now=now, days=90)
-    assert len(many.captured_queries) == len(few.captured_queries) == 3
+        rows = deletion_forecast(partner=None, now=now, days=90)
+    with CaptureQueriesContext(connection) as many_partner:
+        deletion_forecast(partner=partner, now=now, days=90)
+    assert len(many.captured_queries) == len(few.captured_queries) == SUPPORT_FORECAST_QUERIES
+    assert (
+        len(many_partner.captured_queries)
+        == len(few_partner.captured_queries)
+        == PARTNER_FORECAST_QUERIES
+    )
+    assert {r.name for r in rows} >= {"More 0", "Unlisted 0"}
 
 
 def test_support_sees_all_orgs_the_chart_the_held_days_and_a_dry_run(
