@@ -9,14 +9,17 @@ columns as the deletion forecast. A fixed number of queries whatever the number 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Q
 
 from licensing.choices import SubscriptionStatus
 from partnerhub.accounts.models import Organization
+from partnerhub.core.listview import summary_cache_key
 
 from .lifecycle import NO_SIGNIN_DAYS
 from .selectors import (
@@ -27,6 +30,7 @@ from .selectors import (
     rows_with_trial_ending,
 )
 
+logger = logging.getLogger(__name__)
 CHART_WEEKS = 12
 
 
@@ -64,7 +68,41 @@ def dashboard_conditions(*, today: date, now: datetime) -> dict[str, Q]:
     }
 
 
+DASHBOARD_TTL = 600  # seconds; a change to the partner's rows makes it stale at once
+
+
 def partner_dashboard(*, partner: Organization, today: date, now: datetime) -> Dashboard:
+    """The numbers, cached per partner like the list's count band: the key carries the
+    partner's summary version, which every committed change to its rows bumps
+    (``licensing.readmodel``), so only the activity-based number can be up to
+    ``DASHBOARD_TTL`` old. A cache that is down only costs the count."""
+    key = summary_cache_key("customers", partner.pk, "dashboard", today.isoformat())
+    try:
+        counts = cache.get(key)
+    except Exception:  # the cache is down: count without it
+        logger.warning("Dashboard cache unavailable; counting without it", exc_info=True)
+        key, counts = "", None
+    if counts is None:
+        counts = _dashboard_counts(partner=partner, today=today, now=now)
+        if key:
+            try:
+                cache.set(key, counts, DASHBOARD_TTL)
+            except Exception:
+                logger.warning("Could not cache the dashboard", exc_info=True)
+    counts = dict(counts)
+    weeks = [
+        Week(today + timedelta(weeks=n), counts.pop(f"trials_{n}"), counts.pop(f"deletions_{n}"))
+        for n in range(CHART_WEEKS)
+    ]
+    return Dashboard(
+        counts=counts,
+        deletions_30=counts.pop("deletions_within_30"),
+        deletions_90=counts.pop("deletions_within_90"),
+        weeks=weeks,
+    )
+
+
+def _dashboard_counts(*, partner: Organization, today: date, now: datetime) -> dict[str, int]:
     aggregates: dict[str, Any] = {"total": Count("pk")}
     aggregates.update(
         {
@@ -88,14 +126,4 @@ def partner_dashboard(*, partner: Organization, today: date, now: datetime) -> D
             "pk", filter=Q(deletion_on__lte=today + timedelta(days=days))
         )
     row = customer_list_rows(partner=partner).aggregate(**aggregates)
-    counts = {k: int(v or 0) for k, v in row.items()}
-    weeks = [
-        Week(today + timedelta(weeks=n), counts.pop(f"trials_{n}"), counts.pop(f"deletions_{n}"))
-        for n in range(CHART_WEEKS)
-    ]
-    return Dashboard(
-        counts=counts,
-        deletions_30=counts.pop("deletions_within_30"),
-        deletions_90=counts.pop("deletions_within_90"),
-        weeks=weeks,
-    )
+    return {k: int(v or 0) for k, v in row.items()}

@@ -32,7 +32,14 @@ from licensing.choices import ServiceType, SubscriptionKind, SubscriptionState
 from licensing.orders import OrderLineSpec, order_link_token, order_place
 from partnerhub.accounts.choices import PartnerAccess, PartnerTier, Role
 from partnerhub.accounts.models import Organization
-from tests.factories import assign, make_customer, make_partner, make_subscription, make_user
+from tests.factories import (
+    assign,
+    listed_facts_changed,
+    make_customer,
+    make_partner,
+    make_subscription,
+    make_user,
+)
 from trials.models import ConsentRequest
 
 pytestmark = pytest.mark.django_db
@@ -353,6 +360,7 @@ def build_world() -> dict[str, Any]:
             admin_email=f"admin@{org_name.lower()}.example",
             expires_at=timezone.now() + timedelta(days=10),
         )
+        listed_facts_changed(target.org)  # the consent deadline is the forecast's (T3)
         target.consent = consent
         consents[asker.name] = Owned(f"{asker.name}'s request", consent.pk, frozenset({asker.pk}))
         on_list = customers[org_name]

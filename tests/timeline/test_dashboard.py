@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 URL = reverse("customers:dashboard")
 # Pinned: session, user, membership+org, the bell, and ONE aggregate over the read model for
-# every number, the trial ends and the predicted deletions per week.
+# every number, the trial ends and the predicted deletions per week (none while cached).
 DASHBOARD_QUERIES = 5
 
 
@@ -50,8 +50,14 @@ def test_the_dashboard_reads_a_fixed_number_of_queries(client, world):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from django.core.cache import cache
+
     client.force_login(world.sales_admin)
     client.get(URL)
+    with CaptureQueriesContext(connection) as cached:
+        client.get(URL)
+    assert len(cached.captured_queries) == DASHBOARD_QUERIES - 1
+    cache.clear()
     with CaptureQueriesContext(connection) as few:
         client.get(URL)
     today = timezone.localdate()
@@ -63,6 +69,7 @@ def test_the_dashboard_reads_a_fixed_number_of_queries(client, world):
             kind=SubscriptionKind.TRIAL,
             end=today + timedelta(days=n * 5),
         )
+    cache.clear()
     with CaptureQueriesContext(connection) as many:
         client.get(URL)
     assert len(many.captured_queries) == len(few.captured_queries) == DASHBOARD_QUERIES
