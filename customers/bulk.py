@@ -118,7 +118,7 @@ def trial_extension_preview(
             days=days,
             current_end=trial.end_date,
             start_date=trial.start_date,
-            has_devices=trial._devices,  # type: ignore[attr-defined]
+            has_devices=trial._devices,
         )
         refusal = ""
         if trial.state == SubscriptionState.PENDING:

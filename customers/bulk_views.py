@@ -136,7 +136,7 @@ class BulkExportView(_BulkMixin, View):
         list_view = SelectedCustomersExport(selected=ids)
         list_view.setup(request)
         list_view.partner, list_view.role = self.partner, self.role
-        request.GET = data  # the list reads its filters, sort and columns from GET
+        request.GET = data  # type: ignore[assignment]  # the list reads filters, sort, columns
         return list_view.get(request)
 
 

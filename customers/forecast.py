@@ -119,7 +119,8 @@ def forecast_page(
         .values_list("deletion_on", "n")
         .order_by()
     ):
-        per_day[max(day, today)] += n
+        if day is not None:  # the filter excludes none; the type does not know
+            per_day[max(day, today)] += n
     counts = {"warnings": warning_count, "deletions": sum(per_day.values())}
     reasons: dict[tuple[ForecastKind, int], str] = {}  # translated once per call, not per row
 

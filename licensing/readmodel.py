@@ -196,7 +196,7 @@ def customer_rows_expected(
     listed = {customer_id for _, customer_id in pairs if customer_id in orgs}
     for forecaster in _forecasters:
         forecasts = forecaster(
-            {pk: ForecastFacts(orgs[pk], holding.get(pk, [])) for pk in listed}, today
+            {pk: ForecastFacts(dict(orgs[pk]), holding.get(pk, [])) for pk in listed}, today
         )
     rows: dict[Pair, dict[str, Any]] = {}
     for pair in pairs:

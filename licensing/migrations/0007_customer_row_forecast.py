@@ -4,43 +4,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_merge_0002_notifications_0002_org_deletion_recheck'),
-        ('licensing', '0006_merge_20261201_2209'),
+        ("accounts", "0003_merge_0002_notifications_0002_org_deletion_recheck"),
+        ("licensing", "0006_merge_20261201_2209"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customerrow',
-            name='deletion_on',
+            model_name="customerrow",
+            name="deletion_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='customerrow',
-            name='forecast_floats',
+            model_name="customerrow",
+            name="forecast_floats",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='customerrow',
-            name='forecast_why',
+            model_name="customerrow",
+            name="forecast_why",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='customerrow',
-            name='warning_on',
+            model_name="customerrow",
+            name="warning_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='customerrow',
-            index=models.Index(fields=['partner', 'deletion_on'], name='crow_deletion_on_idx'),
+            model_name="customerrow",
+            index=models.Index(fields=["partner", "deletion_on"], name="crow_deletion_on_idx"),
         ),
         migrations.AddIndex(
-            model_name='customerrow',
-            index=models.Index(fields=['partner', 'warning_on'], name='crow_warning_on_idx'),
+            model_name="customerrow",
+            index=models.Index(fields=["partner", "warning_on"], name="crow_warning_on_idx"),
         ),
         migrations.AddIndex(
-            model_name='customerrow',
-            index=models.Index(condition=models.Q(('forecast_floats', True)), fields=['customer'], name='crow_forecast_floats_idx'),
+            model_name="customerrow",
+            index=models.Index(
+                condition=models.Q(("forecast_floats", True)),
+                fields=["customer"],
+                name="crow_forecast_floats_idx",
+            ),
         ),
     ]

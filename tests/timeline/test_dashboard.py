@@ -47,10 +47,9 @@ def test_each_number_is_the_count_the_list_link_shows(client, world):
 
 
 def test_the_dashboard_reads_a_fixed_number_of_queries(client, world):
+    from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-
-    from django.core.cache import cache
 
     client.force_login(world.sales_admin)
     client.get(URL)
