@@ -126,7 +126,14 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("da", _("Danish")), ("sv", _("Swedish")), ("it", _("Italian"))]
+# The five languages the product speaks (README "Languages"); catalogs under locale/<lang>/.
+LANGUAGES = [
+    ("en", _("English")),
+    ("da", _("Danish")),
+    ("sv", _("Swedish")),
+    ("it", _("Italian")),
+    ("zh-hant", _("Traditional Chinese")),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
