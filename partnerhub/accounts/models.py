@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
@@ -39,6 +40,9 @@ class Organization(models.Model):
     data_region = models.CharField(
         _("data-location region"), max_length=8, choices=DataRegion.choices, db_index=True
     )
+    # Dates and times for its people who name no zone of their own; empty: the country's
+    # (``partnerhub.accounts.language.org_time_zone``).
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     # Partners only.
     partner_tier = models.PositiveSmallIntegerField(
         _("partner tier"), choices=PartnerTier.choices, null=True, blank=True
@@ -147,7 +151,12 @@ class User(AbstractUser):
         null=True,
         blank=True,
     )
-    language = models.CharField(_("language"), max_length=8, blank=True)
+    # The language the person reads pages and emails in (issue 14): set from the browser's at
+    # the first sign-in, changed with the picker; empty until then (emails fall back to the
+    # org's country). Wins over Accept-Language (``PersonLocaleMiddleware``).
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    # Empty: the org's time zone.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
