@@ -26,7 +26,6 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.db.models import Max, Model
-from django.utils import timezone
 
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
@@ -66,6 +65,7 @@ from partnerhub.accounts.models import (
     User,
 )
 from partnerhub.accounts.services import customer_org_create, relationship_grant, user_create
+from partnerhub.core.clock import business_today
 from partnerhub.core.listview import summary_cache_clear
 from trials.choices import ConsentStatus, DeviceType, ExtensionStatus
 from trials.lifecycle import consent_expires_at, device_return_due, device_trial_cap
@@ -925,7 +925,7 @@ def _deletion_stages(b: _Builder) -> None:
 @transaction.atomic
 def demo_world_build(*, today: date | None = None, seed: int = DEMO_SEED) -> DemoWorld:
     """Build the demo world as of ``today`` (default: the local date). Same seed, same world."""
-    builder = _Builder(today=today or timezone.localdate(), seed=seed)
+    builder = _Builder(today=today or business_today(), seed=seed)
     builder.partners()
     builder.support()
     _customers(builder)
@@ -1363,7 +1363,7 @@ def bulk_customers_build(
     chunk commits on its own.
     """
     started = time.perf_counter()
-    today = today or timezone.localdate()
+    today = today or business_today()
     now = datetime.combine(today, dt_time(9, 0), tzinfo=UTC)
     if not _COUNTRIES:
         from partnerhub.accounts.choices import Country

@@ -35,6 +35,7 @@ from partnerhub.accounts.permissions import (
     TrialManagerMixin,
     trials_sales_only_reason,
 )
+from partnerhub.core.clock import business_today
 from partnerhub.core.listview import ObjectListView, capped_count, filters_active
 from trials.choices import ExtensionStatus
 from trials.lifecycle import can_convert, can_request_return_label, device_trial_cap
@@ -187,7 +188,7 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
 
     def fetch_rows(self, queryset: QuerySet[Any]) -> list[Any]:
         return customer_rows_attach(
-            partner=self.partner, today=timezone.localdate(), now=timezone.now(), queryset=queryset
+            partner=self.partner, today=business_today(), now=timezone.now(), queryset=queryset
         )
 
     def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
@@ -247,7 +248,7 @@ class CustomerDetailView(PartnerMemberMixin, View):
 
         # Includes customers waiting for a trial consent (T3), unlike the mixin's lookup.
         customer = get_object_or_404(partner_customers(partner=self.partner), pk=pk)
-        today, now = timezone.localdate(), timezone.now()
+        today, now = business_today(), timezone.now()
         page = customer_page(partner=self.partner, customer=customer, today=today, now=now)
         runs_trials = self.role in TRIAL_MANAGER_ROLES
         trial = partner_trial(partner=self.partner, customer=customer)

@@ -13,11 +13,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.admin import AuditedAdminMixin, PartnerFilter
 from partnerhub.core.admin import ReadOnlyAdminMixin
+from partnerhub.core.clock import business_today
 
 from .choices import SubscriptionKind
 from .lifecycle import subscription_status
@@ -85,7 +85,7 @@ class SubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if obj.end_date is None:  # the add page
             return "—"
         status = subscription_status(
-            kind=obj.kind, state=obj.state, end_date=obj.end_date, today=timezone.localdate()
+            kind=obj.kind, state=obj.state, end_date=obj.end_date, today=business_today()
         )
         return str(status.label) if status is not None else "—"
 
@@ -201,7 +201,7 @@ class OrderLineFormSet(BaseInlineFormSet):
             if order.trial_id is not None:
                 conversion_check(trial=order.trial, lines=lines)
             if order.renews_id is not None:
-                renewal_check(subscription=order.renews, lines=lines, today=timezone.localdate())
+                renewal_check(subscription=order.renews, lines=lines, today=business_today())
         except OrderRefused as refused:
             raise ValidationError(refused.message) from None
 
@@ -318,7 +318,7 @@ class OrderAdmin(admin.ModelAdmin):
                         trial=trial,
                         renews=renews,
                         placed_by=request.user,  # type: ignore[arg-type]
-                        today=timezone.localdate(),
+                        today=business_today(),
                     )
                 except OrderRefused as refused:
                     raise ValidationError(refused.message) from None

@@ -33,10 +33,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Min, Q
-from django.utils import timezone
 
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, OrgKind
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization
+from partnerhub.core.clock import business_today
 from partnerhub.core.listview import summary_cache_clear
 from partnerhub.core.sweeps import SweepResult
 
@@ -227,7 +227,7 @@ def customer_rows_refresh(*, customer_ids: Iterable[int], today: date | None = N
     """Make the rows of these customers (on every partner's list) exact again, as of ``today``.
     Call it at the end of a service that changed what the list filters or sorts by, inside the
     service's transaction. Writes only the rows that differ; returns how many."""
-    today = today or timezone.localdate()
+    today = today or business_today()
     ids = sorted({int(i) for i in customer_ids if i is not None})
     written = 0
     with transaction.atomic():
@@ -316,7 +316,7 @@ def customer_rows_rebuild(*, today: date | None = None) -> int:
     range in its own transaction, then builds the indexes once: minutes at a million, but the
     list is incomplete meanwhile — run it when the site is quiet (a service's refresh of a
     customer stays correct either way). Returns the number of rows."""
-    today = today or timezone.localdate()
+    today = today or business_today()
     total = 0
     from django.db import connection
 
@@ -405,7 +405,7 @@ def customer_rows_check(*, limit: int = 1000) -> list[RowDifference]:
             pair: max(as_of[row["pk"]], advanced) if advanced else as_of[row["pk"]]
             for pair, row in stored.items()
         }
-        days = set(due.values()) or {advanced or timezone.localdate()}
+        days = set(due.values()) or {advanced or business_today()}
         expected_on = {
             day: customer_rows_expected(today=day, id_range=id_range) for day in sorted(days)
         }

@@ -54,7 +54,7 @@ def browser_login(page, email: str, password: str) -> None:  # type: ignore[no-u
     page.goto("/login/")
     page.fill("#id_username", email)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    page.click("#login-form button[type=submit]")
     page.wait_for_load_state()
 
 

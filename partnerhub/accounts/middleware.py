@@ -86,7 +86,13 @@ class PersonLocaleMiddleware:
             timezone.activate(zoneinfo.ZoneInfo(zone))
         else:
             timezone.deactivate()
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            # The zone is the request's only (a streamed CSV keeps its own, see listview):
+            # the next request on this thread, or code after a test client's request, starts
+            # from the site's zone. (The language stays, as LocaleMiddleware leaves it.)
+            timezone.deactivate()
         # The sign-in page after sign-out speaks the person's language too.
         cookie = settings.LANGUAGE_COOKIE_NAME
         if chosen and request.COOKIES.get(cookie) != chosen:
