@@ -148,6 +148,7 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     "vertical",
                     "country",
                     "data_region",
+                    "time_zone",
                 )
             },
         ),

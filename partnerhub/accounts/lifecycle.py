@@ -107,3 +107,20 @@ def person_time_zone(*, stored: str, org_zone: str, org_country: str | None, def
     if org_country:
         return time_zone_for_country(org_country, default=default)
     return default
+
+
+def validate_time_zone(value: str) -> None:
+    """A time zone field holds an IANA name (``Europe/Copenhagen``) or nothing."""
+    import zoneinfo
+
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if not value:
+        return
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            _("“%(zone)s” is not a time zone (for example Europe/Copenhagen).") % {"zone": value}
+        ) from None

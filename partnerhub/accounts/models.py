@@ -20,7 +20,7 @@ from .choices import (
     Role,
     Vertical,
 )
-from .lifecycle import email_domain, name_prefix
+from .lifecycle import email_domain, name_prefix, validate_time_zone
 
 
 class Organization(models.Model):
@@ -42,7 +42,9 @@ class Organization(models.Model):
     )
     # Dates and times for its people who name no zone of their own; empty: the country's
     # (``partnerhub.accounts.language.org_time_zone``).
-    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_time_zone]
+    )
     # Partners only.
     partner_tier = models.PositiveSmallIntegerField(
         _("partner tier"), choices=PartnerTier.choices, null=True, blank=True
@@ -156,7 +158,9 @@ class User(AbstractUser):
     # org's country). Wins over Accept-Language (``PersonLocaleMiddleware``).
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
     # Empty: the org's time zone.
-    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_time_zone]
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
