@@ -130,10 +130,10 @@ def recipient_locales(
     sender_zone = timezone.get_current_timezone_name()
     people: dict[str, tuple[str, str, str | None, str | None]] = {}
     for part in chunks(sorted({to for to, _org in wanted})):
-        for email, language, zone, country, org_zone in User.objects.filter(
-            email__in=part
-        ).values_list("email", "language", "time_zone", "org__country", "org__time_zone"):
-            people[email] = (language, zone, country, org_zone)
+        for email, *row in User.objects.filter(email__in=part).values_list(
+            "email", "language", "time_zone", "org__country", "org__time_zone"
+        ):
+            people[email] = (row[0], row[1], row[2], row[3])
     org_ids = {org_id for to, org_id in wanted if to not in people and org_id is not None}
     orgs = (
         {
@@ -148,18 +148,18 @@ def recipient_locales(
     out: dict[tuple[str, int | None], RecipientLocale] = {}
     for to, org_id in wanted:
         if to in people:
-            language, zone, country, org_zone = people[to]
+            stored, zone, person_country, person_org_zone = people[to]
             out[(to, org_id)] = RecipientLocale(
                 language=person_language(
-                    stored=language,
-                    org_country=country,
+                    stored=stored,
+                    org_country=person_country,
                     fallback=sender_language,
                     supported=supported,
                 ),
                 time_zone=person_time_zone(
                     stored=zone if time_zone_valid(zone) else "",
-                    org_zone=org_zone or "",
-                    org_country=country,
+                    org_zone=person_org_zone or "",
+                    org_country=person_country,
                     default=sender_zone,
                 ),
             )
