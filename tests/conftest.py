@@ -32,6 +32,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         else:
             partial.unlink(missing_ok=True)
 
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

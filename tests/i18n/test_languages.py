@@ -109,7 +109,7 @@ def test_the_stored_language_wins_over_the_browsers(client, partner_person):
 
 def test_a_new_person_gets_the_browsers_language_at_the_first_sign_in(client):
     partner = make_partner(name="Fresh Partners")
-    newcomer = make_user(org=partner, role=Role.SALES_ADMIN, email="new@fresh.example")
+    newcomer = make_user(org=partner, role=Role.SALES_ADMIN, email="new@fresh.example", language="")
     assert newcomer.language == ""
     sign_in(client, newcomer, HTTP_ACCEPT_LANGUAGE="zh-TW,zh;q=0.9,en;q=0.5")
     newcomer.refresh_from_db()
@@ -436,7 +436,7 @@ def test_the_customer_list_export_writes_in_the_persons_language(client, partner
 def test_dates_in_an_email_follow_the_recipient_even_when_owed_in_another_request():
     """The sender's language and zone do not leak into the recipient's email."""
     org = make_customer(name="Zone Co", country="IT")
-    person = make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN, email="p@zone.example")
+    person = make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN, email="p@zone.example", language="")
     with translation.override("da"), timezone.override("America/New_York"):
         email_owe(
             key="zone",

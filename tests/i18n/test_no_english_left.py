@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import zoneinfo
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,28 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from licensing.models import Service
+from partnerhub.accounts.language import language_choices
 from partnerhub.accounts.models import User
 from tests.i18n.po import messages, read_po
-from tests.test_words import _Anything, _data_strings, _pages_for, words
+from tests.test_words import _Anything, _data_strings, _pages_for, _Words
+
+
+class _Shown(_Words):
+    """What a person reads, less the values of checkboxes and radio buttons (machine values a
+    page never shows)."""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "input" and dict(attrs).get("type") in {"checkbox", "radio"}:
+            attrs = [(k, v) for k, v in attrs if k != "value"]
+        super().handle_starttag(tag, attrs)
+
+
+def words(html: str) -> _Shown:
+    parser = _Shown()
+    parser.feed(html)
+    return parser
+
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +98,12 @@ def pseudo_danish(tmp_path, settings):
     settings.LOCALE_PATHS = [LOCALE]
 
 
+# An address or a path (any token with a slash), a machine value (snake_case: a checkbox's).
+URL = re.compile(r"\S*/\S*|\S*@\S*|\S+\.\S+\.\S+|\w*_\w*")
+
+
 def english_left(text: str, vocabulary: set[str], data: set[str]) -> set[str]:
+    text = URL.sub(" ", text)  # links are addresses, not words
     previous = None
     while previous != text:
         previous, text = text, INNERMOST.sub(" ", text)
@@ -86,6 +111,12 @@ def english_left(text: str, vocabulary: set[str], data: set[str]) -> set[str]:
         if item:
             text = text.replace(item, " ")
     return {w for w in WORD.findall(text) if w.lower() in vocabulary}
+
+
+def where(text: str, word: str) -> str:
+    match = re.search(rf"(?<![⟦\w]){re.escape(word)}\b(?![^⟦]*⟧)", text)
+    at = match.start() if match else text.find(word)
+    return " ".join(text[max(0, at - 60) : at + 60].split())
 
 
 def test_no_english_on_any_main_page_for_any_demo_identity(client, pseudo_danish):
@@ -100,6 +131,15 @@ def test_no_english_on_any_main_page_for_any_demo_identity(client, pseudo_danish
     data |= set(User.objects.values_list("first_name", flat=True))
     data |= set(User.objects.values_list("last_name", flat=True))
     data |= {"Partner Hub", "Control Hub"}  # product names are the same in every language
+    # Each language in the picker is named in itself; time zones are IANA names (data).
+    data |= {name for _code, name in language_choices()}
+    data |= {z.rsplit("/", 1)[-1].replace("_", " ") for z in zoneinfo.available_timezones()}
+    # What the (simulated) vendor said about a service is the vendor's text.
+    data |= set(
+        Service.objects.exclude(provisioning_reason="").values_list(
+            "provisioning_reason", flat=True
+        )
+    )
     problems: list[str] = []
     for login in demo.logins:
         user = User.objects.get(email=login.email)
@@ -110,11 +150,11 @@ def test_no_english_on_any_main_page_for_any_demo_identity(client, pseudo_danish
             response = client.get(url, follow=True)
             if response.status_code != 200:
                 continue
-            left = english_left(
-                " ".join(words(response.content.decode()).parts), pseudo_danish, data
-            )
+            text = " ".join(words(response.content.decode()).parts)
+            left = english_left(text, pseudo_danish, data)
             if left:
-                problems.append(f"{login.email} {url}: {sorted(left)[:12]}")
+                first = sorted(left)[0]
+                problems.append(f"{login.email} {url}: {sorted(left)[:12]} «{where(text, first)}»")
         client.logout()
     assert problems == [], "\n".join(problems[:40])
 
