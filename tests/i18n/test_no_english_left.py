@@ -99,14 +99,15 @@ def pseudo_danish(tmp_path, settings):
 
 
 # An address or a path (any token with a slash), a machine value (snake_case: a checkbox's).
+EMAIL = re.compile(r"[\w.+-]+\s*@\s*[\w.-]+")  # a page may break an address after its local part
 URL = re.compile(r"\S*/\S*|\S*@\S*|\S+\.\S+\.\S+|\w*_\w*")
 
 
 def english_left(text: str, vocabulary: set[str], data: set[str]) -> set[str]:
-    text = URL.sub(" ", text)  # links are addresses, not words
     previous = None
     while previous != text:
         previous, text = text, INNERMOST.sub(" ", text)
+    text = URL.sub(" ", EMAIL.sub(" ", text))  # addresses and links are data, not words
     for item in sorted(data, key=len, reverse=True):
         if item:
             text = text.replace(item, " ")
