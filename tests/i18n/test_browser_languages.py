@@ -31,7 +31,11 @@ def people():
     partner = make_partner(name="Polyglot Partners")
     sales = make_user(org=partner, role=Role.SALES_ADMIN, email="sam@polyglot.example")
     customer = make_customer(name="Babel Fish ApS", partner=partner)
-    admin = make_user(org=customer, role=Role.CUSTOMER_FULL_ADMIN, email="it@babel.example")
+    # A person who never chose: at the first sign-in they get the browser's language, here
+    # the one the previous person picked (the cookie follows the browser).
+    admin = make_user(
+        org=customer, role=Role.CUSTOMER_FULL_ADMIN, email="it@babel.example", language=""
+    )
     make_subscription(
         customer=customer,
         partner=partner,
