@@ -30,7 +30,7 @@ from partnerhub.accounts.language import (
     org_time_zone,
     time_zone_choices,
 )
-from partnerhub.accounts.models import Membership, User
+from partnerhub.accounts.models import Membership
 from partnerhub.accounts.notifications import (
     email_kinds_off,
     notification_email_kinds_set,
@@ -38,7 +38,7 @@ from partnerhub.accounts.notifications import (
     notifications_read_all,
     partner_feed,
 )
-from partnerhub.accounts.permissions import PartnerMemberMixin
+from partnerhub.accounts.permissions import PartnerMemberMixin, signed_in_user
 from partnerhub.accounts.services import person_locale_set
 
 
@@ -46,7 +46,9 @@ def _landing_url(request: HttpRequest) -> str | None:
     """Where a person lands after sign-in: partners on their customer list, customer admins in
     their org's Control Hub. Support staff and others see the start page."""
     user = request.user
-    org = getattr(user, "org", None)
+    if not user.is_authenticated:
+        return None
+    org = user.org
     try:
         if org is not None and org.kind == OrgKind.PARTNER and org.partner_certified:
             return reverse("customers:customer_list")
@@ -80,8 +82,9 @@ class NotificationListView(PartnerMemberMixin, View):
     per_page = 50
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        user: User = request.user  # type: ignore[assignment]
-        page = Paginator(partner_feed(user=user), self.per_page).get_page(request.GET.get("page"))
+        page = Paginator(partner_feed(user=self.actor), self.per_page).get_page(
+            request.GET.get("page")
+        )
         return render(request, "accounts/notification_list.html", {"page": page})
 
 
@@ -92,7 +95,7 @@ class NotificationReadView(PartnerMemberMixin, View):
     change_action = PartnerAction.OWN_SETTINGS
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        notification = notification_read(user=request.user, notification_id=pk)  # type: ignore[arg-type]
+        notification = notification_read(user=self.actor, notification_id=pk)
         if notification is None:
             raise Http404
         target = notification.link_path
@@ -105,7 +108,7 @@ class NotificationReadAllView(PartnerMemberMixin, View):
     change_action = PartnerAction.OWN_SETTINGS
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        count = notifications_read_all(user=request.user)  # type: ignore[arg-type]
+        count = notifications_read_all(user=self.actor)
         messages.success(
             request,
             ngettext("%(n)d notification marked read.", "%(n)d notifications marked read.", count)
@@ -137,7 +140,7 @@ class NotificationSettingsView(PartnerMemberMixin, View):
         )
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        off = email_kinds_off(user=request.user)  # type: ignore[arg-type]
+        off = email_kinds_off(user=self.actor)
         initial = [str(k) for k in EMAILED_NOTIFICATION_KINDS if k not in off]
         return self.render_form(NotificationSettingsForm(initial={"email_kinds": initial}))
 
@@ -146,7 +149,7 @@ class NotificationSettingsView(PartnerMemberMixin, View):
         if not form.is_valid():
             return self.render_form(form)
         notification_email_kinds_set(
-            user=request.user,  # type: ignore[arg-type]
+            user=self.actor,
             email_kinds=form.cleaned_data["email_kinds"],
         )
         messages.success(request, _("Your notification emails are saved."))
@@ -182,7 +185,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
     chosen = language_supported(request.POST.get("language")) if request.method == "POST" else None
     if chosen:
         if request.user.is_authenticated:
-            person_locale_set(person=request.user, language=chosen)  # type: ignore[arg-type]
+            person_locale_set(person=signed_in_user(request), language=chosen)
         else:
             request.session[LANGUAGE_PICKED] = chosen
     return response
@@ -210,15 +213,15 @@ class PersonSettingsView(LoginRequiredMixin, View):
     """Anyone signed in: the language and the time zone they read (issue 14)."""
 
     def _org_zone(self) -> str:
-        user = self.request.user
-        return org_time_zone(user.org) if user.org_id else settings.TIME_ZONE  # type: ignore[union-attr]
+        user = signed_in_user(self.request)
+        return org_time_zone(user.org) if user.org_id else settings.TIME_ZONE
 
     def _render(self, form: PersonSettingsForm) -> HttpResponse:
         return render(self.request, "accounts/person_settings.html", {"form": form})
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        initial = {"language": user.language or get_language(), "time_zone": user.time_zone}  # type: ignore[union-attr]
+        user = signed_in_user(request)
+        initial = {"language": user.language or get_language(), "time_zone": user.time_zone}
         return self._render(PersonSettingsForm(initial=initial, org_zone=self._org_zone()))
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -228,7 +231,7 @@ class PersonSettingsView(LoginRequiredMixin, View):
             return self._render(form)
         language = form.cleaned_data["language"]
         person_locale_set(
-            person=request.user,  # type: ignore[arg-type]
+            person=signed_in_user(request),
             language=language,
             time_zone=form.cleaned_data["time_zone"],
         )
