@@ -202,8 +202,11 @@ class PersonSettingsForm(forms.Form):
 
     def __init__(self, *args: Any, org_zone: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = language_choices()
-        self.fields["time_zone"].choices = [
+        language, zone = self.fields["language"], self.fields["time_zone"]
+        assert isinstance(language, forms.ChoiceField)
+        assert isinstance(zone, forms.ChoiceField)
+        language.choices = language_choices()
+        zone.choices = [
             ("", _("Your organization's (%(zone)s)") % {"zone": org_zone}),
             *time_zone_choices(),
         ]
