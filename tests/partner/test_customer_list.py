@@ -18,9 +18,9 @@ from tests.factories import make_customer, make_subscription, make_user
 
 pytestmark = pytest.mark.django_db
 URL = reverse("customers:customer_list")
-# session, user, membership+org, count(+band), page rows+orgs+admins, services, the bell's
-# unread count
-LIST_QUERIES = 7
+# session, user, membership+org (with the bell's unread count), count(+band), page
+# rows+orgs+admins, services
+LIST_QUERIES = 6
 
 
 def names(response) -> list[str]:
