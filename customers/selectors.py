@@ -116,15 +116,17 @@ def rows_with_service(*, types: list[str]) -> Q:
     return _any_bit("services_bits", _mask(SERVICE_BITS, types))
 
 
-def customer_ids_with_admin_email(*, text: str) -> QuerySet[Any, Any]:
-    """Orgs with an admin whose email starts with ``text``, or whose email domain is ``text``.
-    Both use an index (emails are stored lower-cased), unlike a substring match over every
-    user."""
+def rows_matching_search(*, text: str) -> Q:
+    """The search box: part of the customer's name, the start of one of its admins' emails, or
+    an admin's email domain — all on the read model's row (``name_key``, ``admin_emails_key``),
+    never a join to the users. On PostgreSQL trigram GIN indexes serve the three patterns
+    (``licensing.models.customer_row_search_indexes``)."""
     text = text.strip().lower()
-    prefix = Q(user__email__gte=text, user__email__lt=text + "\U0010ffff")
-    return Membership.objects.filter(
-        prefix | Q(user__email_domain=text), role__in=CUSTOMER_ADMIN_ROLES
-    ).values("org_id")
+    found = Q(name_key__contains=text)
+    if text and not any(c.isspace() for c in text):  # an email never holds a space
+        found |= Q(admin_emails_key__contains=f" {text}")  # an email starts with it
+        found |= Q(admin_emails_key__contains=f"@{text} ")  # an email's domain is it
+    return found
 
 
 # What each sortable column orders by: (ascending column, descending column) of the read model.

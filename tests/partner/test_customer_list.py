@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from licensing.choices import ProvisioningStatus, ServiceType, SubscriptionKind
 from partnerhub.accounts.choices import Role
-from tests.factories import make_customer, make_subscription, make_user
+from tests.factories import listed_facts_changed, make_customer, make_subscription, make_user
 
 pytestmark = pytest.mark.django_db
 URL = reverse("customers:customer_list")
@@ -98,6 +98,49 @@ def test_service_region_and_search_filters(signed_in, world):
     assert names(signed_in.get(URL, {"q": "boss@paid"})) == ["Paid Co"]
     # another partner's customer is never found, by name or by its admin's email
     assert names(signed_in.get(URL, {"q": "Secret"})) == []
+
+
+def test_search_matches_any_admin_by_email_start_or_domain_on_the_read_row_only(signed_in, world):
+    """Issue 11: every customer admin counts (not only the first), "starts with" and "domain
+    is" match exactly that, and the search reads the read model's row: its filter and count
+    never join the users (ten million of them at a million customers)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_user(org=world.customer_paid, role=Role.CUSTOMER_READ_ONLY, email="zed@other.example")
+    listed_facts_changed(world.customer_paid)
+    assert names(signed_in.get(URL, {"q": "zed@"})) == ["Paid Co"]  # the second admin
+    assert names(signed_in.get(URL, {"q": "ZED"})) == ["Paid Co"]
+    assert names(signed_in.get(URL, {"q": "other.example"})) == ["Paid Co"]  # the domain
+    assert names(signed_in.get(URL, {"q": "ed@other"})) == []  # not the start of an email
+    assert names(signed_in.get(URL, {"q": "other.exam"})) == []  # not a whole domain
+    assert names(signed_in.get(URL, {"q": "zed@other.example boss"})) == []  # never across two
+    # A plain user's email is no admin's.
+    make_user(org=world.customer_trial, role=Role.USER, email="plainuser@trial.example")
+    listed_facts_changed(world.customer_trial)
+    assert names(signed_in.get(URL, {"q": "plainuser"})) == []
+    with CaptureQueriesContext(connection) as captured:
+        signed_in.get(URL, {"q": "zed"})
+    counting = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"]]
+    assert counting and not any("accounts_user" in sql for sql in counting)
+
+
+def test_search_indexes_exist_on_postgresql(db):
+    """Issue 11: trigram GIN indexes serve the search on PostgreSQL (the migration creates
+    them there only; SQLite has no trigram index)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: the trigram indexes are not created on SQLite")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s",
+            ["licensing_customerrow"],
+        )
+        found = dict(cursor.fetchall())
+    for name, column in (("crow_name_trgm", "name_key"), ("crow_admins_trgm", "admin_emails_key")):
+        assert name in found, sorted(found)
+        assert "USING gin" in found[name] and f"{column} gin_trgm_ops" in found[name]
 
 
 def test_filters_combine_with_sort_and_pages(signed_in, world):
