@@ -349,3 +349,36 @@ def test_headers_have_scope_and_sort_state_and_the_search_box_a_label(signed_in)
     assert 'aria-sort="none"' in html
     assert '<label for="id_q">Search name or admin email</label>' in html
     assert 'class="skip-link" href="#main"' in html
+
+
+def test_the_page_rows_are_found_by_key_never_by_walking_the_partners_index(
+    client, world, django_assert_max_num_queries
+):
+    """Issue 11: the page's rows are read by the ids the sort index cut (primary keys on
+    SQLite, whose planner otherwise walks the partner's whole sort index to find 50 rows;
+    (partner, customer) on PostgreSQL), for every sort."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _many(world, 30)
+    client.force_login(world.sales_admin)
+    for sort in SORTS:
+        for direction in ("", "-"):
+            with CaptureQueriesContext(connection) as captured:
+                names_shown = names(client.get(URL, {"sort": direction + sort, "per_page": 25}))
+            assert len(names_shown) == 25
+            (page_sql,) = [
+                q["sql"]
+                for q in captured.captured_queries
+                if q["sql"].count('FROM "licensing_customerrow"') == 2
+            ]
+            if connection.vendor != "sqlite":
+                assert '"licensing_customerrow"."customer_id" IN (SELECT' in page_sql
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN QUERY PLAN " + page_sql)
+                plan = [row[-1] for row in cursor.fetchall()]
+            assert plan[0].startswith("SEARCH licensing_customerrow USING INTEGER PRIMARY KEY"), (
+                sort,
+                plan,
+            )
