@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 class CustomersConfig(AppConfig):
     """The customer side, top of the domain: activity, the deletion lifecycle (D), the partner's
-    customer list, Control Hub, and the lifecycle tick that runs every app's sweeps."""
+    customer list, the people of a customer org (add, invite, role, deactivate), and the
+    lifecycle tick that runs every app's sweeps. Control Hub's pages are the `controlhub` app."""
 
     name = "customers"
     verbose_name = _("Customers")

@@ -13,7 +13,7 @@ urlpatterns = [
     path("partner/notifications/", include("partnerhub.accounts.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("control-hub/<int:org_pk>/", include("customers.controlhub_urls")),
+    path("control-hub/<int:org_pk>/", include("controlhub.urls")),
     path("api/activity/", include("customers.api")),
     # Orders: the setup wizard (setup/<token>/…) and the partner's conversion page (T9, W).
     path("", include("licensing.urls")),

@@ -11,8 +11,8 @@ from django.forms import MultiWidget
 from django.urls import reverse
 
 from customers.admin import DELETION_FIELDS
-from customers.demo import bulk_customers_build, demo_world_build
 from partnerhub.accounts.models import AuditEntry, Organization, User
+from partnerhub.demo.world import bulk_customers_build, demo_world_build
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ from django.contrib import admin
 from django.contrib.admin import helpers
 from django.urls import reverse
 
-from customers.demo import demo_world_build
 from customers.models import DeletionHold
 from licensing.models import Order, Service
 from partnerhub.accounts.choices import OrgKind
 from partnerhub.accounts.models import Organization, User
+from partnerhub.demo.world import demo_world_build
 from trials.choices import ExtensionStatus
 from trials.models import ExtensionRequest
 

@@ -10,7 +10,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Bottom to top. The project modules (settings, urls, celery) sit above all and are not checked.
-LAYERS = ["partnerhub.core", "partnerhub.accounts", "licensing", "trials", "customers"]
+LAYERS = [
+    "partnerhub.core",
+    "partnerhub.accounts",
+    "licensing",
+    "trials",
+    "customers",
+    "controlhub",
+    "partnerhub.demo",
+]
 FOLDERS = {name: ROOT.joinpath(*name.split(".")) for name in LAYERS}
 
 

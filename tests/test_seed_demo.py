@@ -11,7 +11,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from customers.choices import DeletionStage
-from customers.demo import DEMO_PASSWORD, bulk_customers_build, demo_world_build
 from customers.lifecycle import deletion_stage
 from customers.readmodel_check import customer_rows_differences
 from licensing.choices import (
@@ -27,6 +26,7 @@ from partnerhub.accounts.choices import PARTNER_ROLES, OrgKind, PartnerTier, Rol
 from partnerhub.accounts.lifecycle import email_domain, name_prefix
 from partnerhub.accounts.models import AuditEntry, Membership, Organization, User
 from partnerhub.accounts.services import customer_org_create, user_create
+from partnerhub.demo.world import DEMO_PASSWORD, bulk_customers_build, demo_world_build
 from trials.choices import ConsentStatus, ExtensionStatus
 from trials.models import ConsentRequest, Device, DeviceShipment, ExtensionRequest
 

@@ -15,9 +15,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from customers.demo import demo_world_build
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, OrgKind
 from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.demo.world import demo_world_build
 
 pytestmark = pytest.mark.django_db
 

@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "licensing",
     "trials",
     "customers",
+    # Surfaces on top: each uses the domain apps and nothing uses them.
+    "controlhub",
+    "partnerhub.demo",
 ]
 
 MIDDLEWARE = [

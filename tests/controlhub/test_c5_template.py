@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from customers.demo import demo_world_build
 from licensing.choices import ServiceType
 from licensing.models import AutoLicenseTemplate, CallingProfile, License
 from partnerhub.accounts.models import AuditEntry, Organization, User
+from partnerhub.demo.world import demo_world_build
 from tests.factories import make_user
 
 from .conftest import calling_service_of

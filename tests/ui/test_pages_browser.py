@@ -13,11 +13,11 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from customers.demo import DEMO_PASSWORD, demo_world_build
 from licensing.choices import OrderPurpose, ServiceType, SubscriptionKind
 from licensing.models import Subscription
 from licensing.orders import OrderLineSpec, order_link_url, order_place
 from partnerhub.accounts.models import Membership, Organization, User
+from partnerhub.demo.world import DEMO_PASSWORD, demo_world_build
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

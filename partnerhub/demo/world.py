@@ -9,7 +9,7 @@ holds on the day the world is built. A fixed random seed makes it the same world
 `bulk_customers_build` adds N customers with ``bulk_create`` in chunks for benchmarks: derived
 columns are set here (name prefix, email domain), passwords are unusable and never hashed.
 
-The customers app sits on top of the dependency graph, so this module may import every app.
+The demo app sits on top of the dependency graph, so this module may import every app.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ from django.db import connection, transaction
 from django.db.models import Max, Model
 from django.utils import timezone
 
+from customers.choices import ActivityKind
+from customers.models import DeletionHold
+from customers.services import activity_record
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
     MeetingsEdition,
@@ -71,10 +74,6 @@ from partnerhub.core.listview import summary_cache_clear
 from trials.choices import ConsentStatus, DeviceType, ExtensionStatus
 from trials.lifecycle import consent_expires_at, device_return_due, device_trial_cap
 from trials.models import ConsentRequest, Device, DeviceShipment, ExtensionRequest
-
-from .choices import ActivityKind
-from .models import DeletionHold
-from .services import activity_record
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_SEED = 2026

@@ -3,7 +3,7 @@ the views check access to it)."""
 
 from django.urls import path
 
-from . import controlhub_views as views
+from . import views
 
 app_name = "controlhub"
 

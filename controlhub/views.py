@@ -30,6 +30,28 @@ from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
+from customers.choices import DeletionReason
+from customers.lifecycle import INVITATION_VALID_DAYS
+from customers.models import UserInvitation
+from customers.services import org_delete
+from customers.user_csv import (
+    UsersAddInvalid,
+    users_add_csv_import,
+    users_add_csv_parse,
+    users_add_csv_sample,
+)
+from customers.user_services import (
+    InvitationInvalid,
+    UserChangeRefused,
+    invitation_accept,
+    invitation_from_token,
+    invitation_send,
+    org_role_of,
+    org_user_add,
+    org_user_deactivate,
+    org_user_reactivate,
+    org_user_role_set,
+)
 from licensing.buy import buy_request_create, buyable_subscriptions
 from licensing.calling import (
     CallingDataAtRisk,
@@ -68,9 +90,8 @@ from trials.choices import ConsentStatus
 from trials.consent import ConsentClosed, consent_accept, consent_decline, trial_provision
 from trials.models import ConsentRequest
 
-from . import controlhub_selectors as sel
-from .choices import DeletionReason
-from .controlhub_forms import (
+from . import selectors as sel
+from .forms import (
     BuyRequestForm,
     CallingLocationForm,
     ConsentForm,
@@ -85,27 +106,6 @@ from .controlhub_forms import (
     UserRoleForm,
     UsersAddApplyForm,
     UsersAddCsvForm,
-)
-from .lifecycle import INVITATION_VALID_DAYS
-from .models import UserInvitation
-from .services import org_delete
-from .user_csv import (
-    UsersAddInvalid,
-    users_add_csv_import,
-    users_add_csv_parse,
-    users_add_csv_sample,
-)
-from .user_services import (
-    InvitationInvalid,
-    UserChangeRefused,
-    invitation_accept,
-    invitation_from_token,
-    invitation_send,
-    org_role_of,
-    org_user_add,
-    org_user_deactivate,
-    org_user_reactivate,
-    org_user_role_set,
 )
 
 CSV_SESSION_KEY = "controlhub_csv_import_{org}"

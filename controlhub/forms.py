@@ -5,13 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from customers.user_services import ASSIGNABLE_ROLES, email_taken_message
 from licensing.calling import is_assignable, service_label
 from licensing.choices import ServiceType
 from licensing.models import Service
 from partnerhub.accounts.choices import Country, Role
 from partnerhub.accounts.models import Organization
-
-from .user_services import ASSIGNABLE_ROLES, email_taken_message
 
 MAX_CSV_BYTES = 10 * 1024 * 1024
 PAGE_SIZES = (25, 50, 100)

@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from customers.demo import (
+from partnerhub.accounts.models import Organization
+from partnerhub.demo.world import (
     DEMO_PASSWORD,
     DemoLogin,
     bulk_customers_build,
@@ -15,7 +16,6 @@ from customers.demo import (
     demo_world_build,
     demo_world_exists,
 )
-from partnerhub.accounts.models import Organization
 
 
 class Command(BaseCommand):

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from customers.lifecycle import planned_deletion_at
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
     SubscriptionKind,
@@ -19,8 +20,6 @@ from licensing.models import License, Service, Subscription
 from partnerhub.accounts.models import CustomerRelationship, Organization
 from trials.choices import ConsentStatus
 from trials.models import ConsentRequest
-
-from .lifecycle import planned_deletion_at
 
 
 def deletion_planned_at(*, org: Organization, now: datetime) -> datetime | None:
