@@ -10,6 +10,7 @@ for a sweep's chunk. The feed keeps everything; a person may turn the email off 
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -272,10 +273,9 @@ def unread_count_remember(user: Any, count: int) -> None:
 
 
 def _unread_forget(user: Any) -> None:
-    try:
+    # Nothing remembered is fine (also through request.user's lazy wrapper).
+    with contextlib.suppress(AttributeError):
         delattr(user, UNREAD_ATTR)
-    except AttributeError:  # nothing remembered (also through request.user's lazy wrapper)
-        pass
 
 
 def unread_count(*, user: User) -> int:

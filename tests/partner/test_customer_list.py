@@ -102,8 +102,9 @@ def test_service_region_and_search_filters(signed_in, world):
 
 def test_search_matches_any_admin_by_email_start_or_domain_on_the_read_row_only(signed_in, world):
     """Issue 11: every customer admin counts (not only the first), "starts with" and "domain
-    is" match exactly that, and the search reads the read model's row: its filter and count
-    never join the users (ten million of them at a million customers)."""
+    is" match exactly that, and on PostgreSQL the search reads the read model's row: its
+    filter and count never join the users (ten million of them at a million customers).
+    SQLite, without trigram indexes, finds the admins through the users' email index."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -122,7 +123,9 @@ def test_search_matches_any_admin_by_email_start_or_domain_on_the_read_row_only(
     with CaptureQueriesContext(connection) as captured:
         signed_in.get(URL, {"q": "zed"})
     counting = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"]]
-    assert counting and not any("accounts_user" in sql for sql in counting)
+    assert counting
+    if connection.vendor == "postgresql":
+        assert not any("accounts_user" in sql for sql in counting)
 
 
 def test_search_indexes_exist_on_postgresql(db):
@@ -140,7 +143,8 @@ def test_search_indexes_exist_on_postgresql(db):
         found = dict(cursor.fetchall())
     for name, column in (("crow_name_trgm", "name_key"), ("crow_admins_trgm", "admin_emails_key")):
         assert name in found, sorted(found)
-        assert "USING gin" in found[name] and f"{column} gin_trgm_ops" in found[name]
+        assert "USING gin" in found[name]
+        assert f"{column} gin_trgm_ops" in found[name]
 
 
 def test_filters_combine_with_sort_and_pages(signed_in, world):
