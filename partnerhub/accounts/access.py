@@ -207,7 +207,7 @@ def partner_access(user: Any, partner: Organization | None = None) -> PartnerSid
         return None
     org = membership.org
     user.org = org
-    unread_count_remember(user, membership._unread)  # type: ignore[attr-defined]
+    unread_count_remember(user, membership._unread)
     if org.kind != OrgKind.PARTNER or not org.partner_certified:
         return None
     if partner is not None and partner.pk != org.pk:
