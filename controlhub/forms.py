@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -31,14 +33,16 @@ class UserFilterForm(forms.Form):
         label=_("Per page"),
         required=False,
         coerce=int,
-        empty_value=PAGE_SIZES[1],
+        # Django takes any value as empty_value; the stubs allow only str | None.
+        empty_value=PAGE_SIZES[1],  # type: ignore[arg-type]
         initial=PAGE_SIZES[1],
         choices=[(n, n) for n in PAGE_SIZES],
     )
 
     def __init__(self, *args, subscriptions: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["subscription"].choices = [("", _("Any subscription")), *subscriptions]
+        field = cast(forms.ChoiceField, self.fields["subscription"])
+        field.choices = [("", _("Any subscription")), *subscriptions]
 
 
 def service_choices(services: dict[int, Service]) -> list[tuple[int, str]]:
@@ -62,7 +66,7 @@ class LicensesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.org_services = services
         self.held = held
-        self.fields["services"].choices = service_choices(services)
+        cast(forms.ChoiceField, self.fields["services"]).choices = service_choices(services)
 
     def clean_services(self) -> list[int]:
         ids: list[int] = self.cleaned_data["services"]
@@ -107,19 +111,23 @@ class ConsentForm(forms.Form):
     )
 
 
+def csv_upload_text(upload: Any) -> str:
+    """An uploaded CSV file as text, or a ValidationError that says what to do."""
+    if upload.size > MAX_CSV_BYTES:
+        raise forms.ValidationError(_("The file is larger than 10 MB."))
+    try:
+        return upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise forms.ValidationError(
+            _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")
+        ) from exc
+
+
 class CsvUploadForm(forms.Form):
     file = forms.FileField(label=_("CSV file"))
 
     def clean_file(self) -> str:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_CSV_BYTES:
-            raise forms.ValidationError(_("The file is larger than 10 MB."))
-        try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise forms.ValidationError(
-                _("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")
-            ) from exc
+        return csv_upload_text(self.cleaned_data["file"])
 
 
 class CsvApplyForm(forms.Form):
@@ -148,7 +156,7 @@ class LicenseTemplateForm(forms.Form):
     def __init__(self, *args, services: dict[int, Service], **kwargs):
         super().__init__(*args, **kwargs)
         self.org_services = services
-        self.fields["services"].choices = service_choices(services)
+        cast(forms.ChoiceField, self.fields["services"]).choices = service_choices(services)
 
     @property
     def ticked(self) -> set[int]:
@@ -209,8 +217,9 @@ class CallingLocationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["country"].initial = org.country
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         for key in ("location_name", "address_line", "city", "postal_code"):
             value = cleaned.get(key)
             if isinstance(value, str):
@@ -225,8 +234,8 @@ class CallingLocationForm(forms.Form):
 
 
 def role_choices() -> list[tuple[str, str]]:
-    labels = dict(Role.choices)
-    return [(role, labels[role]) for role in ASSIGNABLE_ROLES]
+    """Called when a form is built, so the labels are in the request's language."""
+    return [(role.value, str(role.label)) for role in ASSIGNABLE_ROLES]
 
 
 class UserAddForm(forms.Form):
@@ -269,7 +278,7 @@ class UsersAddCsvForm(forms.Form):
     )
 
     def clean_file(self) -> str:
-        return CsvUploadForm.clean_file(self)  # type: ignore[arg-type]
+        return csv_upload_text(self.cleaned_data["file"])
 
 
 class UsersAddApplyForm(forms.Form):

@@ -157,7 +157,7 @@ class ControlHubView(ControlHubMixin, TemplateView):
     def waiting_for_consent(self, request: HttpRequest) -> bool:
         """T3: a partner whose only link to the org is a trial request the customer has not
         answered yet gets no access to it (the customer is on its list, nothing more)."""
-        partner = request.user.org  # type: ignore[union-attr]
+        partner = self.actor.org
         pending = ConsentRequest.objects.filter(
             partner=partner, customer=self.org, status=ConsentStatus.PENDING
         ).exists()
@@ -259,7 +259,7 @@ class TrialRequestView(ControlHubView):
             return self.render_to_response(self.get_context_data(form=form))
         try:
             if "decline" in request.POST:
-                consent_decline(request=consent, by=request.user)  # type: ignore[arg-type]
+                consent_decline(request=consent, by=self.actor)
                 messages.success(
                     request,
                     _("You declined %(partner)s's trial; it is cancelled.")
@@ -267,7 +267,7 @@ class TrialRequestView(ControlHubView):
                 )
             else:
                 full = form.cleaned_data["grant_full_admin"]
-                consent_accept(request=consent, by=request.user, grant_full_admin=full)  # type: ignore[arg-type]
+                consent_accept(request=consent, by=self.actor, grant_full_admin=full)
                 messages.success(
                     request,
                     (
@@ -296,7 +296,7 @@ class TrialProvisionView(ControlHubView):
     def trial(self) -> Subscription:
         qs = Subscription.objects.filter(customer=self.org)
         if self.role == PartnerAccess.PROVISIONING_ADMIN:
-            qs = qs.filter(kind=SubscriptionKind.TRIAL, partner=self.request.user.org)  # type: ignore[union-attr]
+            qs = qs.filter(kind=SubscriptionKind.TRIAL, partner=self.actor.org)
         return get_object_or_404(qs.prefetch_related("services"), pk=self.kwargs["pk"])
 
     def awaiting(self, trial: Subscription) -> list[Any]:
@@ -337,7 +337,7 @@ class TrialProvisionView(ControlHubView):
         try:
             done = trial_provision(
                 trial=trial,
-                by=request.user,  # type: ignore[arg-type]
+                by=self.actor,
                 calling=form.cleaned_data if form is not None else None,
             )
         except ProvisioningRefused as refused:
@@ -394,9 +394,9 @@ class UserListView(ControlHubView):
             ).values_list("user_id", "expires_at")
         )
         for person in users:
-            person.role_label = role_label(person.org_role or Role.USER)  # type: ignore[attr-defined]
+            person.role_label = role_label(person.org_role or Role.USER)
             expires = invited.get(person.pk)
-            person.invite_state = (  # type: ignore[attr-defined]
+            person.invite_state = (
                 "" if expires is None else ("pending" if expires > now else "expired")
             )
         ctx.update(form=form, page=page, users=users, query=query.urlencode())
@@ -536,7 +536,7 @@ class UserLicensesEditView(ControlHubView):
             done = user_licenses_set(
                 user=self.person,
                 service_ids=form.cleaned_data["services"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.actor,
                 confirm_calling_loss=form.cleaned_data["confirm_calling_loss"],
             )
         except CallingDataAtRisk as risk:
@@ -628,7 +628,7 @@ class UsersCsvImportView(ControlHubView):
             changed = users_csv_import(
                 org=self.org,
                 content=stored["content"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.actor,
                 confirm_calling_loss=form.cleaned_data["confirm_calling_loss"],
             )
         except CsvInvalid as exc:
@@ -670,7 +670,7 @@ class LicenseTemplateView(ControlHubView):
         form = self.make_form(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))
-        actor: User = request.user  # type: ignore[assignment]
+        actor = self.actor
         ids = form.cleaned_data["services"]
         keep = form.cleaned_data["keep_existing_licenses"]
         if "preview" not in request.POST and "apply" not in request.POST:
@@ -689,11 +689,10 @@ class LicenseTemplateView(ControlHubView):
         try:
             plan = license_template_plan(org=self.org, service_ids=ids, keep_existing_licenses=keep)
         except LicenseError as exc:
-            plan = None
-            failed = [e.message for e in exc.errors]
-        else:
-            failed = plan_error_messages(plan.errors, emails=self.emails(plan.errors))
-        if failed or plan is None:
+            refused = [e.message for e in exc.errors]
+            return self.render_to_response(self.get_context_data(form=form, not_saved=refused[:50]))
+        failed = plan_error_messages(plan.errors, emails=self.emails(plan.errors))
+        if failed:
             return self.render_to_response(self.get_context_data(form=form, not_saved=failed[:50]))
         preview = {
             "preview": plan_rows(plan),
@@ -779,7 +778,7 @@ class BuyView(ControlHubView):
         try:
             buy_request_create(
                 subscription=sub,
-                by=request.user,  # type: ignore[arg-type]
+                by=self.actor,
                 message=form.cleaned_data["message"],
             )
         except ValidationError as exc:
@@ -818,7 +817,7 @@ class SubscriptionCancelView(ControlHubView):
         try:
             subscription_cancel(
                 subscription=sub,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.actor,
                 confirm_calling_loss=form.cleaned_data.get("confirm_calling_loss", False),
             )
         except CallingDataAtRisk:
@@ -849,7 +848,7 @@ class OrgDeleteView(ControlHubView):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))
         name = self.org.name
-        actor: User = request.user  # type: ignore[assignment]
+        actor = self.actor
         own_account = actor.org_id == self.org.pk
         org_delete(org=self.org, reason=DeletionReason.CUSTOMER_REQUEST, actor=actor)
         if own_account:
@@ -886,7 +885,7 @@ class UserAddView(ControlHubView):
                 role=data["role"],
                 invite=data["invite"],
                 template_licenses=data["template_licenses"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.actor,
             )
         except UserChangeRefused as refused:
             form.add_error("email", refused.message)
@@ -926,12 +925,12 @@ class UserChangeView(ControlHubView):
             return redirect(self.url("user_detail", pk=person.pk))
         if said:
             messages.success(request, said)
-        if person.pk == request.user.pk and not self.still_admin(request):
+        if person.pk == self.actor.pk and not self.still_admin():
             return redirect("home")  # they changed their own access away
         return redirect(self.url("user_detail", pk=person.pk))
 
-    def still_admin(self, request: HttpRequest) -> bool:
-        me = User.objects.get(pk=request.user.pk)
+    def still_admin(self) -> bool:
+        me = User.objects.get(pk=self.actor.pk)
         return me.is_active and org_role_of(user=me, org=self.org) in CUSTOMER_ADMIN_ROLES
 
 
@@ -943,7 +942,7 @@ class UserRoleView(UserChangeView):
         if not form.is_valid():
             raise UserChangeRefused(_("Choose one of the roles."))
         role = form.cleaned_data["role"]
-        if not org_user_role_set(org=self.org, user=person, role=role, actor=request.user):  # type: ignore[arg-type]
+        if not org_user_role_set(org=self.org, user=person, role=role, actor=self.actor):
             return None
         return _("%(email)s is now: %(role)s.") % {
             "email": person.email,
@@ -953,21 +952,21 @@ class UserRoleView(UserChangeView):
 
 class UserDeactivateView(UserChangeView):
     def change(self, request: HttpRequest, person: User) -> str | None:
-        if not org_user_deactivate(org=self.org, user=person, actor=request.user):  # type: ignore[arg-type]
+        if not org_user_deactivate(org=self.org, user=person, actor=self.actor):
             return None
         return _("%(email)s is deactivated and can no longer sign in.") % {"email": person.email}
 
 
 class UserReactivateView(UserChangeView):
     def change(self, request: HttpRequest, person: User) -> str | None:
-        if not org_user_reactivate(org=self.org, user=person, actor=request.user):  # type: ignore[arg-type]
+        if not org_user_reactivate(org=self.org, user=person, actor=self.actor):
             return None
         return _("%(email)s is active again.") % {"email": person.email}
 
 
 class UserInviteView(UserChangeView):
     def change(self, request: HttpRequest, person: User) -> str | None:
-        invitation_send(org=self.org, user=person, actor=request.user)  # type: ignore[arg-type]
+        invitation_send(org=self.org, user=person, actor=self.actor)
         return _("Invitation sent to %(email)s; the link works for %(days)d days.") % {
             "email": person.email,
             "days": INVITATION_VALID_DAYS,
@@ -1038,7 +1037,7 @@ class UsersAddCsvView(ControlHubView):
             added = users_add_csv_import(
                 org=self.org,
                 content=stored["content"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.actor,
                 invite=stored["invite"],
                 template_licenses=stored["template_licenses"],
             )

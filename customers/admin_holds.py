@@ -10,8 +10,12 @@ deletion (D7), so nothing else about the countdown is editable here.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+from partnerhub.accounts.permissions import SignedInRequest
 
 from .models import DeletionHold
 from .sweeps import hold_release
@@ -32,14 +36,14 @@ class DeletionHoldAdmin(admin.ModelAdmin):
     )
     actions = ["release"]
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: DeletionHold | None = None) -> bool:
         return False
 
     @admin.action(description=_("Release: let the next tick delete these organizations"))
-    def release(self, request, queryset) -> None:  # type: ignore[no-untyped-def]
+    def release(self, request: SignedInRequest, queryset: QuerySet[DeletionHold]) -> None:
         released = sum(hold_release(hold=hold, user=request.user) for hold in queryset)
         self.message_user(
             request,

@@ -96,7 +96,7 @@ class CustomerTable(tables.Table):
     # in a few milliseconds.
     def render_name(self, record: Any) -> Any:
         link = format_html('<a href="{}">{}</a>', customer_url(record), record.name)
-        planned = record.planned_deletion_at  # type: ignore[attr-defined]
+        planned = record.planned_deletion_at
         if planned is None:
             return link
         return format_html(
@@ -109,7 +109,7 @@ class CustomerTable(tables.Table):
         )
 
     def render_provisioning_status(self, record: Any) -> Any:
-        status = record.provisioning_status  # type: ignore[attr-defined]
+        status = record.provisioning_status
         if status is None:
             return "—"
         help = PROVISIONING_STATUS_HELP[status]
@@ -124,7 +124,7 @@ class CustomerTable(tables.Table):
         )
 
     def render_subscription_status(self, record: Any) -> Any:
-        rows = record.subscription_rows  # type: ignore[attr-defined]
+        rows = record.subscription_rows
         if not rows:
             return "—"
         return format_html_join(
@@ -134,7 +134,7 @@ class CustomerTable(tables.Table):
         )
 
     def render_services(self, record: Any) -> Any:
-        return ", ".join(str(t.label) for t in record.service_types) or "—"  # type: ignore[attr-defined]
+        return ", ".join(str(t.label) for t in record.service_types) or "—"
 
     def render_data_region(self, record: Any) -> Any:
         return record.get_data_region_display()
@@ -143,7 +143,7 @@ class CustomerTable(tables.Table):
         return date_format(timezone.localtime(record.created), "DATE_FORMAT")
 
     def render_admins(self, record: Any) -> Any:
-        admins = record.admins  # type: ignore[attr-defined]
+        admins = record.admins
         if not admins:
             return "—"
         # One address a line, each breakable at its @ (long addresses never widen the list).
@@ -164,24 +164,24 @@ class CustomerTable(tables.Table):
         return record.name
 
     def value_deletion_planned(self, record: Any) -> str:
-        planned = record.planned_deletion_at  # type: ignore[attr-defined]
+        planned = record.planned_deletion_at
         return "" if planned is None else date_format(planned, "Y-m-d")
 
     def value_provisioning_status(self, record: Any) -> str:
-        status = record.provisioning_status  # type: ignore[attr-defined]
+        status = record.provisioning_status
         return str(status.label) if status else ""
 
     def value_subscription_status(self, record: Any) -> str:
-        return "; ".join(_status_text(r) for r in record.subscription_rows)  # type: ignore[attr-defined]
+        return "; ".join(_status_text(r) for r in record.subscription_rows)
 
     def value_services(self, record: Any) -> str:
-        return ", ".join(str(t.label) for t in record.service_types)  # type: ignore[attr-defined]
+        return ", ".join(str(t.label) for t in record.service_types)
 
     def value_data_region(self, record: Any) -> str:
         return str(record.get_data_region_display())
 
     def value_admins(self, record: Any) -> str:
-        return ", ".join(record.admins)  # type: ignore[attr-defined]
+        return ", ".join(record.admins)
 
     def value_created(self, record: Any) -> str:
         return date_format(timezone.localtime(record.created), "Y-m-d")

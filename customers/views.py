@@ -159,8 +159,8 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
         if not self.count_capped and offset > max(after, 0):
             # Nearer the end: cut the page from the other end of the index (OFFSET ``after``).
             start, size = max(after, 0), min(limit, count - offset)
-            ids = customer_rows_ordered(queryset, key=key, descending=descending, reverse=True)
-            ids = ids.values(pick)[start : start + size]
+            ordered = customer_rows_ordered(queryset, key=key, descending=descending, reverse=True)
+            ids = ordered.values(pick)[start : start + size]
         else:
             ordered = customer_rows_ordered(queryset, key=key, descending=descending)
             ids = ordered.values(pick)[offset : offset + limit]
@@ -186,9 +186,8 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
         if shown is not None and band.counts is not None:
             count = band.counts[shown]  # a band link's list: the fresh band counted it exactly
         elif active:
-            count = band.filtered
-            if count is None:
-                count = capped_count(queryset, self.count_limit)
+            filtered = band.filtered
+            count = capped_count(queryset, self.count_limit) if filtered is None else filtered
             self.count_capped = self.count_limit is not None and count >= self.count_limit
         elif band.fresh and band.counts is not None:
             count = band.counts["total"]
@@ -338,7 +337,7 @@ class ServiceProvisioningRetryView(_ServiceActionView):
     """P1: send a failed service to the vendor again."""
 
     def act(self, service: Service) -> str:
-        service_provisioning_retry(service=service, actor=self.request.user)  # type: ignore[arg-type]
+        service_provisioning_retry(service=service, actor=self.actor)
         return str(
             _("%(service)s goes to the vendor again.") % {"service": service.get_type_display()}
         )
@@ -348,7 +347,7 @@ class ServiceManualDoneView(_ServiceActionView):
     """P1: the partner finished a *Manual provisioning (partner)* service."""
 
     def act(self, service: Service) -> str:
-        service_manual_done(service=service, actor=self.request.user)  # type: ignore[arg-type]
+        service_manual_done(service=service, actor=self.actor)
         return str(
             _("%(service)s is provisioned; licenses can be assigned.")
             % {"service": service.get_type_display()}

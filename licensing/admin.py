@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.admin import AuditedAdminMixin, PartnerFilter
+from partnerhub.accounts.permissions import SignedInRequest, signed_in_user
 from partnerhub.core.admin import ReadOnlyAdminMixin
 
 from .choices import SubscriptionKind
@@ -113,8 +114,8 @@ class ServiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return str(obj.subscription.customer)
 
     @admin.action(description=_("Finish manual provisioning: mark the selected as provisioned"))
-    def mark_provisioned(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
-        done = services_mark_provisioned(services=queryset, actor=request.user)  # type: ignore[arg-type]
+    def mark_provisioned(self, request: SignedInRequest, queryset: QuerySet[Service]) -> None:
+        done = services_mark_provisioned(services=queryset, actor=request.user)
         self.message_user(
             request,
             _("%(count)d service(s) marked provisioned.") % {"count": done},
@@ -122,11 +123,11 @@ class ServiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
         )
 
     @admin.action(description=_("Retry provisioning of the selected failed services"))
-    def retry_provisioning(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+    def retry_provisioning(self, request: SignedInRequest, queryset: QuerySet[Service]) -> None:
         retried = 0
         for service in queryset:
             try:
-                service_provisioning_retry(service=service, actor=request.user)  # type: ignore[arg-type]
+                service_provisioning_retry(service=service, actor=request.user)
                 retried += 1
             except ProvisioningRefused as refused:
                 self.message_user(request, f"{service}: {refused.message}", messages.WARNING)
@@ -248,13 +249,13 @@ class OrderAdmin(admin.ModelAdmin):
         "term_months",
     ]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return self.add_fields
-        return [f.name for f in Order._meta.fields if f.name != "id"]
+            return tuple(self.add_fields)
+        return tuple(f.name for f in Order._meta.fields if f.name != "id")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [] if obj is None else self.get_fields(request, obj)
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return () if obj is None else self.get_fields(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -284,7 +285,7 @@ class OrderAdmin(admin.ModelAdmin):
             trial=data.get("trial"),
             renews=data.get("renews"),
             term_months=data["term_months"],
-            placed_by=request.user,  # type: ignore[arg-type]
+            placed_by=signed_in_user(request),
         )
         # The admin logs and redirects with the object it built: hand it the placed order.
         form.instance.__dict__.update(
@@ -303,6 +304,8 @@ class OrderAdmin(admin.ModelAdmin):
         if obj is not None:
             return form_class
 
+        # Built on the form class the admin made (known only at run time): mypy takes no variable
+        # as a base class.
         class PlaceOrderForm(form_class):  # type: ignore[misc, valid-type]
             def clean(self) -> dict[str, Any]:
                 cleaned = super().clean()
@@ -317,7 +320,7 @@ class OrderAdmin(admin.ModelAdmin):
                         partner=cleaned.get("partner"),
                         trial=trial,
                         renews=renews,
-                        placed_by=request.user,  # type: ignore[arg-type]
+                        placed_by=signed_in_user(request),
                         today=timezone.localdate(),
                     )
                 except OrderRefused as refused:
@@ -327,11 +330,11 @@ class OrderAdmin(admin.ModelAdmin):
         return PlaceOrderForm
 
     @admin.action(description=_("Resend the setup link (the previous one stops working)"))
-    def resend_setup_link(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+    def resend_setup_link(self, request: SignedInRequest, queryset: QuerySet[Order]) -> None:
         sent = 0
         for order in queryset:
             try:
-                order_link_resend(order=order, actor=request.user)  # type: ignore[arg-type]
+                order_link_resend(order=order, actor=request.user)
                 sent += 1
             except OrderRefused as refused:
                 self.message_user(request, f"{order.number}: {refused.message}", messages.WARNING)
@@ -339,10 +342,10 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(request, _("%(n)s setup link(s) sent.") % {"n": sent})
 
     @admin.action(description=_("Cancel the selected orders that are not set up yet"))
-    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+    def cancel_orders(self, request: SignedInRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset:
             try:
-                order_cancel(order=order, actor=request.user)  # type: ignore[arg-type]
+                order_cancel(order=order, actor=request.user)
             except OrderRefused as refused:
                 self.message_user(request, f"{order.number}: {refused.message}", messages.WARNING)
 

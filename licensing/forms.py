@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -127,7 +127,7 @@ class WizardChooseForm(forms.Form):
             choices.append((NEW_ORG, str(_("Create a new organization"))))
         else:
             del self.fields["country"]
-        self.fields["org"].choices = choices
+        cast(forms.ChoiceField, self.fields["org"]).choices = choices
         if len(choices) == 1:
             self.fields["org"].initial = choices[0][0]
 

@@ -564,34 +564,65 @@ def service_provisioning_retry(
     _require_partner_or_support(actor=actor, service=service)
     now = now or timezone.now()
     service = _one(service, ProvisioningStatus.FAILED)
+    _to_vendor(service, action="service.provisioning_retry", actor=actor, now=now)
+    return service
+
+
+def _to_vendor(
+    service: Service, *, action: str, actor: User | None, now: datetime, **fields: Any
+) -> None:
+    """The service goes (back) to the vendor: attempts start again, due now, its task queued
+    after commit."""
     _status_set(
         service=service,
         status=ProvisioningStatus.PROVISIONING,
-        action="service.provisioning_retry",
+        action=action,
         actor=actor,
         now=now,
         provisioning_attempts=0,
         provisioning_due_at=now,
+        **fields,
     )
     _queue([service.pk])
-    return service
 
 
 @transaction.atomic
 def service_manual_done(*, service: Service, actor: User, now: datetime | None = None) -> Service:
     """P1: the partner finished a *Manual provisioning (partner)* service and marks it done."""
     _require_partner_or_support(actor=actor, service=service)
-    now = now or timezone.now()
     service = _one(service, ProvisioningStatus.MANUAL_PARTNER)
+    _provisioned(service, actor=actor, now=now or timezone.now(), details={"by": "partner"})
+    return service
+
+
+def _provisioned(
+    service: Service, *, actor: User | None, now: datetime, details: dict[str, Any]
+) -> None:
+    """Someone other than the vendor says the service is provisioned (``details`` say who)."""
     _status_set(
         service=service,
         status=ProvisioningStatus.PROVISIONED,
         action="service.provisioned",
         actor=actor,
         now=now,
-        details={"by": "partner"},
+        details=details,
     )
-    return service
+
+
+def _services_provisioned(
+    services: Iterable[Service] | Iterable[int],
+    *,
+    actor: User | None,
+    now: datetime,
+    details: dict[str, Any],
+) -> int:
+    """Lock the services and mark those not provisioned yet provisioned; how many were."""
+    done = 0
+    for service in _locked(services):
+        if service.provisioning_status != ProvisioningStatus.PROVISIONED:
+            _provisioned(service, actor=actor, now=now, details=details)
+            done += 1
+    return done
 
 
 def calling_details_clean(details: Mapping[str, Any]) -> dict[str, str]:
@@ -620,18 +651,14 @@ def service_details_submit(
     entered: dict[str, Any] = dict(service.provisioning_details or {})
     if service.type == ServiceType.CALLING:
         entered.update(calling_details_clean(details or {}))
-    _status_set(
-        service=service,
-        status=ProvisioningStatus.PROVISIONING,
+    _to_vendor(
+        service,
         action="service.provisioning_details",
         actor=actor,
         now=now,
         details={"entered": sorted((details or {}).keys())},
         provisioning_details=entered,
-        provisioning_attempts=0,
-        provisioning_due_at=now,
     )
-    _queue([service.pk])
     return service
 
 
@@ -665,21 +692,9 @@ def services_mark_provisioned(
     """P1: support staff finish a manual provisioning: the services become *Provisioned* and
     their licenses can be assigned. When every service of a new trial is provisioned, its
     welcome email is owed (T2). Services already provisioned are left alone."""
-    now = now or timezone.now()
-    done = 0
-    for service in _locked(services):
-        if service.provisioning_status == ProvisioningStatus.PROVISIONED:
-            continue
-        _status_set(
-            service=service,
-            status=ProvisioningStatus.PROVISIONED,
-            action="service.provisioned",
-            actor=actor,
-            now=now,
-            details={"by": "support"},
-        )
-        done += 1
-    return done
+    return _services_provisioned(
+        services, actor=actor, now=now or timezone.now(), details={"by": "support"}
+    )
 
 
 @transaction.atomic
@@ -689,17 +704,6 @@ def services_take_over_provisioned(
     """S3: a new paid subscription's service that takes over the licenses of one the org had
     provisioned already is provisioned too: the moved users keep using it (issue 10). A task
     queued for it finds it no longer *Provisioning* and does nothing."""
-    now = now or timezone.now()
-    done = 0
-    for service in _locked(services):
-        if service.provisioning_status == ProvisioningStatus.PROVISIONED:
-            continue
-        _status_set(
-            service=service,
-            status=ProvisioningStatus.PROVISIONED,
-            action="service.provisioned",
-            now=now,
-            details={"by": "take_over", "rule": "S3"},
-        )
-        done += 1
-    return done
+    return _services_provisioned(
+        services, actor=None, now=now or timezone.now(), details={"by": "take_over", "rule": "S3"}
+    )

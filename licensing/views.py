@@ -71,7 +71,7 @@ class TrialConvertView(TrialManagerMixin, View):
         # T9 (seed 002): the partner enters itself as provisioning contact, so every service
         # converts correctly; the order starts with every service of the trial.
         initial: dict[str, Any] = {
-            "provisioning_contact_email": self.request.user.email,  # type: ignore[union-attr]
+            "provisioning_contact_email": self.actor.email,
             "term_months": 12,
         }
         for service in trial.services.all():
@@ -118,7 +118,7 @@ class TrialConvertView(TrialManagerMixin, View):
                 provisioning_contact_email=form.cleaned_data["provisioning_contact_email"],
                 trial=trial,
                 term_months=form.cleaned_data["term_months"],
-                placed_by=request.user,  # type: ignore[arg-type]
+                placed_by=self.actor,
                 drop_services=drops,
             )
         except ServicesLeftOut as refused:
@@ -165,7 +165,7 @@ class SubscriptionRenewView(TrialManagerMixin, View):
 
     def form(self, sub: Subscription, data: Any = None) -> SubscriptionRenewForm:
         initial: dict[str, Any] = {
-            "provisioning_contact_email": self.request.user.email,  # type: ignore[union-attr]
+            "provisioning_contact_email": self.actor.email,
             "term_months": 12,
         }
         for service in sub.services.all():
@@ -215,7 +215,7 @@ class SubscriptionRenewView(TrialManagerMixin, View):
                 provisioning_contact_email=form.cleaned_data["provisioning_contact_email"],
                 renews=sub,
                 term_months=form.cleaned_data["term_months"],
-                placed_by=request.user,  # type: ignore[arg-type]
+                placed_by=self.actor,
             )
         except OrderRefused as refused:
             form.add_error(None, refused.message)
@@ -250,7 +250,7 @@ class OrderLinkResendView(TrialManagerMixin, View):
     def post(self, request: HttpRequest, order_pk: int) -> HttpResponse:
         order = get_object_or_404(Order, pk=order_pk, partner=self.partner)
         try:
-            order_link_resend(order=order, actor=request.user)  # type: ignore[arg-type]
+            order_link_resend(order=order, actor=self.actor)
         except OrderRefused as refused:
             messages.error(request, refused.message)
         else:
@@ -516,9 +516,12 @@ class SetupChooseView(ClaimedLinkMixin):
 def setup_done(request: HttpRequest, token: str) -> HttpResponse:
     """The last page, shown once to the browser that set the order up; the link is used now."""
     done = request.session.get(SESSION_DONE_KEY) or {}
+    order_pk: int | None = done.get("order")
     order = (
-        Order.objects.select_related("customer", "subscription")
-        .filter(pk=done.get("order"), status=OrderStatus.COMPLETED)
+        None
+        if order_pk is None
+        else Order.objects.select_related("customer", "subscription")
+        .filter(pk=order_pk, status=OrderStatus.COMPLETED)
         .first()
     )
     if order is None or token.split(":", 1)[0] != str(order.pk):

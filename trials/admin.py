@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from partnerhub.accounts.admin import AuditedAdminMixin, PartnerFilter
+from partnerhub.accounts.permissions import SignedInRequest
 
 from .choices import ExtensionStatus
 from .models import ConsentRequest, Device, DeviceShipment, ExtensionRequest
@@ -134,7 +135,7 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
         return False
 
     def _decide(
-        self, request: HttpRequest, queryset: QuerySet[ExtensionRequest], approve: bool
+        self, request: SignedInRequest, queryset: QuerySet[ExtensionRequest], approve: bool
     ) -> HttpResponse | None:
         """Both actions first show a confirmation page: each request with the partner's reason,
         and a note the partner sees on the customer page (needed to refuse)."""
@@ -155,7 +156,7 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
                 try:
                     extension_request_decide(
                         extension_request=extension,
-                        actor=request.user,  # type: ignore[arg-type]
+                        actor=request.user,
                         approve=approve,
                         note=form.cleaned_data["note"],
                     )
@@ -188,13 +189,13 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Approve: extend the trial to the requested date"))
     def approve(
-        self, request: HttpRequest, queryset: QuerySet[ExtensionRequest]
+        self, request: SignedInRequest, queryset: QuerySet[ExtensionRequest]
     ) -> HttpResponse | None:
         return self._decide(request, queryset, approve=True)
 
     @admin.action(description=_("Refuse the extension"))
     def refuse(
-        self, request: HttpRequest, queryset: QuerySet[ExtensionRequest]
+        self, request: SignedInRequest, queryset: QuerySet[ExtensionRequest]
     ) -> HttpResponse | None:
         return self._decide(request, queryset, approve=False)
 

@@ -8,7 +8,7 @@ import re
 import zoneinfo
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.forms import formset_factory
@@ -89,7 +89,8 @@ class DeviceLineForm(forms.Form):
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=500, required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("device_type") and not data.get("quantity"):
             self.add_error("quantity", _("How many?"))
         if data.get("quantity") and not data.get("device_type"):
@@ -123,7 +124,11 @@ class BaseDeviceFormSet(forms.BaseFormSet):
         ]
 
 
-DeviceFormSet = formset_factory(DeviceLineForm, formset=BaseDeviceFormSet, extra=3, max_num=6)
+# The stubs type the factory's class as a plain BaseFormSet; it is a subclass of the one passed.
+DeviceFormSet = cast(
+    "type[BaseDeviceFormSet]",
+    formset_factory(DeviceLineForm, formset=BaseDeviceFormSet, extra=3, max_num=6),
+)
 
 
 UNAVAILABLE_HINTS = {
@@ -208,7 +213,8 @@ class OfferForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         picked = [t for t in ServiceType.values if data.get(t) and t in self.allowed]
         if not picked and not self.errors:
             raise forms.ValidationError(_("Pick at least one service."))

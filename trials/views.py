@@ -60,10 +60,6 @@ def _customer_url(org_id: int) -> str:
 class TrialView(TrialManagerMixin, View):
     request: HttpRequest
 
-    @property
-    def actor(self) -> User:
-        return self.request.user  # type: ignore[return-value]
-
     def customer(self, pk: Any) -> Organization:
         return get_object_or_404(partner_customers(partner=self.partner), pk=pk)
 

@@ -27,6 +27,7 @@ from .models import (
     Organization,
     User,
 )
+from .permissions import signed_in_user
 from .services import audit_record
 
 
@@ -38,7 +39,7 @@ class AuditedAdminMixin:
         org = obj if isinstance(obj, Organization) else getattr(obj, "org", None)
         audit_record(
             action=f"admin.{obj._meta.model_name}.{'change' if change else 'add'}",
-            actor=request.user,  # type: ignore[arg-type]
+            actor=signed_in_user(request),
             org=org if isinstance(org, Organization) else None,
             target=str(obj)[:255],
             details={"fields": sorted(form.changed_data)},
@@ -48,7 +49,7 @@ class AuditedAdminMixin:
         org = getattr(obj, "org", None)
         audit_record(
             action=f"admin.{obj._meta.model_name}.delete",
-            actor=request.user,  # type: ignore[arg-type]
+            actor=signed_in_user(request),
             org=org if isinstance(org, Organization) else None,
             target=str(obj)[:255],
         )

@@ -24,9 +24,24 @@ from .access import (
     partner_access,
 )
 from .choices import OrgKind, PartnerAccess, Role
-from .models import Membership, Organization
+from .models import Membership, Organization, User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SignedInRequest(HttpRequest):
+    """For annotations: a request that passed a sign-in check (the support console's actions,
+    ``login_required`` views), so its user is a person, never ``AnonymousUser``."""
+
+    user: User
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The person of a request behind a sign-in check, where the annotation cannot say so (an
+    overridden admin method keeps its base class's ``HttpRequest``)."""
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    return request.user
 
 
 def not_certified_reason() -> str:
@@ -56,15 +71,17 @@ class PartnerMemberMixin(LoginRequiredMixin):
 
     change_action: PartnerAction = PartnerAction.CHANGE
     change_page = False
+    actor: User  # the signed-in person, for the services' ``actor``
     partner: Organization
     role: str
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
+        self.actor = request.user
         access = partner_access(request.user)
         if access is None:
-            raise PermissionDenied(self.no_access_reason(request))
+            raise PermissionDenied(self.no_access_reason(request.user))
         self.partner, self.role, self.partner_side = access.partner, access.role, access
         changing = request.method not in SAFE_METHODS or self.change_page
         if changing and not self.can_change():
@@ -72,13 +89,13 @@ class PartnerMemberMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
     @staticmethod
-    def no_access_reason(request: HttpRequest) -> str:
-        org = request.user.org  # type: ignore[union-attr]
+    def no_access_reason(user: User) -> str:
+        org = user.org
         if org is None or org.kind != OrgKind.PARTNER:
             return _("These pages are for partner organizations.")
         if not org.partner_certified:
             return not_certified_reason()
-        if not Membership.objects.filter(user=request.user, org=org).exists():
+        if not Membership.objects.filter(user=user, org=org).exists():
             return _("You have no role in your organization yet.")
         return _("Your role does not allow this.")
 
@@ -124,6 +141,7 @@ class ControlHubMixin(LoginRequiredMixin):
 
     action: ControlHubAction = ControlHubAction.READ
     post_action: ControlHubAction = ControlHubAction.CHANGE
+    actor: User  # the signed-in person, for the services' ``actor``
     access: ControlHubAccess
     org: Organization
     role: str
@@ -131,6 +149,7 @@ class ControlHubMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
+        self.actor = request.user
         access = controlhub_access(request.user, kwargs["org_pk"])
         if access is None:
             raise Http404

@@ -17,7 +17,7 @@ from partnerhub.accounts.choices import (
     FEED_ONLY_NOTIFICATION_KINDS,
     OrgKind,
 )
-from partnerhub.accounts.models import Membership, User
+from partnerhub.accounts.models import Membership
 from partnerhub.accounts.notifications import (
     email_kinds_off,
     notification_email_kinds_set,
@@ -32,7 +32,9 @@ def _landing_url(request: HttpRequest) -> str | None:
     """Where a person lands after sign-in: partners on their customer list, customer admins in
     their org's Control Hub. Support staff and others see the start page."""
     user = request.user
-    org = getattr(user, "org", None)
+    if not user.is_authenticated:
+        return None
+    org = user.org
     try:
         if org is not None and org.kind == OrgKind.PARTNER and org.partner_certified:
             return reverse("customers:customer_list")
@@ -66,8 +68,9 @@ class NotificationListView(PartnerMemberMixin, View):
     per_page = 50
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        user: User = request.user  # type: ignore[assignment]
-        page = Paginator(partner_feed(user=user), self.per_page).get_page(request.GET.get("page"))
+        page = Paginator(partner_feed(user=self.actor), self.per_page).get_page(
+            request.GET.get("page")
+        )
         return render(request, "accounts/notification_list.html", {"page": page})
 
 
@@ -78,7 +81,7 @@ class NotificationReadView(PartnerMemberMixin, View):
     change_action = PartnerAction.OWN_SETTINGS
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        notification = notification_read(user=request.user, notification_id=pk)  # type: ignore[arg-type]
+        notification = notification_read(user=self.actor, notification_id=pk)
         if notification is None:
             raise Http404
         target = notification.link_path
@@ -91,7 +94,7 @@ class NotificationReadAllView(PartnerMemberMixin, View):
     change_action = PartnerAction.OWN_SETTINGS
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        count = notifications_read_all(user=request.user)  # type: ignore[arg-type]
+        count = notifications_read_all(user=self.actor)
         messages.success(
             request,
             ngettext("%(n)d notification marked read.", "%(n)d notifications marked read.", count)
@@ -123,7 +126,7 @@ class NotificationSettingsView(PartnerMemberMixin, View):
         )
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        off = email_kinds_off(user=request.user)  # type: ignore[arg-type]
+        off = email_kinds_off(user=self.actor)
         initial = [str(k) for k in EMAILED_NOTIFICATION_KINDS if k not in off]
         return self.render_form(NotificationSettingsForm(initial={"email_kinds": initial}))
 
@@ -132,7 +135,7 @@ class NotificationSettingsView(PartnerMemberMixin, View):
         if not form.is_valid():
             return self.render_form(form)
         notification_email_kinds_set(
-            user=request.user,  # type: ignore[arg-type]
+            user=self.actor,
             email_kinds=form.cleaned_data["email_kinds"],
         )
         messages.success(request, _("Your notification emails are saved."))

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
+from types import TracebackType
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -1404,8 +1405,8 @@ def bulk_customers_build(
     weights = [80, 17, 3]
     rng = random.Random(seed * 7919 + count)
 
-    def next_id(model: type) -> int:
-        return (model.objects.aggregate(m=Max("id"))["m"] or 0) + 1  # type: ignore[attr-defined]
+    def next_id(model: type[Model]) -> int:
+        return (model._default_manager.aggregate(m=Max("id"))["m"] or 0) + 1
 
     first_ids = {
         "org": next_id(Organization),
@@ -1495,7 +1496,7 @@ def _read_model_fill(*, customers: tuple[int, int], today: date, defer_indexes: 
                     )
                 written += rows.flush()
     for partner_id in partners:
-        transaction.on_commit(lambda p=partner_id: summary_cache_clear("customers", p))
+        transaction.on_commit(functools.partial(summary_cache_clear, "customers", partner_id))
     return written
 
 
@@ -1579,7 +1580,12 @@ class _deferred_indexes:
             for name, _definition in indexes:
                 cursor.execute(f"DROP INDEX {name}")
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if not self.enabled:
             return
         if exc_type is None:
@@ -1595,7 +1601,7 @@ class _deferred_indexes:
                 for model in self.models():
                     cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's foreign keys again
-        self.atomic.__exit__(exc_type, exc, tb)  # type: ignore[arg-type]
+        self.atomic.__exit__(exc_type, exc, tb)
 
 
 class _fast_sqlite:

@@ -11,6 +11,7 @@ from django.core import mail
 
 from customers.tick import TickReport, lifecycle_tick
 from partnerhub.core.outbox import outbox_flush
+from tests.realworker import database, smtp  # noqa: F401  (the real-worker tests' fixtures)
 
 T0 = datetime(2027, 1, 4, 2, 0, tzinfo=UTC)  # a Monday, 02:00 UTC like the beat schedule
 

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import threading
 import time
-import uuid
 from email import message_from_bytes
 
 import pytest
 
-from .test_integration import CELERY, PYTHON, ROOT, _free_port, database  # noqa: F401
+from tests.realworker import free_port, manage, process_env, worker_start, worker_stop
 
 pytestmark = pytest.mark.integration
 
@@ -46,66 +44,23 @@ class StallingInbox:
 
 
 def test_killed_worker_loses_and_duplicates_nothing_and_restart_delivers_at_once(
-    tmp_path,
-    database,  # noqa: F811
+    tmp_path, database
 ):
     from aiosmtpd.controller import Controller
 
     from tests.lifecycle.outbox_crash_world import COUNT
 
     inbox = StallingInbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "partnerhub.settings.dev",
-        "DEBUG": "false",
-        "DATABASE_URL": database,
-        "PARTNERHUB_VAR_DIR": str(tmp_path / "var"),
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(port),
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "CELERY_QUEUE": f"crash-{uuid.uuid4().hex[:8]}",
-        "LOG_LEVEL": "WARNING",
-    }
-
-    def manage(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [PYTHON, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=True,
-        )
+    env = process_env(tmp_path=tmp_path, database=database, smtp_port=port, queue_prefix="crash")
 
     def worker() -> subprocess.Popen:
-        return subprocess.Popen(
-            [
-                CELERY,
-                "-A",
-                "partnerhub",
-                "worker",
-                "--pool=solo",
-                "-n",
-                "outbox@integration",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-Q",
-                env["CELERY_QUEUE"],
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        return worker_start(env, node="outbox@integration", output=False)
 
-    manage("migrate", "--noinput")
-    manage("shell", "-c", "from tests.lifecycle.outbox_crash_world import build; build()")
+    manage(env, "migrate", "--noinput")
+    manage(env, "shell", "-c", "from tests.lifecycle.outbox_crash_world import build; build()")
     first = worker()
     second = None
     try:
@@ -123,12 +78,7 @@ def test_killed_worker_loses_and_duplicates_nothing_and_restart_delivers_at_once
         time.sleep(2)  # a duplicate would arrive now
     finally:
         for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            worker_stop(proc)
         controller.stop()
 
     recipients = sorted(m["To"] for m in inbox.accepted)
@@ -137,7 +87,7 @@ def test_killed_worker_loses_and_duplicates_nothing_and_restart_delivers_at_once
     assert took < 45, took
     state = json.loads(
         manage(
-            "shell", "-c", "from tests.lifecycle.outbox_crash_world import state; state()"
+            env, "shell", "-c", "from tests.lifecycle.outbox_crash_world import state; state()"
         ).stdout.split("STATE ", 1)[1]
     )
     assert state == {"owed": COUNT, "unsent": 0}
