@@ -8,7 +8,7 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from licensing.choices import ProvisioningStatus, ServiceType, SubscriptionStatus
@@ -17,7 +17,7 @@ from partnerhub.accounts.choices import DataRegion
 from partnerhub.accounts.models import Organization
 
 from .selectors import (
-    customer_ids_with_admin_email,
+    rows_matching_search,
     rows_with_provisioning_status,
     rows_with_service,
     rows_with_subscription_status,
@@ -76,10 +76,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(name_key__contains=value.lower())
-            | Q(customer_id__in=customer_ids_with_admin_email(text=value))
-        )
+        return queryset.filter(rows_matching_search(text=value))
 
     def filter_to_be_deleted(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
         # D2: unticked means "everyone", not "only those not marked".

@@ -10,6 +10,7 @@ from typing import Any
 
 import django_filters
 from django.contrib import messages
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -149,17 +150,27 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
     ) -> QuerySet[Any]:
         key, descending = self._sort(accessors)
         after = count - offset - limit  # rows after this page
+        # What the cut picks: on PostgreSQL the customer, which the sort index holds (the cut
+        # stays index-only) and the unique (partner, customer) index finds. SQLite plans
+        # "partner = ? AND customer IN (page)" as a walk of the partner's whole sort index
+        # (measured at 100k: 25–50 ms a page); its rowid, in every index, makes the page 50
+        # primary-key lookups (0.1 ms). The ids come from the partner's rows either way.
+        by_pk = connection.vendor == "sqlite"
+        pick = "pk" if by_pk else "customer_id"
         if not self.count_capped and offset > max(after, 0):
             # Nearer the end: cut the page from the other end of the index (OFFSET ``after``).
             start, size = max(after, 0), min(limit, count - offset)
             ordered = customer_rows_ordered(queryset, key=key, descending=descending, reverse=True)
-            ids = ordered.values("customer_id")[start : start + size]
+            ids = ordered.values(pick)[start : start + size]
         else:
             ordered = customer_rows_ordered(queryset, key=key, descending=descending)
-            ids = ordered.values("customer_id")[offset : offset + limit]
-        return customer_rows_ordered(
-            self.get_queryset().filter(customer_id__in=ids), key=key, descending=descending
+            ids = ordered.values(pick)[offset : offset + limit]
+        page = (
+            CustomerRow.objects.filter(pk__in=ids)
+            if by_pk
+            else self.get_queryset().filter(customer_id__in=ids)
         )
+        return customer_rows_ordered(page, key=key, descending=descending)
 
     def get_count(self, queryset: QuerySet[Any], filterset: django_filters.FilterSet) -> int:
         """The band is fresh in the cache, or recounted by this request together with the

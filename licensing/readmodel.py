@@ -73,6 +73,7 @@ FACTS = (
     "services_up",
     "admins_up",
     "admins_down",
+    "admin_emails_key",
     "trial_end_date",
 )
 Pair = tuple[int, int]  # (partner id, customer id)
@@ -135,14 +136,15 @@ def customer_rows_expected(
             rank = urgency[status]
             sub_urgency[sub_id] = min(rank, sub_urgency.get(sub_id, rank))
             services_bits[sub_pair[sub_id]] |= SERVICE_BITS[service_type]
-    admins = dict(
+    admin_emails: dict[int, set[str]] = defaultdict(set)
+    for org_id, email in (
         Membership.objects.filter(_scope("org_id", customer_ids, id_range))
         .filter(role__in=CUSTOMER_ADMIN_ROLES)
-        .values("org_id")
-        .annotate(_first=Min("user__email"))
-        .values_list("org_id", "_first")
+        .values_list("org_id", "user__email")
         .order_by()
-    )
+    ):
+        admin_emails[org_id].add(email)
+    admins = {org_id: sorted(emails) for org_id, emails in admin_emails.items()}
     rows: dict[Pair, dict[str, Any]] = {}
     for pair in pairs:
         org = orgs.get(pair[1])
@@ -162,7 +164,8 @@ def customer_rows_expected(
             if kind == SubscriptionKind.TRIAL and state in HOLDING:
                 trial_end = end_date if trial_end is None else min(trial_end, end_date)
         bits = services_bits.get(pair, 0)
-        first_admin = admins.get(pair[1])
+        emails = admins.get(pair[1], [])
+        first_admin = emails[0] if emails else None
         rows[pair] = {
             "name_key": org["name"].lower(),
             "data_region": org["data_region"],
@@ -178,9 +181,16 @@ def customer_rows_expected(
             "services_up": bits or EMPTY_RANK_HIGH,
             "admins_up": first_admin or EMPTY_TEXT_HIGH,
             "admins_down": first_admin or "",
+            "admin_emails_key": admin_emails_key(emails),
             "trial_end_date": trial_end,
         }
     return rows
+
+
+def admin_emails_key(emails: Iterable[str]) -> str:
+    """The search key of a row's admins: each email between spaces (``CustomerRow``)."""
+    emails = sorted(emails)
+    return f" {' '.join(emails)} " if emails else ""
 
 
 def _stored(scope: Q) -> dict[Pair, dict[str, Any]]:
@@ -258,7 +268,11 @@ def _indexes_dropped() -> list[Any]:
     returns them for ``_indexes_restored``. Idempotent, so a rebuild that died is rerun."""
     from django.db import connection
 
+    from .models import customer_row_search_indexes
+
     indexes = list(CustomerRow._meta.indexes)
+    if connection.vendor == "postgresql":
+        indexes += customer_row_search_indexes()
     with connection.cursor() as cursor:
         for index in indexes:
             name = connection.ops.quote_name(index.name)
