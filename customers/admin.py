@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from licensing.models import Subscription
 from licensing.readmodel import customer_rows_refresh
@@ -37,7 +38,7 @@ DELETION_FIELDS = ("deletion_marked_at", "deletion_warned_at", "last_activity_at
 class ToBeDeletedFilter(admin.SimpleListFilter):
     """D2: the same "To be deleted" filter partners have on their customer list."""
 
-    title = _("to be deleted")
+    title = pgettext_lazy("admin filter title", "to be deleted")
     parameter_name = "to_be_deleted"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
@@ -150,6 +151,7 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     "vertical",
                     "country",
                     "data_region",
+                    "time_zone",
                 )
             },
         ),

@@ -9,7 +9,7 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +21,7 @@ from partnerhub.accounts.models import Organization
 from .lifecycle import NO_SIGNIN_DAYS
 from .selectors import (
     NEARING,
-    customer_ids_with_admin_email,
+    rows_matching_search,
     rows_quiet_since,
     rows_with_provisioning_status,
     rows_with_service,
@@ -93,10 +93,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(name_key__contains=value.lower())
-            | Q(customer_id__in=customer_ids_with_admin_email(text=value))
-        )
+        return queryset.filter(rows_matching_search(text=value))
 
     def filter_to_be_deleted(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
         # D2: unticked means "everyone", not "only those not marked".

@@ -11,6 +11,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.contrib import messages
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
@@ -38,6 +39,7 @@ from partnerhub.accounts.permissions import (
     TrialManagerMixin,
     trials_sales_only_reason,
 )
+from partnerhub.core.clock import business_today
 from partnerhub.core.listview import ObjectListView, capped_count, filters_active
 from trials.choices import ExtensionStatus
 from trials.lifecycle import (
@@ -159,17 +161,27 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
     ) -> QuerySet[Any]:
         key, descending = self._sort(accessors)
         after = count - offset - limit  # rows after this page
+        # What the cut picks: on PostgreSQL the customer, which the sort index holds (the cut
+        # stays index-only) and the unique (partner, customer) index finds. SQLite plans
+        # "partner = ? AND customer IN (page)" as a walk of the partner's whole sort index
+        # (measured at 100k: 25–50 ms a page); its rowid, in every index, makes the page 50
+        # primary-key lookups (0.1 ms). The ids come from the partner's rows either way.
+        by_pk = connection.vendor == "sqlite"
+        pick = "pk" if by_pk else "customer_id"
         if not self.count_capped and offset > max(after, 0):
             # Nearer the end: cut the page from the other end of the index (OFFSET ``after``).
             start, size = max(after, 0), min(limit, count - offset)
             ordered = customer_rows_ordered(queryset, key=key, descending=descending, reverse=True)
-            ids = ordered.values("customer_id")[start : start + size]
+            ids = ordered.values(pick)[start : start + size]
         else:
             ordered = customer_rows_ordered(queryset, key=key, descending=descending)
-            ids = ordered.values("customer_id")[offset : offset + limit]
-        return customer_rows_ordered(
-            self.get_queryset().filter(customer_id__in=ids), key=key, descending=descending
+            ids = ordered.values(pick)[offset : offset + limit]
+        page = (
+            CustomerRow.objects.filter(pk__in=ids)
+            if by_pk
+            else self.get_queryset().filter(customer_id__in=ids)
         )
+        return customer_rows_ordered(page, key=key, descending=descending)
 
     def get_count(self, queryset: QuerySet[Any], filterset: django_filters.FilterSet) -> int:
         """The band is fresh in the cache, or recounted by this request together with the
@@ -197,7 +209,7 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
 
     def fetch_rows(self, queryset: QuerySet[Any]) -> list[Any]:
         return customer_rows_attach(
-            partner=self.partner, today=timezone.localdate(), now=timezone.now(), queryset=queryset
+            partner=self.partner, today=business_today(), now=timezone.now(), queryset=queryset
         )
 
     def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
@@ -313,7 +325,7 @@ class CustomerDetailView(PartnerMemberMixin, View):
 
         # Includes customers waiting for a trial consent (T3), unlike the mixin's lookup.
         customer = get_object_or_404(partner_customers(partner=self.partner), pk=pk)
-        today, now = timezone.localdate(), timezone.now()
+        today, now = business_today(), timezone.now()
         page = customer_page(partner=self.partner, customer=customer, today=today, now=now)
         runs_trials = self.role in TRIAL_MANAGER_ROLES
         trial = partner_trial(partner=self.partner, customer=customer)

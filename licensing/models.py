@@ -428,6 +428,19 @@ def _row_index(key: str, short: str) -> models.Index:
     return models.Index(fields=["partner", key, "customer", *covered], name=f"crow_{short}_idx")
 
 
+def customer_row_search_indexes() -> list[models.Index]:
+    """PostgreSQL only (migration ``licensing.0007``): trigram GIN indexes that serve the list's
+    search — ``name_key LIKE '%text%'`` and the admin-email patterns on ``admin_emails_key`` —
+    without reading every row of the partner. SQLite has no such index; there the search reads
+    the partner's rows (at 100k, as fast as the admin's own search)."""
+    from django.contrib.postgres.indexes import GinIndex
+
+    return [
+        GinIndex(fields=["name_key"], opclasses=["gin_trgm_ops"], name="crow_name_trgm"),
+        GinIndex(fields=["admin_emails_key"], opclasses=["gin_trgm_ops"], name="crow_admins_trgm"),
+    ]
+
+
 class CustomerRow(models.Model):
     """One narrow row per (partner, customer) on a partner's customer list (P2–P4, D2, T11):
     what the list filters, sorts and counts by, and nothing it only displays.
@@ -462,6 +475,10 @@ class CustomerRow(models.Model):
     # The first customer admin's email (sort key of the admins column).
     admins_up = models.CharField(max_length=254, default=EMPTY_TEXT_HIGH)
     admins_down = models.CharField(max_length=254, default="")
+    # What the search matches admins by: every customer admin's email (stored lower-cased),
+    # each between spaces (" a@x.example b@y.example "), so "starts with" is the pattern
+    # " text" and "domain is" the pattern "@text " — both on this row, never a join to users.
+    admin_emails_key = models.TextField(default="", blank=True)
     # T11: the end of the partner's nearest live trial (days left = this − today).
     trial_end_date = models.DateField(null=True, blank=True)
     # D3/D4 (issue 16): the days the customer org would be warned and deleted if nothing

@@ -33,10 +33,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Min, Q
-from django.utils import timezone
 
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, OrgKind
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization
+from partnerhub.core.clock import business_today
 from partnerhub.core.listview import summary_cache_clear
 from partnerhub.core.sweeps import SweepResult
 
@@ -73,6 +73,7 @@ FACTS = (
     "services_up",
     "admins_up",
     "admins_down",
+    "admin_emails_key",
     "trial_end_date",
     "warning_on",
     "deletion_on",
@@ -184,14 +185,15 @@ def customer_rows_expected(
             rank = urgency[status]
             sub_urgency[sub_id] = min(rank, sub_urgency.get(sub_id, rank))
             services_bits[sub_pair[sub_id]] |= SERVICE_BITS[service_type]
-    admins = dict(
+    admin_emails: dict[int, set[str]] = defaultdict(set)
+    for org_id, email in (
         Membership.objects.filter(_scope("org_id", customer_ids, id_range))
         .filter(role__in=CUSTOMER_ADMIN_ROLES)
-        .values("org_id")
-        .annotate(_first=Min("user__email"))
-        .values_list("org_id", "_first")
+        .values_list("org_id", "user__email")
         .order_by()
-    )
+    ):
+        admin_emails[org_id].add(email)
+    admins = {org_id: sorted(emails) for org_id, emails in admin_emails.items()}
     forecasts: dict[int, dict[str, Any]] = {}
     listed = {customer_id for _, customer_id in pairs if customer_id in orgs}
     for forecaster in _forecasters:
@@ -217,7 +219,8 @@ def customer_rows_expected(
             if kind == SubscriptionKind.TRIAL and state in HOLDING:
                 trial_end = end_date if trial_end is None else min(trial_end, end_date)
         bits = services_bits.get(pair, 0)
-        first_admin = admins.get(pair[1])
+        emails = admins.get(pair[1], [])
+        first_admin = emails[0] if emails else None
         rows[pair] = {
             "name_key": org["name"].lower(),
             "data_region": org["data_region"],
@@ -233,10 +236,17 @@ def customer_rows_expected(
             "services_up": bits or EMPTY_RANK_HIGH,
             "admins_up": first_admin or EMPTY_TEXT_HIGH,
             "admins_down": first_admin or "",
+            "admin_emails_key": admin_emails_key(emails),
             "trial_end_date": trial_end,
             **forecasts.get(pair[1], NO_FORECAST),
         }
     return rows
+
+
+def admin_emails_key(emails: Iterable[str]) -> str:
+    """The search key of a row's admins: each email between spaces (``CustomerRow``)."""
+    emails = sorted(emails)
+    return f" {' '.join(emails)} " if emails else ""
 
 
 def _stored(scope: Q) -> dict[Pair, dict[str, Any]]:
@@ -283,7 +293,7 @@ def customer_rows_refresh(*, customer_ids: Iterable[int], today: date | None = N
     """Make the rows of these customers (on every partner's list) exact again, as of ``today``.
     Call it at the end of a service that changed what the list filters or sorts by, inside the
     service's transaction. Writes only the rows that differ; returns how many."""
-    today = today or timezone.localdate()
+    today = today or business_today()
     ids = sorted({int(i) for i in customer_ids if i is not None})
     written = 0
     with transaction.atomic():
@@ -314,7 +324,11 @@ def _indexes_dropped() -> list[Any]:
     returns them for ``_indexes_restored``. Idempotent, so a rebuild that died is rerun."""
     from django.db import connection
 
+    from .models import customer_row_search_indexes
+
     indexes = list(CustomerRow._meta.indexes)
+    if connection.vendor == "postgresql":
+        indexes += customer_row_search_indexes()
     with connection.cursor() as cursor:
         for index in indexes:
             name = connection.ops.quote_name(index.name)
@@ -374,7 +388,7 @@ def customer_rows_rebuild(*, today: date | None = None) -> int:
     range in its own transaction, then builds the indexes once: minutes at a million, but the
     list is incomplete meanwhile — run it when the site is quiet (a service's refresh of a
     customer stays correct either way). Returns the number of rows."""
-    today = today or timezone.localdate()
+    today = today or business_today()
     total = 0
     from django.db import connection
 
@@ -469,7 +483,7 @@ def customer_rows_check(*, limit: int = 1000) -> list[RowDifference]:
             pair: max(as_of[row["pk"]], advanced) if advanced else as_of[row["pk"]]
             for pair, row in stored.items()
         }
-        days = set(due.values()) or {advanced or timezone.localdate()}
+        days = set(due.values()) or {advanced or business_today()}
         expected_on = {
             day: customer_rows_expected(today=day, id_range=id_range) for day in sorted(days)
         }

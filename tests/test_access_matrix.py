@@ -100,6 +100,8 @@ TABLE: dict[str, Entry] = {
     "login": T("none", PUBLIC, PUBLIC),
     "logout": T("none", PUBLIC, PUBLIC),
     "set_language": T("none", PUBLIC, PUBLIC),
+    # Issue 14: anyone signed in sets their own language and time zone.
+    "person_settings": T("none", SIGNED_IN, SIGNED_IN),
     # A partner person's own notifications (every role; another person's notice is a 404).
     "accounts:notification_list": T("none", PARTNER_ANY, PARTNER_CHANGE),
     "accounts:notification_read": T("none", PARTNER_ANY, PARTNER_ANY, ok=frozenset({404})),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_merge_0002_notifications_0002_org_deletion_recheck"),
-        ("licensing", "0006_merge_20261201_2209"),
+        ("licensing", "0007_customer_row_search"),
     ]
 
     operations = [
