@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import QueryDict
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from licensing.choices import ServiceType, SubscriptionKind, SubscriptionState
@@ -27,6 +27,7 @@ from partnerhub.accounts.access import PartnerAction, partner_require
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES
 from partnerhub.accounts.models import Membership, Organization, User
 from partnerhub.accounts.services import audit_record
+from partnerhub.core.clock import business_today
 from partnerhub.core.outbox import email_owe, outbox_key
 from trials.lifecycle import trial_extension_plan
 from trials.models import DeviceShipment
@@ -165,7 +166,7 @@ def bulk_trial_extend(
     partner_require(actor, PartnerAction.RUN_TRIALS, partner)
     if len(customer_ids) > BULK_LIMIT:
         raise BulkRefused(_too_many())
-    today = today or timezone.localdate()
+    today = today or business_today()
     lines = trial_extension_preview(
         partner=partner, customer_ids=customer_ids, days=days, today=today
     )
@@ -236,7 +237,7 @@ def bulk_signin_ask(
         raise BulkRefused(_too_many())
     if not customer_ids:
         raise BulkRefused(_("Tick at least one customer."))
-    today = today or timezone.localdate()
+    today = today or business_today()
     admins = (
         Membership.objects.filter(
             org_id__in=customer_ids, role__in=CUSTOMER_ADMIN_ROLES, user__is_active=True

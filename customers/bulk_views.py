@@ -9,13 +9,13 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
 from partnerhub.accounts.access import PartnerAction
 from partnerhub.accounts.permissions import PartnerMemberMixin
+from partnerhub.core.clock import business_today
 from trials.lifecycle import EXTENSION_CHOICES
 
 from .bulk import (
@@ -72,7 +72,7 @@ class BulkTrialExtendView(_BulkMixin, View):
             days = 0
         if days not in EXTENSION_CHOICES:
             days = EXTENSION_CHOICES[0]
-        today = timezone.localdate()
+        today = business_today()
         if request.POST.get("apply") == "1":
             try:
                 lines = bulk_trial_extend(

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import formats, timezone
+from django.utils import formats
 
 from licensing.choices import ServiceType, SubscriptionKind
 from licensing.models import Subscription
 from partnerhub.accounts.choices import Role
+from partnerhub.core.clock import business_today
 from tests.conftest import browser_login
 from tests.factories import PASSWORD, make_customer, make_partner, make_subscription, make_user
 
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_T6_a_bulk_extension_of_three_trials_shows_the_preview_and_applies(page):
-    today = timezone.localdate()
+    today = business_today()
     partner = make_partner(name="Acme Resellers")
     make_user(org=partner, role=Role.SALES_ADMIN, email="sam@acme.example")
     orgs = []

@@ -10,12 +10,12 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from licensing.choices import ServiceType, SubscriptionKind
 from licensing.models import Subscription
 from partnerhub.accounts.choices import Role
 from partnerhub.accounts.models import AuditEntry
+from partnerhub.core.clock import business_today
 from partnerhub.core.models import OutboxEmail
 from tests.factories import make_customer, make_subscription, make_user
 
@@ -28,7 +28,7 @@ SIGNIN = reverse("customers:bulk_signin_ask")
 
 
 def trials(world, n: int = 3, *, left: int = 5):
-    today = timezone.localdate()
+    today = business_today()
     orgs = []
     for i in range(n):
         org = make_customer(name=f"Bulk {i}", partner=world.partner)
@@ -61,12 +61,12 @@ def test_T6_bulk_extension_previews_every_date_and_refusal_then_applies(client, 
     assert html.count('data-testid="bulk-line"') == 4
     assert "No running trial with you." in html  # the paid customer, refused on its row
     before = ends(orgs)
-    assert before == [timezone.localdate() + timedelta(days=5)] * 3  # the preview changed nothing
+    assert before == [business_today() + timedelta(days=5)] * 3  # the preview changed nothing
     expected = [o.pk for o in orgs]
     done = client.post(EXTEND, {"customer": picked, "days": 30, "apply": 1, "extend": expected})
     assert done.status_code == 302
     # T6: today + 30, not the current end + 30.
-    assert ends(orgs) == [timezone.localdate() + timedelta(days=30)] * 3
+    assert ends(orgs) == [business_today() + timedelta(days=30)] * 3
     entry = AuditEntry.objects.get(action="bulk.trial_extend")
     assert sorted(entry.details["extended"]) == sorted(expected)
     assert entry.details["refused"] == [world.customer_paid.pk]
@@ -82,7 +82,7 @@ def test_bulk_extension_is_all_or_nothing(client, world):
         EXTEND,
         {"customer": picked, "days": 60, "apply": 1, "extend": [*picked, world.customer_paid.pk]},
     )
-    assert ends(orgs) == [timezone.localdate() + timedelta(days=5)] * 3
+    assert ends(orgs) == [business_today() + timedelta(days=5)] * 3
     assert not AuditEntry.objects.filter(action="bulk.trial_extend").exists()
 
 
@@ -179,5 +179,5 @@ def test_bulk_extension_undoes_every_row_when_one_fails_while_applying(client, w
     response = client.post(EXTEND, {"customer": picked, "days": 30, "apply": 1, "extend": picked})
     assert len(calls) == 3
     assert "Nothing was extended" in response.content.decode()
-    assert ends(orgs) == [timezone.localdate() + timedelta(days=5)] * 3
+    assert ends(orgs) == [business_today() + timedelta(days=5)] * 3
     assert not AuditEntry.objects.filter(action__in=["trial.extend", "bulk.trial_extend"]).exists()

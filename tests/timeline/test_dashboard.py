@@ -16,9 +16,9 @@ from tests.factories import make_customer, make_subscription
 pytestmark = pytest.mark.django_db
 
 URL = reverse("customers:dashboard")
-# Pinned: session, user, membership+org, the bell, and ONE aggregate over the read model for
+# Pinned: session, user, membership+org with the bell, and ONE aggregate over the read model for
 # every number, the trial ends and the predicted deletions per week (none while cached).
-DASHBOARD_QUERIES = 5
+DASHBOARD_QUERIES = 4
 
 
 def number(html: str, testid: str) -> int:
