@@ -9,7 +9,7 @@ PORT ?= 8000
 # Links in emails and the URL seed_demo prints follow the address the server listens on.
 export SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run serve test setup browser lint typecheck pytest migrate demo bench bench-pg-1m clean
+.PHONY: run serve test setup messages browser lint typecheck pytest migrate demo bench bench-pg-1m clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -28,7 +28,19 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $(AXE)
 
-setup: $(STAMP) $(AXE)
+# Compiled catalogs (issue 14): locale/<lang>/LC_MESSAGES/*.mo are built from the committed .po
+# files, never committed; msgfmt (GNU gettext) is what Django's compilemessages runs too.
+PO := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO := $(PO:.po=.mo)
+locale/%.mo: locale/%.po
+	@command -v msgfmt >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq gettext >/dev/null; \
+	  else echo "Install GNU gettext first: sudo apt-get install gettext"; exit 1; fi; }
+	msgfmt --check-format -o $@ $<
+
+messages: $(MO)
+
+setup: $(STAMP) $(AXE) messages
 
 # Browser tests drive Debian's Chromium; install it when missing (we never download a browser
 # through a test tool).
@@ -89,4 +101,4 @@ bench-pg-1m: setup
 	DATABASE_URL=$(BENCH_PG_URL) nice -n 10 $(PY) bench/http_load.py --customers 1000000
 
 clean:
-	rm -rf $(VENV) var staticfiles node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var staticfiles node_modules .pytest_cache .mypy_cache .ruff_cache $(MO)

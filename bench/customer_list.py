@@ -74,6 +74,11 @@ def main() -> None:
     from partnerhub.accounts.models import Membership, Organization, User
 
     vendor = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(connection.vendor, "?")
+    from django.core.cache import cache
+
+    # Without REDIS_URL the cache is one folder per worktree, shared by every benchmark
+    # database: a count band another database left there (same partner id) must not be read.
+    cache.clear()
     call_command("migrate", verbosity=0)
     if not Organization.objects.filter(kind=OrgKind.CUSTOMER).exists():
         started = time.perf_counter()

@@ -6,7 +6,9 @@
 For each size, in a fresh SQLite file, a world of N customers is built with a FIXED set of about
 1,000 items due (1% of 100,000): orgs to mark (D1), unmark (D6), warn (D3) and delete (D4),
 trials to notify (T11), subscriptions to suspend (S1) and end (S2). Everything else is not due:
-customers with a long paid subscription, and marked orgs still inside their 30 quiet days.
+customers with a long paid subscription, and marked orgs still inside their 30 quiet days —
+in the steady state an earlier tick left them, their D1 re-check flag cleared (``--cold``
+flags every org, as a first tick after a bulk load finds them).
 
 Then, in the same run, it times a naive loop that loads and saves every org (checking its
 licenses and countdown one by one; rolled back) and the real `lifecycle_tick`, and counts the
@@ -35,6 +37,9 @@ DUE = {
     "end": 100,  # S2: renewal period over
 }
 CHUNK = 5000
+
+
+COLD = False  # --cold: every org flagged for the D1 re-check (the first tick after a load)
 
 
 def build_world(n: int) -> dict[str, int]:
@@ -106,6 +111,9 @@ def build_world(n: int) -> dict[str, int]:
                         created=now - timedelta(days=400),
                         deletion_marked_at=marks.get(kind),
                         deletion_warned_at=(now - timedelta(days=31)) if kind == "delete" else None,
+                        # The steady state: an earlier tick decided D1 for the orgs nothing
+                        # happened to since (their flag is cleared); the due ones are flagged.
+                        deletion_recheck=COLD or kind not in ("live", "quiet"),
                     )
                     for i, kind in enumerate(kinds)
                 ],
@@ -401,6 +409,11 @@ def main() -> None:
         help="own: a fixed ~1,000 due items (default); seed_demo: issue 2's bulk demo customers",
     )
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="flag every org for the D1 re-check, as the first tick after a bulk load",
+    )
+    parser.add_argument(
         "--existing",
         action="store_true",
         help="time the tick on the database in DATABASE_URL as it is (no world is built)",
@@ -415,6 +428,8 @@ def main() -> None:
             print(f"  {flag} {plan['sql'][:110]}")
             print("             " + " | ".join(plan["plan"])[:600])
         return
+    global COLD
+    COLD = args.cold
     if args.one:
         print("RESULT " + json.dumps(one_size(args.one, args.world, args.explain)))
         return
@@ -423,7 +438,8 @@ def main() -> None:
         # A fresh process (and database file) per size.
         out = subprocess.run(
             [sys.executable, __file__, "--one", str(n), "--world", args.world]
-            + (["--explain"] if args.explain else []),
+            + (["--explain"] if args.explain else [])
+            + (["--cold"] if args.cold else []),
             capture_output=True,
             text=True,
         )

@@ -34,6 +34,7 @@ from customers.choices import DeletionReason
 from customers.lifecycle import INVITATION_VALID_DAYS
 from customers.models import UserInvitation
 from customers.services import org_delete
+from customers.timeline import org_timeline
 from customers.user_csv import (
     UsersAddInvalid,
     users_add_csv_import,
@@ -86,6 +87,7 @@ from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PartnerAccess, Rol
 from partnerhub.accounts.models import User
 from partnerhub.accounts.permissions import ControlHubMixin
 from partnerhub.accounts.services import acting_for
+from partnerhub.core.clock import business_today
 from trials.choices import ConsentStatus
 from trials.consent import ConsentClosed, consent_accept, consent_decline, trial_provision
 from trials.models import ConsentRequest
@@ -213,10 +215,12 @@ class OverviewView(ControlHubView):
         now = timezone.now()
         ctx.update(
             deletion_at=sel.deletion_planned_at(org=self.org, now=now),
-            subscriptions=sel.subscription_rows(org=self.org, today=timezone.localdate()),
+            subscriptions=sel.subscription_rows(org=self.org, today=business_today()),
             partners=sel.managing_partners(org=self.org),
             consents=list(sel.pending_consents(org=self.org, now=now)),
             user_count=User.objects.filter(org=self.org).count(),
+            # Issue 16: the org's own dates, past and predicted, with what would change them.
+            timeline=org_timeline(org=self.org, now=now),
         )
         return ctx
 
@@ -416,7 +420,7 @@ class UserDetailView(ControlHubView):
         ctx.update(
             person=person,
             licenses=sel.user_license_rows(
-                licenses=list(person.licenses.all()), today=timezone.localdate()
+                licenses=list(person.licenses.all()), today=business_today()
             ),
             profile=profile,
             numbers=list(person.phone_numbers.all()),
@@ -736,7 +740,7 @@ class SubscriptionListView(ControlHubView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
-        ctx["subscriptions"] = sel.subscription_rows(org=self.org, today=timezone.localdate())
+        ctx["subscriptions"] = sel.subscription_rows(org=self.org, today=business_today())
         ctx["cancellable"] = LICENSE_HOLDING_STATES
         return ctx
 
@@ -752,7 +756,7 @@ class BuyView(ControlHubView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
-        today = timezone.localdate()
+        today = business_today()
         rows = []
         for sub in buyable_subscriptions(org=self.org, today=today):
             open_request = next((r for r in sub.buy_requests.all() if r.handled_at is None), None)

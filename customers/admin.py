@@ -13,9 +13,11 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from licensing.models import Subscription
 from licensing.readmodel import customer_rows_refresh
@@ -28,6 +30,7 @@ from partnerhub.core.admin import ReadOnlyAdminMixin
 from .choices import DeletionStage
 from .lifecycle import deletion_stage, planned_deletion_at
 from .models import ActivityEvent, DeletionTombstone
+from .timeline import org_timeline
 
 DELETION_FIELDS = ("deletion_marked_at", "deletion_warned_at", "last_activity_at")
 
@@ -35,7 +38,7 @@ DELETION_FIELDS = ("deletion_marked_at", "deletion_warned_at", "last_activity_at
 class ToBeDeletedFilter(admin.SimpleListFilter):
     """D2: the same "To be deleted" filter partners have on their customer list."""
 
-    title = _("to be deleted")
+    title = pgettext_lazy("admin filter title", "to be deleted")
     parameter_name = "to_be_deleted"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
@@ -134,6 +137,7 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
         *DELETION_FIELDS,
         "deletion_status",
         "planned_deletion",
+        "timeline",
     )
     fieldsets = (
         (
@@ -147,6 +151,7 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     "vertical",
                     "country",
                     "data_region",
+                    "time_zone",
                 )
             },
         ),
@@ -155,6 +160,7 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
             _("Deletion of unused organizations"),
             {"fields": ("deletion_status", "planned_deletion", *DELETION_FIELDS)},
         ),
+        (_("Timeline"), {"fields": ("timeline",)}),
     )
     show_full_result_count = False
     list_per_page = 50
@@ -211,6 +217,17 @@ class OrganizationAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if stage == DeletionStage.NOT_MARKED:
             return "—"
         return f"{_('To be deleted')} · {stage.label}"
+
+    @admin.display(description=_("timeline"))
+    def timeline(self, obj: Organization) -> str:
+        """Issue 16: every date that moved and every date the rules predict (one source:
+        ``customers.lifecycle.org_forecast``), for support staff answering "why this date?"."""
+        if obj.pk is None:
+            return "—"
+        return render_to_string(
+            "customers/_timeline.html",
+            {"timeline": org_timeline(org=obj, now=timezone.now())},
+        )
 
     @admin.display(description=_("planned deletion"))
     def planned_deletion(self, obj: Organization) -> str:

@@ -17,5 +17,11 @@ class CustomersConfig(AppConfig):
 
         # D5: signing in to our site restarts the org's deletion countdown.
         user_logged_in.connect(record_sign_in, dispatch_uid="customers.record_sign_in")
+        # Issue 16: the read model's deletion forecast columns follow org_forecast's rules.
+        from licensing.readmodel import forecaster_register
+
+        from .forecast_rows import forecast_columns
+
+        forecaster_register(forecast_columns)
         # Held deletion batches in the support console (release action).
         from . import admin_holds  # noqa: F401

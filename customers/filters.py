@@ -4,11 +4,13 @@ the "at least one subscription" filters."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from licensing.choices import ProvisioningStatus, ServiceType, SubscriptionStatus
@@ -16,11 +18,15 @@ from licensing.models import CustomerRow
 from partnerhub.accounts.choices import DataRegion
 from partnerhub.accounts.models import Organization
 
+from .lifecycle import NO_SIGNIN_DAYS
 from .selectors import (
-    customer_ids_with_admin_email,
+    NEARING,
+    rows_matching_search,
+    rows_quiet_since,
     rows_with_provisioning_status,
     rows_with_service,
     rows_with_subscription_status,
+    rows_with_trial_ending,
 )
 
 
@@ -57,6 +63,17 @@ class CustomerFilterSet(django_filters.FilterSet):
         method="filter_service",
         widget=forms.CheckboxSelectMultiple,
     )
+    # Issue 16: the dashboard's numbers link here.
+    trial_ends_within = django_filters.ChoiceFilter(
+        label=_("Trial ends within (days)"),
+        choices=[(str(d), str(d)) for d in NEARING],
+        method="filter_trial_ends_within",
+    )
+    quiet = django_filters.BooleanFilter(
+        label=_("Nobody signed in lately"),
+        method="filter_quiet",
+        widget=forms.CheckboxInput,
+    )
     region = django_filters.MultipleChoiceFilter(
         label=_("Data-location region"),
         field_name="data_region",
@@ -76,14 +93,24 @@ class CustomerFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(name_key__contains=value.lower())
-            | Q(customer_id__in=customer_ids_with_admin_email(text=value))
-        )
+        return queryset.filter(rows_matching_search(text=value))
 
     def filter_to_be_deleted(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
         # D2: unticked means "everyone", not "only those not marked".
         return queryset.filter(deletion_marked_at__isnull=False) if value else queryset
+
+    def filter_trial_ends_within(
+        self, queryset: QuerySet[CustomerRow], name: str, value: Any
+    ) -> Any:
+        if not value:
+            return queryset
+        return queryset.filter(rows_with_trial_ending(today=timezone.localdate(), days=int(value)))
+
+    def filter_quiet(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
+        if not value:
+            return queryset
+        since = timezone.now() - timedelta(days=NO_SIGNIN_DAYS)
+        return queryset.filter(rows_quiet_since(since=since))
 
     def filter_provisioning(self, queryset: QuerySet[CustomerRow], name: str, value: Any) -> Any:
         return queryset.filter(rows_with_provisioning_status(statuses=value)) if value else queryset

@@ -131,3 +131,34 @@ class TickRun(models.Model):
 
     def __str__(self) -> str:
         return f"tick {self.now.isoformat()}"
+
+
+class SavedView(models.Model):
+    """Issue 16: a person's saved customer-list view (filters, sort, columns, page size as the
+    list's own query string), optionally shared with their partner org; one may be the
+    person's default, used when they land on the list."""
+
+    owner = models.ForeignKey("accounts.User", related_name="saved_views", on_delete=models.CASCADE)
+    partner = models.ForeignKey(
+        "accounts.Organization", related_name="saved_views", on_delete=models.CASCADE
+    )
+    name = models.CharField(_("name"), max_length=80)
+    query = models.CharField(_("filters, sort and columns"), max_length=2000, blank=True)
+    shared = models.BooleanField(_("shared with my organization"), default=False)
+    is_default = models.BooleanField(_("my default"), default=False)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_once"),
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=models.Q(is_default=True),
+                name="saved_view_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

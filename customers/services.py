@@ -12,7 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from licensing.readmodel import customer_rows_forget
+from licensing.readmodel import customer_rows_forget, customer_rows_refresh
 from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import NotificationKind
 from partnerhub.accounts.models import AuditEntry, CustomerRelationship, Organization, User
@@ -52,6 +52,10 @@ def activity_record(
     Organization.objects.filter(
         pk=org_id, deletion_warned_at__lt=at + timedelta(days=QUIET_DAYS_BEFORE_WARNING)
     ).update(deletion_warned_at=None)
+    # Issue 16: activity moves the deletion forecast of a marked org only (an unmarked org's
+    # countdown starts at its mark), so only then is its list row refreshed.
+    if Organization.objects.filter(pk=org_id, deletion_marked_at__isnull=False).exists():
+        customer_rows_refresh(customer_ids=[org_id])
     return event
 
 

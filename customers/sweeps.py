@@ -29,6 +29,7 @@ from partnerhub.accounts.choices import NotificationKind, OrgKind, Role
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization, User
 from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
 from partnerhub.accounts.services import audit_bulk
+from partnerhub.core.clock import business_date
 from partnerhub.core.outbox import outbox_key
 from partnerhub.core.sweeps import (
     CHUNK_SIZE,
@@ -208,7 +209,7 @@ def deletion_mark_due(*, now: datetime, within: PkRange | None = None) -> SweepR
             Organization.objects.filter(pk__in=marked_ids, deletion_marked_at__isnull=True).update(
                 deletion_marked_at=now
             )
-            customer_rows_refresh(customer_ids=marked_ids, today=timezone.localdate(now))
+            customer_rows_refresh(customer_ids=marked_ids, today=business_date(now))
             audit_bulk(
                 action="org.deletion_mark",
                 rows=((pk, name, "") for pk, name in marked),
@@ -233,7 +234,7 @@ def deletion_unmark_due(*, now: datetime, within: PkRange | None = None) -> Swee
         Organization.objects.filter(pk__in=[org.pk for org in rows]).update(
             deletion_marked_at=None, deletion_warned_at=None
         )
-        customer_rows_refresh(customer_ids=[org.pk for org in rows], today=timezone.localdate(at))
+        customer_rows_refresh(customer_ids=[org.pk for org in rows], today=business_date(at))
         audit_bulk(
             action="org.deletion_unmark",
             rows=((org.pk, org.name, "") for org in rows),
@@ -310,6 +311,8 @@ def deletion_warn_due(*, now: datetime, within: PkRange | None = None) -> SweepR
     def act(rows: list[Organization], at: datetime) -> None:
         ids = [org.pk for org in rows]
         Organization.objects.filter(pk__in=ids).update(deletion_warned_at=at)
+        # Issue 16: the list's forecast now counts from this warning (D4).
+        customer_rows_refresh(customer_ids=ids, today=timezone.localdate(at))
         deletion_at = deletion_due_at(warned_at=at)
         admins = _full_admins(ids)
         result.emails += emails_owe_bulk(
@@ -488,7 +491,6 @@ def deletion_due(*, now: datetime, org_ids: list[int] | None = None) -> SweepRes
 
 def hold_release(*, hold: DeletionHold, user: User) -> bool:
     """Support staff release a held batch; the next tick deletes its orgs that are still due."""
-    from django.utils import timezone
 
     from partnerhub.accounts.services import audit_record
 

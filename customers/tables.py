@@ -54,6 +54,10 @@ def _status_text(row: Any) -> str:
 
 
 class CustomerTable(tables.Table):
+    # Issue 16: the bulk actions' checkbox (its form is above the table: ``form="bulk-form"``).
+    select = tables.Column(
+        verbose_name=_("Select"), orderable=False, empty_values=(), exclude_from_export=True
+    )
     name = tables.Column(verbose_name=_("Customer"), order_by=("name_key",))
     # Export only: the planned deletion date in its own cell, never glued to the name.
     deletion_planned = tables.Column(
@@ -77,6 +81,7 @@ class CustomerTable(tables.Table):
     class Meta:
         model = CustomerRow
         fields = (
+            "select",
             "name",
             "deletion_planned",
             "provisioning_status",
@@ -94,6 +99,14 @@ class CustomerTable(tables.Table):
     # ---- screen ----
     # Cells are built with format_html, not a template per cell: a page of 100 rows renders
     # in a few milliseconds.
+    def render_select(self, record: Any) -> Any:
+        return format_html(
+            '<input type="checkbox" name="customer" value="{}" form="bulk-form" '
+            'class="bulk-pick" aria-label="{}">',
+            record.customer_id,
+            _("Select %(name)s") % {"name": record.name},
+        )
+
     def render_name(self, record: Any) -> Any:
         link = format_html('<a href="{}">{}</a>', customer_url(record), record.name)
         planned = record.planned_deletion_at

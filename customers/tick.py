@@ -26,10 +26,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from licensing import sweeps as licensing_sweeps
 from licensing.readmodel import customer_rows_advance
+from partnerhub.core.clock import business_date
 from partnerhub.core.sweeps import PkRange, SweepResult
 from trials import sweeps as trial_sweeps
 
@@ -93,7 +93,7 @@ def _subscriptions_end(*, now: datetime, within: PkRange | None = None) -> Sweep
 
 
 def _customer_rows_advance(*, now: datetime, within: PkRange | None = None) -> SweepResult:
-    return customer_rows_advance(today=timezone.localdate(now))
+    return customer_rows_advance(today=business_date(now))
 
 
 def _today(now: datetime) -> date:
@@ -224,7 +224,7 @@ def consent_expiry_tick(*, now: datetime) -> TickReport:
         trial_sweeps.consent_expire_due(now=now),
         trial_sweeps.trial_welcome_due(now=now),
         # Hourly too, so the list's statuses move soon after midnight, not at the daily tick.
-        customer_rows_advance(today=timezone.localdate(now)),
+        customer_rows_advance(today=business_date(now)),
     ]
     report.seconds = time.perf_counter() - started
     return report

@@ -21,6 +21,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from licensing.calling import (
     LicenseError,
@@ -38,12 +39,20 @@ from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import Role
 from partnerhub.accounts.lifecycle import email_domain
 from partnerhub.accounts.models import AuditEntry, Membership, Organization, User
-from partnerhub.core.csvcells import csv_cell_read
+from partnerhub.core.csvcells import csv_cell_read, csv_forms
 
 from .user_services import ASSIGNABLE_ROLES, invitations_send_new
 
 EMAIL, FIRST, LAST, ROLE = "Email", "First name", "Last name", "Role"
 HEADERS = (EMAIL, FIRST, LAST, ROLE)
+# What each column is called in the person's language (the sample file); an import accepts the
+# English name and the person's own (issue 14).
+HEADER_LABELS = {
+    EMAIL: pgettext_lazy("CSV column", "Email"),
+    FIRST: pgettext_lazy("CSV column", "First name"),
+    LAST: pgettext_lazy("CSV column", "Last name"),
+    ROLE: pgettext_lazy("CSV column", "Role"),
+}
 MAX_NAME = 150
 CHUNK = 2000
 
@@ -80,22 +89,29 @@ class UsersAddInvalid(Exception):
         self.errors = errors
 
 
-def _role_of(text: str) -> str | None:
+def _role_forms() -> dict[str, str]:
+    """Every way a file may name an assignable role: its value, its English label and its label
+    in the active language (case-folded), looked up once per file."""
+    labels = dict(Role.choices)
+    forms: dict[str, str] = {}
+    for role in ASSIGNABLE_ROLES:
+        for form in {role.casefold(), *csv_forms(labels[role])}:
+            forms[form] = role
+    return forms
+
+
+def _role_of(text: str, forms: dict[str, str]) -> str | None:
     value = text.strip().casefold()
     if not value:
         return Role.USER
-    labels = dict(Role.choices)
-    for role in ASSIGNABLE_ROLES:
-        if value in (role.casefold(), str(labels[role]).casefold()):
-            return role
-    return None
+    return forms.get(value)
 
 
 def users_add_csv_sample() -> str:
     """A file to start from: the header and one example row."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADERS)
+    writer.writerow([str(HEADER_LABELS[h]) for h in HEADERS])
     writer.writerow(["ada@example.com", "Ada", "Lovelace", str(dict(Role.choices)[Role.USER])])
     return out.getvalue()
 
@@ -116,8 +132,9 @@ def users_add_csv_parse(
         errors.append(RowError(1, _("Not a CSV file: %(error)s") % {"error": exc}))
         return result
     index: dict[str, int] = {}
+    forms = {h: csv_forms(HEADER_LABELS[h]) for h in HEADERS}
     for i, cell in enumerate(header):
-        known = next((h for h in HEADERS if h.casefold() == cell.casefold()), None)
+        known = next((h for h in HEADERS if csv_cell_read(cell).casefold() in forms[h]), None)
         if known is None:
             errors.append(RowError(1, _("Unknown column “%(column)s”.") % {"column": cell}))
         elif known in index:
@@ -125,11 +142,16 @@ def users_add_csv_parse(
         else:
             index[known] = i
     if EMAIL not in index:
-        errors.append(RowError(1, _("The header has no “Email” column.")))
+        errors.append(
+            RowError(
+                1, _("The header has no “%(column)s” column.") % {"column": HEADER_LABELS[EMAIL]}
+            )
+        )
     if errors:
         return result
     seen: dict[str, int] = {}
     rows: list[NewUser] = []
+    role_forms = _role_forms()
     try:
         for row in reader:
             line = reader.line_num
@@ -168,7 +190,7 @@ def users_add_csv_parse(
                         % {"email": email, "line": seen[email]},
                     )
                 )
-            role = _role_of(value_of(ROLE))
+            role = _role_of(value_of(ROLE), role_forms)
             if role is None:
                 bad = True
                 errors.append(

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import django_filters
+from django import forms
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +30,7 @@ from licensing.provisioning import (
     service_manual_done,
     service_provisioning_retry,
 )
+from partnerhub.accounts.access import PartnerAction
 from partnerhub.accounts.choices import PartnerAccess, PartnerTier
 from partnerhub.accounts.models import CustomerRelationship, Organization
 from partnerhub.accounts.permissions import (
@@ -35,9 +38,15 @@ from partnerhub.accounts.permissions import (
     TrialManagerMixin,
     trials_sales_only_reason,
 )
+from partnerhub.core.clock import business_today
 from partnerhub.core.listview import ObjectListView, capped_count, filters_active
 from trials.choices import ExtensionStatus
-from trials.lifecycle import can_convert, can_request_return_label, device_trial_cap
+from trials.lifecycle import (
+    EXTENSION_CHOICES,
+    can_convert,
+    can_request_return_label,
+    device_trial_cap,
+)
 from trials.selectors import (
     available_service_types,
     customer_services_held,
@@ -47,7 +56,9 @@ from trials.selectors import (
 from trials.services import carrier_guidance
 
 from .band import customer_band
+from .columns import column_choices, columns_from_form, columns_parse, table_kwargs
 from .filters import CustomerFilterSet
+from .saved_views import clean_query, default_view, saved_view_save, saved_views_for
 from .selectors import (
     BAND_LINKS,
     customer_list_rows,
@@ -58,6 +69,7 @@ from .selectors import (
     partner_customers,
 )
 from .tables import CustomerTable
+from .timeline import org_timeline
 
 # Each band is counted: singular and plural through ngettext ("1 subscription").
 BAND_LABELS: dict[str, Any] = {
@@ -189,7 +201,7 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
 
     def fetch_rows(self, queryset: QuerySet[Any]) -> list[Any]:
         return customer_rows_attach(
-            partner=self.partner, today=timezone.localdate(), now=timezone.now(), queryset=queryset
+            partner=self.partner, today=business_today(), now=timezone.now(), queryset=queryset
         )
 
     def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
@@ -210,12 +222,68 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
         else:
             # T1: only sales roles run trials; say so instead of hiding the button silently.
             actions_note = trials_sales_only_reason()
-        return {"summary": summary, "actions": actions, "actions_note": actions_note}
+        return {
+            "summary": summary,
+            "actions": actions,
+            "actions_note": actions_note,
+            # Issue 16: saved views; "Clear" shows every customer even with a default view.
+            "saved_views": self.saved_views,
+            "current_query": clean_query(self.request.GET.urlencode()),
+            "clear_query": "view=all",
+            "saved_view_form": SavedViewForm(),
+            # Issue 16: the column chooser (show, hide, order), kept in the query string.
+            "column_choices": column_choices(self.columns),
+            "chooser_hidden": [
+                (key, value)
+                for key, values in self.request.GET.lists()
+                if key not in ("columns", "page")
+                for value in values
+            ],
+            # Issue 16: bulk actions on the ticked customers or all matching ones.
+            "bulk": {
+                "extend": self.partner_side.may(PartnerAction.RUN_TRIALS),
+                "signin_ask": self.partner_side.may(PartnerAction.CHANGE),
+                "day_choices": EXTENSION_CHOICES,
+            },
+        }
+
+    def get_table_kwargs(self) -> dict[str, Any]:
+        self.columns = columns_parse(self.request.GET.get("columns"))
+        return table_kwargs(self.columns)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """Landing on the list with no filters opens the person's default view, if any; the
+        column chooser's form comes back as the list's ``columns`` parameter."""
+        if "col" in request.GET or "columns_chosen" in request.GET:
+            query = request.GET.copy()
+            query["columns"] = columns_from_form(request.GET)
+            for key in [k for k in query if k == "col" or k.startswith("pos_")]:
+                del query[key]
+            query.pop("columns_chosen", None)
+            query.pop("page", None)
+            return redirect(f"{reverse('customers:customer_list')}?{query.urlencode()}")
+        # One query for the saved views, whether or not the default is opened.
+        self.saved_views = list(saved_views_for(user=request.user, partner=self.partner))  # type: ignore[arg-type]
+        if not request.GET:
+            view = default_view(views=self.saved_views, user=request.user)  # type: ignore[arg-type]
+            if view is not None and view.query:
+                return redirect(f"{reverse('customers:customer_list')}?{view.query}")
+        return super().get(request, *args, **kwargs)
 
     def role_runs_trials(self) -> bool:
         from partnerhub.accounts.choices import TRIAL_MANAGER_ROLES
 
         return self.role in TRIAL_MANAGER_ROLES
+
+
+class SelectedCustomersExport(CustomerListView):
+    """The list's CSV of chosen customers (a bulk export; ``None``: all the filters match)."""
+
+    selected: list[int] | None = None
+
+    def get_queryset(self) -> QuerySet[CustomerRow]:
+        rows = super().get_queryset()
+        return rows if self.selected is None else rows.filter(customer_id__in=self.selected)
 
 
 class CustomerDetailView(PartnerMemberMixin, View):
@@ -249,7 +317,7 @@ class CustomerDetailView(PartnerMemberMixin, View):
 
         # Includes customers waiting for a trial consent (T3), unlike the mixin's lookup.
         customer = get_object_or_404(partner_customers(partner=self.partner), pk=pk)
-        today, now = timezone.localdate(), timezone.now()
+        today, now = business_today(), timezone.now()
         page = customer_page(partner=self.partner, customer=customer, today=today, now=now)
         runs_trials = self.role in TRIAL_MANAGER_ROLES
         trial = partner_trial(partner=self.partner, customer=customer)
@@ -294,6 +362,8 @@ class CustomerDetailView(PartnerMemberMixin, View):
                 "return_guidance": carrier_guidance(customer=customer) if page.shipments else "",
                 "can_request_label": can_request_return_label(country=customer.country),
                 "return_trial_pk": devices_out[0] if devices_out else None,
+                # Issue 16: what moved the org's dates and what the rules predict next.
+                "timeline": org_timeline(org=customer, now=now, partner=self.partner),
                 **trial_info,
             },
         )
@@ -344,3 +414,31 @@ class ServiceManualDoneView(_ServiceActionView):
             _("%(service)s is provisioned; licenses can be assigned.")
             % {"service": service.get_type_display()}
         )
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label=_("Name of this view"), max_length=80)
+    query = forms.CharField(widget=forms.HiddenInput, required=False, max_length=2000)
+    shared = forms.BooleanField(label=_("Share with my organization"), required=False)
+    make_default = forms.BooleanField(label=_("Open it when I open the list"), required=False)
+
+
+class SavedViewSaveView(PartnerMemberMixin, View):
+    """Save the list's current filters, sort, columns and page size under a name."""
+
+    change_action = PartnerAction.OWN_SETTINGS  # a read-only admin may save views for themselves
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = SavedViewForm(request.POST)
+        if not form.is_valid():
+            return HttpResponseBadRequest(_("A saved view needs a name."))
+        view = saved_view_save(
+            owner=request.user,  # type: ignore[arg-type]
+            partner=self.partner,
+            name=form.cleaned_data["name"],
+            query=form.cleaned_data["query"],
+            shared=form.cleaned_data["shared"],
+            make_default=form.cleaned_data["make_default"],
+        )
+        messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+        return redirect(f"{reverse('customers:customer_list')}?{view.query}")

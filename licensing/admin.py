@@ -13,12 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerhub.accounts.admin import AuditedAdminMixin, PartnerFilter
 from partnerhub.accounts.permissions import SignedInRequest, signed_in_user
 from partnerhub.core.admin import ReadOnlyAdminMixin
+from partnerhub.core.clock import business_today
 
 from .choices import SubscriptionKind
 from .lifecycle import subscription_status
@@ -86,7 +86,7 @@ class SubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if obj.end_date is None:  # the add page
             return "—"
         status = subscription_status(
-            kind=obj.kind, state=obj.state, end_date=obj.end_date, today=timezone.localdate()
+            kind=obj.kind, state=obj.state, end_date=obj.end_date, today=business_today()
         )
         return str(status.label) if status is not None else "—"
 
@@ -202,7 +202,7 @@ class OrderLineFormSet(BaseInlineFormSet):
             if order.trial_id is not None:
                 conversion_check(trial=order.trial, lines=lines)
             if order.renews_id is not None:
-                renewal_check(subscription=order.renews, lines=lines, today=timezone.localdate())
+                renewal_check(subscription=order.renews, lines=lines, today=business_today())
         except OrderRefused as refused:
             raise ValidationError(refused.message) from None
 
@@ -321,7 +321,7 @@ class OrderAdmin(admin.ModelAdmin):
                         trial=trial,
                         renews=renews,
                         placed_by=signed_in_user(request),
-                        today=timezone.localdate(),
+                        today=business_today(),
                     )
                 except OrderRefused as refused:
                     raise ValidationError(refused.message) from None

@@ -18,6 +18,7 @@ from partnerhub.accounts.choices import NotificationKind
 from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.notifications import notification_owe
 from partnerhub.accounts.services import audit_record
+from partnerhub.core.clock import business_date
 
 from .choices import SubscriptionKind, SubscriptionState
 from .lifecycle import EXPIRING_LATER_DAYS
@@ -73,7 +74,7 @@ def buy_request_create(
     """A customer admin asks the managing partner to convert or renew ``subscription``; the
     partner is told in its feed and by email. One open request per subscription."""
     now = now or timezone.now()
-    today = today or timezone.localdate(now)
+    today = today or business_date(now)
     # The customer's own full admins ask (Control Hub's one decision, asked again here).
     controlhub_require(by, subscription.customer_id, ControlHubAction.REQUEST_PURCHASE)
     sub = Subscription.objects.select_for_update().get(pk=subscription.pk)

@@ -18,9 +18,18 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from partnerhub.accounts.models import Organization, User
-from partnerhub.core.csvcells import csv_cell_read, csv_row
+from partnerhub.core.csvcells import (
+    CSV_FALSE,
+    CSV_TRUE,
+    csv_bool,
+    csv_bool_reader,
+    csv_cell_read,
+    csv_forms,
+    csv_row,
+)
 
 from .calling import (
     LicensePlan,
@@ -33,9 +42,10 @@ from .calling import (
 from .choices import ServiceType
 from .models import License, Service
 
-EMAIL_HEADER = "Email"
-NAME_HEADER = "Name"
-TRUE, FALSE = "TRUE", "FALSE"
+# Headers and TRUE/FALSE words follow the person's language on export; an import accepts the
+# English words and the person's own (``csvcells.csv_forms``, issue 14).
+EMAIL_HEADER = pgettext_lazy("CSV column", "Email")
+NAME_HEADER = pgettext_lazy("CSV column", "Name")
 _COLUMN = re.compile(r"^(?P<service>.+?)\s*\[(?P<ref>[^\]]+)\]$")
 
 
@@ -85,7 +95,7 @@ def users_csv_export(*, org: Organization) -> str:
                 [
                     email,
                     f"{first} {last}".strip(),
-                    *(TRUE if s.pk in mine else FALSE for s in services),
+                    *(csv_bool(s.pk in mine) for s in services),
                 ]
             )
         )
@@ -96,24 +106,27 @@ def _columns(
     header: list[str], services: dict[int, Service], errors: list[CsvError]
 ) -> tuple[int | None, dict[int, Service]]:
     """Map the header's cells to the email column and to services (column index → service)."""
+    # A service column is named in English or the person's language ("Samtal [SUB-1]").
+    names: dict[str, set[str]] = {}
+    for value, label in ServiceType.choices:
+        names[value] = csv_forms(label) | {value.casefold()}
     by_label: dict[tuple[str, str], Service] = {}
     for known in services.values():
         sub = known.subscription
         for ref in {str(sub.reference or sub.pk), str(sub.pk)}:
-            for name in {str(known.get_type_display()), known.type}:
-                by_label[(name.casefold(), ref.casefold())] = known
-    known_types = {str(label).casefold() for label in ServiceType.labels} | {
-        value.casefold() for value in ServiceType.values
-    }
+            for name in names.get(known.type, {known.type.casefold()}):
+                by_label[(name, ref.casefold())] = known
+    known_types = set().union(*names.values())
+    email_forms, name_forms = csv_forms(EMAIL_HEADER), csv_forms(NAME_HEADER)
     email_col: int | None = None
     columns: dict[int, Service] = {}
     seen: set[int] = set()
     for index, raw in enumerate(header):
         cell = csv_cell_read(raw.strip())
-        if cell.casefold() == EMAIL_HEADER.casefold():
+        if cell.casefold() in email_forms:
             email_col = index
             continue
-        if cell.casefold() == NAME_HEADER.casefold():
+        if cell.casefold() in name_forms:
             continue
         match = _COLUMN.match(cell)
         if match is None or match["service"].strip().casefold() not in known_types:
@@ -140,7 +153,12 @@ def _columns(
         seen.add(service.pk)
         columns[index] = service
     if email_col is None:
-        errors.append(CsvError(1, _("The header has no “Email” column.")))
+        errors.append(
+            CsvError(
+                1,
+                _("The header has no “%(column)s” column.") % {"column": EMAIL_HEADER},
+            )
+        )
     return email_col, columns
 
 
@@ -169,6 +187,8 @@ def users_csv_parse(*, org: Organization, content: str) -> CsvImport:
     ).values_list("user_id", "service_id"):
         have[holder_id].add(service_id)
     in_file = {s.pk for s in columns.values()}
+    read_bool = csv_bool_reader()
+    words = {"true": str(CSV_TRUE), "false": str(CSV_FALSE)}
     wanted: dict[int, set[int]] = {}
     try:
         for row in reader:
@@ -208,16 +228,20 @@ def users_csv_parse(*, org: Organization, content: str) -> CsvImport:
             ticked: set[int] = set()
             bad = False
             for index, service in columns.items():
-                value = row[index].strip().upper()
-                if value == TRUE:
+                value = read_bool(row[index])
+                if value is True:
                     ticked.add(service.pk)
-                elif value != FALSE:
+                elif value is None:
                     bad = True
                     errors.append(
                         CsvError(
                             line,
-                            _("“%(value)s” in column “%(column)s” is not TRUE or FALSE.")
-                            % {"value": row[index].strip(), "column": header[index].strip()},
+                            _("“%(value)s” in column “%(column)s” is not %(true)s or %(false)s.")
+                            % {
+                                "value": row[index].strip(),
+                                "column": header[index].strip(),
+                                **words,
+                            },
                         )
                     )
             calling = [sid for sid in ticked if services[sid].type == ServiceType.CALLING]
@@ -227,10 +251,11 @@ def users_csv_parse(*, org: Organization, content: str) -> CsvImport:
                     CsvError(
                         line,
                         _(
-                            "Calling is TRUE in %(n)d columns (%(columns)s); a user has Calling on "
-                            "one subscription only."
+                            "Calling is %(true)s in %(n)d columns (%(columns)s); a user has "
+                            "Calling on one subscription only."
                         )
                         % {
+                            "true": words["true"],
                             "n": len(calling),
                             "columns": ", ".join(service_label(services[s]) for s in calling),
                         },

@@ -428,6 +428,19 @@ def _row_index(key: str, short: str) -> models.Index:
     return models.Index(fields=["partner", key, "customer", *covered], name=f"crow_{short}_idx")
 
 
+def customer_row_search_indexes() -> list[models.Index]:
+    """PostgreSQL only (migration ``licensing.0007``): trigram GIN indexes that serve the list's
+    search — ``name_key LIKE '%text%'`` and the admin-email patterns on ``admin_emails_key`` —
+    without reading every row of the partner. SQLite has no such index; there the search reads
+    the partner's rows (at 100k, as fast as the admin's own search)."""
+    from django.contrib.postgres.indexes import GinIndex
+
+    return [
+        GinIndex(fields=["name_key"], opclasses=["gin_trgm_ops"], name="crow_name_trgm"),
+        GinIndex(fields=["admin_emails_key"], opclasses=["gin_trgm_ops"], name="crow_admins_trgm"),
+    ]
+
+
 class CustomerRow(models.Model):
     """One narrow row per (partner, customer) on a partner's customer list (P2–P4, D2, T11):
     what the list filters, sorts and counts by, and nothing it only displays.
@@ -462,8 +475,20 @@ class CustomerRow(models.Model):
     # The first customer admin's email (sort key of the admins column).
     admins_up = models.CharField(max_length=254, default=EMPTY_TEXT_HIGH)
     admins_down = models.CharField(max_length=254, default="")
+    # What the search matches admins by: every customer admin's email (stored lower-cased),
+    # each between spaces (" a@x.example b@y.example "), so "starts with" is the pattern
+    # " text" and "domain is" the pattern "@text " — both on this row, never a join to users.
+    admin_emails_key = models.TextField(default="", blank=True)
     # T11: the end of the partner's nearest live trial (days left = this − today).
     trial_end_date = models.DateField(null=True, blank=True)
+    # D3/D4 (issue 16): the days the customer org would be warned and deleted if nothing
+    # happens (the same for every partner's row of the customer), what leads there, and
+    # whether the dates count from today (an overdue step), so the daily advance moves them.
+    # Computed by the forecaster the customers layer registers (``readmodel.forecaster``).
+    warning_on = models.DateField(null=True, blank=True)
+    deletion_on = models.DateField(null=True, blank=True)
+    forecast_why = models.PositiveSmallIntegerField(default=0)
+    forecast_floats = models.BooleanField(default=False)
     as_of = models.DateField()  # the day the statuses were computed for
 
     class Meta:
@@ -487,6 +512,15 @@ class CustomerRow(models.Model):
                 ("admins_up", "admins_up"),
                 ("admins_down", "admins_down"),
             )
+        ] + [
+            # The deletion forecast and the dashboard read a partner's rows by date.
+            models.Index(fields=["partner", "deletion_on"], name="crow_deletion_on_idx"),
+            models.Index(fields=["partner", "warning_on"], name="crow_warning_on_idx"),
+            models.Index(
+                fields=["customer"],
+                condition=models.Q(forecast_floats=True),
+                name="crow_forecast_floats_idx",
+            ),
         ]
 
     def __str__(self) -> str:

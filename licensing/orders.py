@@ -30,6 +30,7 @@ from partnerhub.accounts.services import (
     relationship_grant,
     user_create,
 )
+from partnerhub.core.clock import business_date, business_today
 from partnerhub.core.outbox import email_owe, outbox_key
 from partnerhub.core.safecache import cache_add, cache_get, cache_incr
 
@@ -407,7 +408,7 @@ def order_place(
     Anything refused raises ``OrderRefused`` and changes nothing.
     """
     now = now or timezone.now()
-    today = timezone.localdate(now)
+    today = business_date(now)
     lines = list(lines)
     if any(spec.quantity < 0 for spec in lines):
         raise OrderRefused(str(_("Quantities cannot be negative.")))
@@ -504,7 +505,7 @@ def _renewal_order_place(
         term_months=term_months,
         reference=order.number,
         actor=placed_by,
-        today=timezone.localdate(now),
+        today=business_date(now),
     )
     audit_record(
         action="order.place",
@@ -534,7 +535,7 @@ def subscription_renew(
     renewal period ends: the same license rows stay with the same users, so calling data,
     numbers and the Meetings site are kept (C1/C6). The new term starts after the current end
     (expiring) or today (suspended)."""
-    today = today or timezone.localdate()
+    today = today or business_today()
     locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
     renewal_check(
         subscription=locked,
@@ -835,7 +836,7 @@ def trial_convert(
     service the users' calling data goes too (C2) — so nothing is left stranded on a converted
     trial. Fewer licenses than users, or an unconfirmed drop, is refused and nothing changes.
     """
-    today = today or timezone.localdate()
+    today = today or business_today()
     trial = Subscription.objects.select_for_update().get(pk=trial.pk)
     if not trial_convertible(trial=trial, today=today):
         raise OrderRefused(str(_("This trial can no longer be converted.")))
@@ -1033,7 +1034,7 @@ def _order_setup_complete(
                 else PartnerAccess.PROVISIONING_ADMIN
             ),
         )
-    today = timezone.localdate(now)
+    today = business_date(now)
     converted = False
     if (
         order.trial is not None

@@ -26,17 +26,17 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Min, Q
-from django.utils import timezone
 
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, OrgKind
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization
+from partnerhub.core.clock import business_today
 from partnerhub.core.listview import summary_cache_clear
 from partnerhub.core.sweeps import SweepResult
 
@@ -73,9 +73,37 @@ FACTS = (
     "services_up",
     "admins_up",
     "admins_down",
+    "admin_emails_key",
     "trial_end_date",
+    "warning_on",
+    "deletion_on",
+    "forecast_why",
+    "forecast_floats",
 )
 Pair = tuple[int, int]  # (partner id, customer id)
+NO_FORECAST = {"warning_on": None, "deletion_on": None, "forecast_why": 0, "forecast_floats": False}
+
+
+@dataclass(frozen=True)
+class ForecastFacts:
+    """What this layer reads of one customer org for its deletion forecast (D1–D5): the org's
+    deletion fields, and every license-holding subscription of it, any partner's or none."""
+
+    org: dict[str, Any]  # pk, deletion_marked_at, deletion_warned_at, last_activity_at
+    subscriptions: list[tuple[int, str, str, date, date | None]]  # pk, kind, state, end, period
+
+
+# The forecast's rules (D3, D4 and the sweeps' conditions) live a layer up, in
+# ``customers.lifecycle``; the customers app registers the function that applies them here at
+# start-up (``customers.forecast_rows``), so every refresh, rebuild, advance and check of a row
+# computes its forecast columns in the same pass, without this layer importing that one.
+Forecaster = Callable[[dict[int, ForecastFacts], date], dict[int, dict[str, Any]]]
+_forecasters: list[Forecaster] = []
+
+
+def forecaster_register(forecaster: Forecaster) -> None:
+    if forecaster not in _forecasters:
+        _forecasters[:] = [forecaster]
 
 
 def _scope(prefix: str, ids: Iterable[int] | None, id_range: tuple[int, int] | None) -> Q:
@@ -96,7 +124,15 @@ def customer_rows_expected(
         o["pk"]: o
         for o in Organization.objects.filter(
             _scope("pk", customer_ids, id_range), kind=OrgKind.CUSTOMER
-        ).values("pk", "name", "data_region", "created", "deletion_marked_at")
+        ).values(
+            "pk",
+            "name",
+            "data_region",
+            "created",
+            "deletion_marked_at",
+            "deletion_warned_at",
+            "last_activity_at",
+        )
     }
     if not orgs:
         return {}
@@ -106,12 +142,26 @@ def customer_rows_expected(
     )
     subs: dict[Pair, list[tuple[int, str, str, date, int | None]]] = defaultdict(list)
     sub_pair: dict[int, Pair] = {}
-    for pk, partner_id, customer_id, kind, state, end_date, rank in (
-        Subscription.objects.filter(scope, partner_id__isnull=False)
+    holding: dict[int, list[tuple[int, str, str, date, date | None]]] = defaultdict(list)
+    for pk, partner_id, customer_id, kind, state, end_date, period_end, rank in (
+        Subscription.objects.filter(scope)
         .annotate(_rank=subscription_status_rank_expression(today=today))
-        .values_list("pk", "partner_id", "customer_id", "kind", "state", "end_date", "_rank")
+        .values_list(
+            "pk",
+            "partner_id",
+            "customer_id",
+            "kind",
+            "state",
+            "end_date",
+            "period_end_date",
+            "_rank",
+        )
         .order_by()
     ):
+        if state in HOLDING:  # D1: any holding subscription keeps the org, any partner's or none
+            holding[customer_id].append((pk, kind, state, end_date, period_end))
+        if partner_id is None:
+            continue
         pair = (partner_id, customer_id)
         subs[pair].append((pk, kind, state, end_date, rank))
         if state == SubscriptionState.PENDING:  # T3: a trial waiting for consent
@@ -135,14 +185,21 @@ def customer_rows_expected(
             rank = urgency[status]
             sub_urgency[sub_id] = min(rank, sub_urgency.get(sub_id, rank))
             services_bits[sub_pair[sub_id]] |= SERVICE_BITS[service_type]
-    admins = dict(
+    admin_emails: dict[int, set[str]] = defaultdict(set)
+    for org_id, email in (
         Membership.objects.filter(_scope("org_id", customer_ids, id_range))
         .filter(role__in=CUSTOMER_ADMIN_ROLES)
-        .values("org_id")
-        .annotate(_first=Min("user__email"))
-        .values_list("org_id", "_first")
+        .values_list("org_id", "user__email")
         .order_by()
-    )
+    ):
+        admin_emails[org_id].add(email)
+    admins = {org_id: sorted(emails) for org_id, emails in admin_emails.items()}
+    forecasts: dict[int, dict[str, Any]] = {}
+    listed = {customer_id for _, customer_id in pairs if customer_id in orgs}
+    for forecaster in _forecasters:
+        forecasts = forecaster(
+            {pk: ForecastFacts(dict(orgs[pk]), holding.get(pk, [])) for pk in listed}, today
+        )
     rows: dict[Pair, dict[str, Any]] = {}
     for pair in pairs:
         org = orgs.get(pair[1])
@@ -162,7 +219,8 @@ def customer_rows_expected(
             if kind == SubscriptionKind.TRIAL and state in HOLDING:
                 trial_end = end_date if trial_end is None else min(trial_end, end_date)
         bits = services_bits.get(pair, 0)
-        first_admin = admins.get(pair[1])
+        emails = admins.get(pair[1], [])
+        first_admin = emails[0] if emails else None
         rows[pair] = {
             "name_key": org["name"].lower(),
             "data_region": org["data_region"],
@@ -178,9 +236,17 @@ def customer_rows_expected(
             "services_up": bits or EMPTY_RANK_HIGH,
             "admins_up": first_admin or EMPTY_TEXT_HIGH,
             "admins_down": first_admin or "",
+            "admin_emails_key": admin_emails_key(emails),
             "trial_end_date": trial_end,
+            **forecasts.get(pair[1], NO_FORECAST),
         }
     return rows
+
+
+def admin_emails_key(emails: Iterable[str]) -> str:
+    """The search key of a row's admins: each email between spaces (``CustomerRow``)."""
+    emails = sorted(emails)
+    return f" {' '.join(emails)} " if emails else ""
 
 
 def _stored(scope: Q) -> dict[Pair, dict[str, Any]]:
@@ -227,7 +293,7 @@ def customer_rows_refresh(*, customer_ids: Iterable[int], today: date | None = N
     """Make the rows of these customers (on every partner's list) exact again, as of ``today``.
     Call it at the end of a service that changed what the list filters or sorts by, inside the
     service's transaction. Writes only the rows that differ; returns how many."""
-    today = today or timezone.localdate()
+    today = today or business_today()
     ids = sorted({int(i) for i in customer_ids if i is not None})
     written = 0
     with transaction.atomic():
@@ -258,7 +324,11 @@ def _indexes_dropped() -> list[Any]:
     returns them for ``_indexes_restored``. Idempotent, so a rebuild that died is rerun."""
     from django.db import connection
 
+    from .models import customer_row_search_indexes
+
     indexes = list(CustomerRow._meta.indexes)
+    if connection.vendor == "postgresql":
+        indexes += customer_row_search_indexes()
     with connection.cursor() as cursor:
         for index in indexes:
             name = connection.ops.quote_name(index.name)
@@ -290,6 +360,8 @@ def _insert_rows(expected: dict[Pair, dict[str, Any]], today: date) -> int:
         "created": ops.adapt_datetimefield_value,
         "deletion_marked_at": ops.adapt_datetimefield_value,
         "trial_end_date": ops.adapt_datefield_value,
+        "warning_on": ops.adapt_datefield_value,
+        "deletion_on": ops.adapt_datefield_value,
     }
     as_of = ops.adapt_datefield_value(today)
     values = [
@@ -316,7 +388,7 @@ def customer_rows_rebuild(*, today: date | None = None) -> int:
     range in its own transaction, then builds the indexes once: minutes at a million, but the
     list is incomplete meanwhile — run it when the site is quiet (a service's refresh of a
     customer stays correct either way). Returns the number of rows."""
-    today = today or timezone.localdate()
+    today = today or business_today()
     total = 0
     from django.db import connection
 
@@ -367,6 +439,12 @@ def customer_rows_advance(*, today: date) -> SweepResult:
     with transaction.atomic():
         if since < today:
             ids = customers_crossing_boundaries(since=since, today=today)
+            # D3/D4: forecasts that count from today (an overdue step) move with it.
+            ids |= set(
+                CustomerRow.objects.filter(forecast_floats=True).values_list(
+                    "customer_id", flat=True
+                )
+            )
             result.count = customer_rows_refresh(customer_ids=ids, today=today)
         _fill_set(today)
     return result
@@ -405,7 +483,7 @@ def customer_rows_check(*, limit: int = 1000) -> list[RowDifference]:
             pair: max(as_of[row["pk"]], advanced) if advanced else as_of[row["pk"]]
             for pair, row in stored.items()
         }
-        days = set(due.values()) or {advanced or timezone.localdate()}
+        days = set(due.values()) or {advanced or business_today()}
         expected_on = {
             day: customer_rows_expected(today=day, id_range=id_range) for day in sorted(days)
         }

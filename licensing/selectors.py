@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PARTNER_ROLES
 from partnerhub.accounts.lifecycle import email_domain, name_prefix
@@ -121,6 +122,22 @@ class WizardMatch:
     @property
     def orgs(self) -> list[Organization]:
         return self.admin_orgs or self.candidates
+
+    @property
+    def reason(self) -> str:
+        """W2 explained, issue 16: which rule matched every listed org — never a user's name
+        (W6). The same for each org of one match: (a) and (b) are never mixed."""
+        if self.admin_orgs:
+            return str(
+                _("Matched by the admin email: it belongs to an admin of this organization.")
+            )
+        return str(
+            _(
+                "Matched by the name and the domain: the same first five letters, and users "
+                "with email addresses at %(domain)s."
+            )
+            % {"domain": self.domain}
+        )
 
     def allows(self, org_pk: int) -> bool:
         """W6: an org may be chosen only if this match listed it."""

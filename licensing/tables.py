@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .choices import OrderStatus
@@ -28,19 +28,19 @@ def setup_link_state(order: Order, *, now: Any) -> str:
     if order.status == OrderStatus.COMPLETED:
         used = order.link_used_at or order.completed_at
         if used is None:
-            return _g("Used")
-        return _g("Used on %(date)s") % {
+            return gettext("Used")
+        return gettext("Used on %(date)s") % {
             "date": date_format(timezone.localtime(used), "DATE_FORMAT")
         }
     if order.status == OrderStatus.CANCELLED:
-        return _g("No link: order cancelled")
+        return gettext("No link: order cancelled")
     if order.link_expires_at is None:
-        return _g("Not sent")
+        return gettext("Not sent")
     if order.link_expires_at <= now:
-        return _g("Expired on %(date)s: send a new one") % {
+        return gettext("Expired on %(date)s: send a new one") % {
             "date": date_format(timezone.localtime(order.link_expires_at), "DATE_FORMAT")
         }
-    return _g("Sent, valid until %(date)s") % {
+    return gettext("Sent, valid until %(date)s") % {
         "date": date_format(timezone.localtime(order.link_expires_at), "DATE_FORMAT")
     }
 

@@ -13,12 +13,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, PartnerTier
 from partnerhub.accounts.permissions import PartnerMemberMixin, TrialManagerMixin
+from partnerhub.core.clock import business_today
 from partnerhub.core.listview import ObjectListView
 
 from .choices import OrderStatus, ServiceType, SubscriptionKind
@@ -91,7 +91,7 @@ class TrialConvertView(TrialManagerMixin, View):
             "trial": trial,
             "form": form,
             "tier_2": self.partner.partner_tier != PartnerTier.TIER_1,
-            "convertible": trial_convertible(trial=trial, today=timezone.localdate()),
+            "convertible": trial_convertible(trial=trial, today=business_today()),
             "pending_order": pending,
             "left_out": [(ServiceType(t).label, emails) for t, emails in (left_out or {}).items()],
         }
@@ -181,7 +181,7 @@ class SubscriptionRenewView(TrialManagerMixin, View):
         form: SubscriptionRenewForm,
         status: int = 200,
     ) -> HttpResponse:
-        today = timezone.localdate()
+        today = business_today()
         context = {
             "subscription": sub,
             "customer": sub.customer,

@@ -12,8 +12,11 @@ urlpatterns = [
     path("partner/customers/", include("customers.urls")),
     path("partner/trials/", include("trials.urls")),
     path("partner/notifications/", include("partnerhub.accounts.urls")),
+    path("support/", include("customers.support_urls")),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language picker (issue 14): Django's set_language, and the choice stored on the person.
+    path("i18n/setlang/", accounts_views.language_set, name="set_language"),
+    path("me/", accounts_views.PersonSettingsView.as_view(), name="person_settings"),
     path("control-hub/<int:org_pk>/", include("controlhub.urls")),
     # Deprecated (issue 15): kept working; the successor is /api/v1/activity/ with an API key.
     path("api/activity/", include("customers.api")),

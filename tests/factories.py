@@ -70,13 +70,17 @@ def make_user(
     role: str | None = None,
     email: str | None = None,
     password: str = PASSWORD,
+    language: str = "en",
     **fields,
 ) -> User:
+    """A person; they read English unless the test names another language (``language=""``:
+    one who never chose, so the org's country or the browser decides, issue 14)."""
     user = User.objects.create_user(
         email=email
         or f"user{next(_seq)}@{(org.name if org else 'staff').split()[0].lower()}.example",
         password=password,
         org=org,
+        language=language,
         **fields,
     )
     if org is not None and role is not None:

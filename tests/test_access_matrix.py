@@ -34,7 +34,14 @@ from partnerhub.accounts.api_keys import api_key_create
 from partnerhub.accounts.choices import PartnerAccess, PartnerTier, Role
 from partnerhub.accounts.models import Organization
 from partnerhub.accounts.webhooks import webhook_endpoint_create
-from tests.factories import assign, make_customer, make_partner, make_subscription, make_user
+from tests.factories import (
+    assign,
+    listed_facts_changed,
+    make_customer,
+    make_partner,
+    make_subscription,
+    make_user,
+)
 from trials.models import ConsentRequest
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +106,8 @@ TABLE: dict[str, Entry] = {
     "login": T("none", PUBLIC, PUBLIC),
     "logout": T("none", PUBLIC, PUBLIC),
     "set_language": T("none", PUBLIC, PUBLIC),
+    # Issue 14: anyone signed in sets their own language and time zone.
+    "person_settings": T("none", SIGNED_IN, SIGNED_IN),
     # A partner person's own notifications (every role; another person's notice is a 404).
     "accounts:notification_list": T("none", PARTNER_ANY, PARTNER_CHANGE),
     "accounts:notification_read": T("none", PARTNER_ANY, PARTNER_ANY, ok=frozenset({404})),
@@ -107,6 +116,17 @@ TABLE: dict[str, Entry] = {
     # The partner side.
     "customers:customer_list": T("none", PARTNER_ANY, PARTNER_CHANGE),
     "customers:customer_detail": T("customer", OWN_ANY, OWN_CHANGE),
+    # Issue 16: the dashboard and deletion forecast (read pages), saving a view (every role:
+    # a view is the person's own).
+    "customers:dashboard": T("none", PARTNER_ANY, PARTNER_CHANGE),
+    "customers:deletion_forecast": T("none", PARTNER_ANY, PARTNER_CHANGE),
+    "customers:saved_view_save": T("none", PARTNER_ANY, PARTNER_ANY),
+    # Bulk actions (POST only; an empty selection is sent back to the list): extending trials
+    # runs trials (T1), exporting is a read, emailing customers' admins is a change.
+    "customers:bulk_trial_extend": T("none", NOBODY, PARTNER_TRIALS),
+    "customers:bulk_export": T("none", NOBODY, PARTNER_ANY),
+    "customers:bulk_signin_ask": T("none", NOBODY, PARTNER_CHANGE),
+    "support:forecast": T("none", STAFF, STAFF),
     # P1: a sales admin acts on a service of one of the partner's own subscriptions (POST only).
     "customers:service_provisioning_retry": T("service", OWN_TRIALS, OWN_TRIALS),
     "customers:service_manual_done": T("service", OWN_TRIALS, OWN_TRIALS),
@@ -412,6 +432,7 @@ def build_world() -> dict[str, Any]:
             admin_email=f"admin@{org_name.lower()}.example",
             expires_at=timezone.now() + timedelta(days=10),
         )
+        listed_facts_changed(target.org)  # the consent deadline is the forecast's (T3)
         target.consent = consent
         consents[asker.name] = Owned(f"{asker.name}'s request", consent.pk, frozenset({asker.pk}))
         on_list = customers[org_name]

@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import resolve
 from django.utils import timezone
 
+from customers.bulk import bulk_signin_ask
 from customers.choices import DeletionReason
 from customers.services import org_delete
 from customers.sweeps import deletion_due, deletion_mark_due, deletion_warn_due
@@ -223,6 +224,11 @@ def every_email(db, settings) -> list[OutboxEmail]:
     deletion_mark_due(now=now - timedelta(days=31))
     deletion_warn_due(now=now)
     deletion_due(now=now + timedelta(days=31))
+
+    # D5 (issue 16): the partner asks the admins of some customers to sign in (a bulk action).
+    asked = make_customer(name="Asked Org", partner=partner)
+    make_user(org=asked, role=Role.CUSTOMER_FULL_ADMIN)
+    bulk_signin_ask(actor=sales, partner=partner, customer_ids=[asked.pk])
 
     # D9: a customer deletes its org; its partner hears it.
     leaving = make_customer(name="Leaving Org", partner=partner)

@@ -267,6 +267,9 @@ def test_bulk_loader_with_deferred_indexes_puts_every_index_and_constraint_back(
     assert org.partner_certified is False
     sub = Subscription.objects.filter(reference__startswith="B-", state="active").first()
     assert sub.ended_at is None
+    service = Service.objects.filter(subscription__reference__startswith="B-").first()
+    assert service.provisioning_details == {}  # a JSON default, written as COPY text
+    assert org.name == Organization.objects.values_list("name", flat=True).get(pk=org.pk)
     # The rebuilt constraints hold: a duplicate email and a dangling foreign key are refused.
     taken = User.objects.filter(email__regex=r"^u[0-9]+@").first()
     with pytest.raises(IntegrityError), transaction.atomic():

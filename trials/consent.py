@@ -36,6 +36,7 @@ from partnerhub.accounts.services import (
     relationship_grant,
     relationship_revoke,
 )
+from partnerhub.core.clock import business_date
 
 from .choices import ConsentStatus
 from .lifecycle import consent_trial_dates, is_consent_expired
@@ -86,7 +87,7 @@ def consent_accept(
     start, end = consent_trial_dates(
         start_date=trial.start_date,
         end_date=trial.end_date,
-        accepted_on=timezone.localdate(now),
+        accepted_on=business_date(now),
     )
     Subscription.objects.filter(pk=request.trial_id, state=SubscriptionState.PENDING).update(
         state=SubscriptionState.ACTIVE, start_date=start, end_date=end

@@ -49,6 +49,7 @@ from partnerhub.accounts.services import (
     relationship_revoke,
     user_create,
 )
+from partnerhub.core.clock import business_date, business_today
 from partnerhub.core.outbox import email_owe, outbox_key
 
 from .choices import ConsentStatus, DeviceType, ExtensionStatus
@@ -298,7 +299,7 @@ def trial_start_new_customer(
     trial; its services start provisioning (the welcome email follows when all are provisioned)."""
     _require_trial_manager(actor=actor, partner=partner)
     now = timezone.now()
-    today = today or timezone.localdate()
+    today = today or business_today()
     email = admin_email.strip().lower()
     if User.objects.filter(email=email).exists():
         raise ValidationError(_("This email belongs to an existing organization."))
@@ -487,7 +488,7 @@ def _trial_request_existing_org(
     ).exists():
         raise ValidationError(_("A trial request to this organization is already waiting."))
     _check_offer(customer=customer, partner=partner, services=services, devices=devices)
-    start, end = _trial_dates(today=timezone.localdate(now), length_days=length_days)
+    start, end = _trial_dates(today=business_date(now), length_days=length_days)
     trial = subscription_create(
         customer=customer,
         partner=partner,
@@ -634,7 +635,7 @@ def trial_add_to_customer(
     ).exists():
         raise ValidationError(_("This customer has a trial of yours already: change its services."))
     _check_offer(customer=customer, partner=partner, services=services, devices=devices)
-    today = today or timezone.localdate()
+    today = today or business_today()
     trial = _trial_create(
         customer=customer,
         partner=partner,
@@ -791,7 +792,7 @@ def trial_extend(
         raise ValidationError(_("Only trials can be extended."))
     _require_trial_manager(actor=actor, partner=partner)
     trial = Subscription.objects.select_for_update().get(pk=trial.pk)
-    today = today or timezone.localdate()
+    today = today or business_today()
     if trial.state not in (SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED):
         raise ValidationError(_("Only an active trial or one in its grace period can be extended."))
     if trial.state == SubscriptionState.SUSPENDED and not can_reactivate(
@@ -861,7 +862,7 @@ def extension_request_decide(
     locked = ExtensionRequest.objects.select_for_update().get(pk=extension_request.pk)
     if locked.status != ExtensionStatus.PENDING:
         raise ValidationError(_("This request has been decided already."))
-    today = today or timezone.localdate()
+    today = today or business_today()
     locked.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
     locked.decided_by = actor
     locked.decided_at = timezone.now()

@@ -17,7 +17,6 @@ from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
-from django.utils import timezone
 
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
@@ -40,6 +39,7 @@ from partnerhub.accounts.models import Membership, Organization, User
 from partnerhub.accounts.notifications import Notice, notifications_owe_bulk
 from partnerhub.accounts.services import audit_bulk, deletion_recheck, relationship_revoke
 from partnerhub.accounts.webhooks import webhooks_owe_bulk
+from partnerhub.core.clock import business_date
 from partnerhub.core.models import OutboxEmail
 from partnerhub.core.outbox import outbox_key
 from partnerhub.core.sweeps import (
@@ -332,7 +332,7 @@ def consent_expire_due(*, now: datetime, within: PkRange | None = None) -> Sweep
                 if not live.exists():
                     relationship_revoke(partner=request.partner, customer=request.customer)
             customer_rows_refresh(
-                customer_ids={r.customer_id for r in requests}, today=timezone.localdate(now)
+                customer_ids={r.customer_id for r in requests}, today=business_date(now)
             )
             # The partner hears it in its feed and by email (the T3 expiry's own wording).
             result.emails += notifications_owe_bulk(

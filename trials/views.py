@@ -22,6 +22,7 @@ from django.views import View
 from licensing.models import Subscription
 from partnerhub.accounts.models import Organization, User
 from partnerhub.accounts.permissions import TrialManagerMixin
+from partnerhub.core.clock import business_today
 
 from . import services
 from .choices import TrialLength
@@ -359,7 +360,7 @@ class TrialExtendView(TrialView):
     earlier than the current end, and turns a device trial past 120 days into a request."""
 
     def render_form(self, trial: Subscription, form: TrialExtendForm) -> HttpResponse:
-        today = timezone.localdate()
+        today = business_today()
         plan = None
         if form.is_bound and form.is_valid():
             plan = trial_extension_plan(

@@ -29,6 +29,7 @@ from .choices import (
     Role,
 )
 from .models import CustomerRelationship, Membership, Organization, User
+from .notifications import unread_count_expression, unread_count_remember
 
 
 # ---- Control Hub ---------------------------------------------------------------------------
@@ -201,15 +202,19 @@ def partner_access(user: Any, partner: Organization | None = None) -> PartnerSid
         return None
     # One query for the person's membership and its org; the org is then cached on the user
     # so later reads of ``user.org`` cost nothing (the list page's query budget).
+    # The bell's unread count rides along (a COUNT on the partial index of unread rows), so
+    # the page's context processor needs no query of its own (``notifications.unread_count``).
     membership = (
         Membership.objects.select_related("org")
         .filter(user=user, org_id=user.org_id, role__in=PARTNER_ROLES)
+        .annotate(_unread=unread_count_expression())
         .first()
     )
     if membership is None:
         return None
     org = membership.org
     user.org = org
+    unread_count_remember(user, membership._unread)
     if org.kind != OrgKind.PARTNER or not org.partner_certified:
         return None
     if partner is not None and partner.pk != org.pk:

@@ -104,7 +104,10 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     add_form = UserAddForm
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Personal info"), {"fields": ("first_name", "last_name", "org", "language")}),
+        (
+            _("Personal info"),
+            {"fields": ("first_name", "last_name", "org", "language", "time_zone")},
+        ),
         (
             _("Permissions"),
             {

@@ -12,6 +12,12 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        from partnerhub.core.outbox import recipient_locales_register
+
+        from .language import person_locale_on_sign_in, recipient_locales
         from .middleware import session_started
 
         user_logged_in.connect(session_started, dispatch_uid="session_lifetime_start")
+        user_logged_in.connect(person_locale_on_sign_in, dispatch_uid="person_locale_sign_in")
+        # Issue 14: every email is rendered in its recipient's language and time zone.
+        recipient_locales_register(recipient_locales)

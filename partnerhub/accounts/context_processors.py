@@ -1,5 +1,6 @@
-"""The bell in the top bar: a partner person's unread count, one COUNT query, only when a page
-actually shows the bell (it is lazy)."""
+"""The bell in the top bar: a partner person's unread count — read with the membership by
+``access.partner_access`` on partner pages (no query of its own), else one COUNT query, only
+when a page actually shows the bell (it is lazy)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
@@ -19,7 +20,7 @@ from .choices import (
     Role,
     Vertical,
 )
-from .lifecycle import email_domain, name_prefix
+from .lifecycle import email_domain, name_prefix, validate_time_zone
 
 
 class Organization(models.Model):
@@ -38,6 +39,11 @@ class Organization(models.Model):
     country = models.CharField(_("country"), max_length=2, choices=Country.choices)
     data_region = models.CharField(
         _("data-location region"), max_length=8, choices=DataRegion.choices, db_index=True
+    )
+    # Dates and times for its people who name no zone of their own; empty: the country's
+    # (``partnerhub.accounts.language.org_time_zone``).
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_time_zone]
     )
     # Partners only.
     partner_tier = models.PositiveSmallIntegerField(
@@ -147,7 +153,14 @@ class User(AbstractUser):
         null=True,
         blank=True,
     )
-    language = models.CharField(_("language"), max_length=8, blank=True)
+    # The language the person reads pages and emails in (issue 14): set from the browser's at
+    # the first sign-in, changed with the picker; empty until then (emails fall back to the
+    # org's country). Wins over Accept-Language (``PersonLocaleMiddleware``).
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    # Empty: the org's time zone.
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_time_zone]
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

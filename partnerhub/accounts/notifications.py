@@ -10,6 +10,7 @@ for a sweep's chunk. The feed keeps everything; a person may turn the email off 
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Func, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
@@ -248,8 +250,40 @@ def partner_feed(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).order_by("-created_at", "-pk")
 
 
+UNREAD_ATTR = "_unread_notifications"  # where a request's user keeps the bell's count
+
+
+def unread_count_expression() -> Func:
+    """The bell's count as a subquery of a query over memberships (or anything with a
+    ``user_id``): a COUNT on the partial index of unread rows. ``access.partner_access`` folds
+    it into its membership query, so a partner page spends no query on the bell."""
+    unread = (
+        Notification.objects.filter(user_id=OuterRef("user_id"), read_at__isnull=True)
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(unread, output_field=IntegerField()), 0)
+
+
+def unread_count_remember(user: Any, count: int) -> None:
+    """Keep the count read with the person's membership for the rest of the request."""
+    setattr(user, UNREAD_ATTR, count)
+
+
+def _unread_forget(user: Any) -> None:
+    # Nothing remembered is fine (also through request.user's lazy wrapper).
+    with contextlib.suppress(AttributeError):
+        delattr(user, UNREAD_ATTR)
+
+
 def unread_count(*, user: User) -> int:
-    """The bell: one COUNT on the partial index of unread rows."""
+    """The bell: the count read with the person's membership in this request, else one COUNT
+    on the partial index of unread rows."""
+    remembered = getattr(user, UNREAD_ATTR, None)
+    if remembered is not None:
+        return int(remembered)
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
@@ -263,12 +297,14 @@ def notification_read(*, user: User, notification_id: int) -> Notification | Non
     if notification is not None and notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
+        _unread_forget(user)
     return notification
 
 
 @transaction.atomic
 def notifications_read_all(*, user: User) -> int:
     """Mark every unread notice of the person read; returns how many."""
+    _unread_forget(user)
     return Notification.objects.filter(user=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )

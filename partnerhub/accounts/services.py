@@ -223,3 +223,36 @@ __all__ = [
     "relationship_revoke",
     "user_create",
 ]
+
+
+@transaction.atomic
+def person_locale_set(
+    *,
+    person: User,
+    language: str | None = None,
+    time_zone: str | None = None,
+    audited: bool = True,
+) -> bool:
+    """Issue 14: store the language and/or time zone a person reads (``""`` time zone: their
+    org's). A person's own preference: one UPDATE, audited when the person changes it
+    themselves (not when the first sign-in takes the browser's language). True if it changed."""
+    changes: dict[str, str] = {}
+    if language is not None and language != person.language:
+        changes["language"] = language
+    if time_zone is not None and time_zone != person.time_zone:
+        changes["time_zone"] = time_zone
+    if not changes:
+        return False
+    User.objects.filter(pk=person.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(person, name, value)
+    if not audited:
+        return True
+    audit_record(
+        action="person.locale_set",
+        actor=person,
+        org=person.org,
+        target=person.email,
+        details=changes,
+    )
+    return True

@@ -1,14 +1,19 @@
+from typing import Any
+
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext, ngettext, override
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django.views import View
+from django.views.i18n import set_language as django_set_language
 
 from partnerhub.accounts.access import PartnerAction
 from partnerhub.accounts.choices import (
@@ -16,6 +21,14 @@ from partnerhub.accounts.choices import (
     EMAILED_NOTIFICATION_KINDS,
     FEED_ONLY_NOTIFICATION_KINDS,
     OrgKind,
+)
+from partnerhub.accounts.language import (
+    LANGUAGE_PICKED,
+    ORG_TIME_ZONE,
+    language_choices,
+    language_supported,
+    org_time_zone,
+    time_zone_choices,
 )
 from partnerhub.accounts.models import Membership
 from partnerhub.accounts.notifications import (
@@ -25,11 +38,12 @@ from partnerhub.accounts.notifications import (
     notifications_read_all,
     partner_feed,
 )
-from partnerhub.accounts.permissions import PartnerMemberMixin
+from partnerhub.accounts.permissions import PartnerMemberMixin, signed_in_user
+from partnerhub.accounts.services import person_locale_set
 
 
 def _landing_url(request: HttpRequest) -> str | None:
-    """Where a person lands after sign-in: partners on their customer list, customer admins in
+    """Where a person lands after sign-in: partners on their dashboard, customer admins in
     their org's Control Hub. Support staff and others see the start page."""
     user = request.user
     if not user.is_authenticated:
@@ -37,7 +51,7 @@ def _landing_url(request: HttpRequest) -> str | None:
     org = user.org
     try:
         if org is not None and org.kind == OrgKind.PARTNER and org.partner_certified:
-            return reverse("customers:customer_list")
+            return reverse("customers:dashboard")  # issue 16: the dashboard is the landing page
         if (
             org is not None
             and Membership.objects.filter(
@@ -158,3 +172,74 @@ def signin_locked_out(
         {"form": form, "locked_out": True, "cooloff_minutes": minutes},
         status=429,
     )
+
+
+# ---- language and time zone (issue 14) -----------------------------------------------------
+
+
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language picker of every top bar and of the sign-in page: Django's ``set_language``
+    (the cookie, a safe ``next``), and the choice stored on the person — signed in, at once;
+    on the sign-in page, when they sign in (``language.person_locale_on_sign_in``)."""
+    response = django_set_language(request)
+    chosen = language_supported(request.POST.get("language")) if request.method == "POST" else None
+    if chosen:
+        if request.user.is_authenticated:
+            person_locale_set(person=signed_in_user(request), language=chosen)
+        else:
+            request.session[LANGUAGE_PICKED] = chosen
+    return response
+
+
+class PersonSettingsForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), choices=())
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        choices=(),
+        help_text=_("Dates and times on every page and in your emails."),
+    )
+
+    def __init__(self, *args: Any, org_zone: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        language, zone = self.fields["language"], self.fields["time_zone"]
+        assert isinstance(language, forms.ChoiceField)
+        assert isinstance(zone, forms.ChoiceField)
+        language.choices = language_choices()
+        zone.choices = [
+            ("", _("Your organization's (%(zone)s)") % {"zone": org_zone}),
+            *time_zone_choices(),
+        ]
+
+
+class PersonSettingsView(LoginRequiredMixin, View):
+    """Anyone signed in: the language and the time zone they read (issue 14)."""
+
+    def _org_zone(self) -> str:
+        user = signed_in_user(self.request)
+        return org_time_zone(user.org) if user.org_id else settings.TIME_ZONE
+
+    def _render(self, form: PersonSettingsForm) -> HttpResponse:
+        return render(self.request, "accounts/person_settings.html", {"form": form})
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user = signed_in_user(request)
+        initial = {"language": user.language or get_language(), "time_zone": user.time_zone}
+        return self._render(PersonSettingsForm(initial=initial, org_zone=self._org_zone()))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        org_zone = self._org_zone()
+        form = PersonSettingsForm(request.POST, org_zone=org_zone)
+        if not form.is_valid():
+            return self._render(form)
+        language = form.cleaned_data["language"]
+        person_locale_set(
+            person=signed_in_user(request),
+            language=language,
+            time_zone=form.cleaned_data["time_zone"],
+        )
+        request.session[ORG_TIME_ZONE] = org_zone
+        # The confirmation is read in the language just chosen.
+        with override(language):
+            messages.success(request, gettext("Your language and time zone are saved."))
+        return redirect("person_settings")

@@ -26,12 +26,12 @@ from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.views import View
 from django_tables2.data import TableListData
 
-from .csvcells import csv_row
+from .csvcells import csv_bool, csv_row
 from .safecache import cache_get, cache_incr
 
 EXPORT_CHUNK = 2000
@@ -155,6 +155,11 @@ class ObjectListView(View):
         page_pks = self.ordered(queryset, accessors).values("pk")[offset : offset + limit]
         return self.ordered(self.get_queryset().filter(pk__in=page_pks), accessors)
 
+    def get_table_kwargs(self) -> dict[str, Any]:
+        """Extra arguments of the table, e.g. the columns a person chose (``sequence``,
+        ``exclude``)."""
+        return {}
+
     def get_extra_context(self, *, filterset: django_filters.FilterSet) -> dict[str, Any]:
         return {}
 
@@ -211,7 +216,7 @@ class ObjectListView(View):
 
         # Not request=: django-tables2 would paginate the empty table from the raw ?page and
         # ?per_page (a 500 on ?per_page=-1); this view reads and bounds them itself.
-        table = self.table_class(PreparedRows([]))
+        table = self.table_class(PreparedRows([]), **self.get_table_kwargs())
         table.request = request
         table.order_by = request.GET.get(table.prefixed_order_by_field) or self.default_sort
         accessors = self._ordering(table)
@@ -286,9 +291,19 @@ class ObjectListView(View):
             if value_of is not None:
                 return value_of(record=record)
             value = accessor.resolve(record, quiet=True) if accessor else None
+            if isinstance(value, bool):
+                return csv_bool(value)  # TRUE/FALSE in the person's language (issue 14)
             return "" if value is None else value
 
+        # The rows are written while the response streams, after the view has returned: in
+        # the person's language and time zone all the same.
+        language, zone = translation.get_language(), timezone.get_current_timezone()
+
         def lines() -> Iterator[str]:
+            with translation.override(language), timezone.override(zone):
+                yield from rows_of()
+
+        def rows_of() -> Iterator[str]:
             writer = csv.writer(_EchoBuffer())
             yield writer.writerow(csv_row(header))
             for start in range(0, len(pks), EXPORT_CHUNK):

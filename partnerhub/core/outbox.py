@@ -27,7 +27,8 @@ import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.header import Header
@@ -71,12 +72,42 @@ def outbox_key(*parts: object) -> str:
     return ":".join(str(part).lower() for part in parts)[:255]
 
 
+# Who reads an email in which language and time zone is decided above this layer (by
+# ``partnerhub.accounts.language.recipient_locales``, registered in AccountsConfig.ready): a
+# callable taking (address, org id) pairs and returning, per lower-cased (address, org id), an
+# object with ``language`` and ``time_zone``.
+_recipient_locales: list[Callable[[Iterable[tuple[str, int | None]]], Mapping[Any, Any]]] = []
+
+
+def recipient_locales_register(
+    resolver: Callable[[Iterable[tuple[str, int | None]]], Mapping[Any, Any]],
+) -> None:
+    """Register the one resolver of recipients' languages and time zones (issue 14)."""
+    _recipient_locales[:] = [resolver]
+
+
+def recipient_locales(pairs: Iterable[tuple[str, int | None]]) -> dict[Any, tuple[str, str]]:
+    """(language, time zone) per lower-cased (address, org id); empty without a resolver."""
+    if not _recipient_locales:
+        return {}
+    return {
+        key: (found.language, found.time_zone)
+        for key, found in _recipient_locales[0](list(pairs)).items()
+    }
+
+
 def email_render(
-    *, template: str, context: Mapping[str, Any], language: str | None = None
+    *,
+    template: str,
+    context: Mapping[str, Any],
+    language: str | None = None,
+    time_zone: str | None = None,
 ) -> tuple[str, str, str]:
-    """Render ``emails/<template>_subject.txt``, ``.txt`` and ``.html`` in the given language."""
+    """Render ``emails/<template>_subject.txt``, ``.txt`` and ``.html`` in the given language,
+    dates and times in the given time zone (the recipient's)."""
     ctx = {"site_url": settings.SITE_URL, **context}
-    with translation.override(language or settings.LANGUAGE_CODE):
+    zone = timezone.override(time_zone) if time_zone else nullcontext()
+    with translation.override(language or settings.LANGUAGE_CODE), zone:
         subject = render_to_string(f"emails/{template}_subject.txt", ctx)
         text = render_to_string(f"emails/{template}.txt", ctx)
         html = render_to_string(f"emails/{template}.html", ctx)
@@ -164,14 +195,24 @@ def email_owe(
     context: Mapping[str, Any],
     org_id: int | None = None,
     language: str | None = None,
+    time_zone: str | None = None,
 ) -> OutboxEmail | None:
     """Record that ``to`` is owed an email; returns None if that key was owed already.
 
-    Must run inside the caller's transaction. Delivery is scheduled after commit.
+    Rendered in the recipient's language and time zone (``recipient_locales``) unless the
+    caller names them. Must run inside the caller's transaction. Delivery is scheduled after
+    commit.
     """
     if OutboxEmail.objects.filter(key=key).exists():
         return None
-    subject, text, html = email_render(template=template, context=context, language=language)
+    if language is None or time_zone is None:
+        found = recipient_locales([(to, org_id)]).get((to.strip().lower(), org_id))
+        if found is not None:
+            language = language or found[0]
+            time_zone = time_zone or found[1]
+    subject, text, html = email_render(
+        template=template, context=context, language=language, time_zone=time_zone
+    )
     mime = MimeContent.build(subject=subject, text=text, html=html)
     try:
         with transaction.atomic():

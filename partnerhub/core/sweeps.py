@@ -30,7 +30,7 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from .models import OutboxEmail
-from .outbox import MimeContent, email_render
+from .outbox import MimeContent, email_render, recipient_locales
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,8 @@ class OwedEmail:
     template: str
     context: dict[str, Any]
     org_id: int | None = None
-    language: str | None = None
+    language: str | None = None  # None: the recipient's (``outbox.recipient_locales``)
+    time_zone: str | None = None
 
 
 def emails_owe_bulk(items: Iterable[OwedEmail]) -> int:
@@ -134,16 +135,25 @@ def emails_owe_bulk(items: Iterable[OwedEmail]) -> int:
     # Recipients of one notice share its content (T12 goes to every user of the org): render
     # each distinct (template, language, context) once, and build its MIME message once; each
     # recipient only gets its own To, Date and Message-ID headers.
-    rendered: dict[tuple[str, str | None, str], tuple[str, str, str, MimeContent]] = {}
+    rendered: dict[tuple[str, str | None, str | None, str], tuple[str, str, str, MimeContent]] = {}
     owed_at = timezone.now()
-    for key in keys:
-        if key in existing:
-            continue
+    # Each recipient's language and time zone, for the whole chunk at once (issue 14).
+    new_keys = [key for key in keys if key not in existing]
+    locales = recipient_locales(
+        (wanted[key].to, wanted[key].org_id)
+        for key in new_keys
+        if wanted[key].language is None or wanted[key].time_zone is None
+    )
+    for key in new_keys:
         item = wanted[key]
-        cache_key = (item.template, item.language, repr(sorted(item.context.items())))
+        language, zone = item.language, item.time_zone
+        found = locales.get((item.to.strip().lower(), item.org_id))
+        if found is not None:
+            language, zone = language or found[0], zone or found[1]
+        cache_key = (item.template, language, zone, repr(sorted(item.context.items())))
         if cache_key not in rendered:
             subject, text, html = email_render(
-                template=item.template, context=item.context, language=item.language
+                template=item.template, context=item.context, language=language, time_zone=zone
             )
             rendered[cache_key] = (
                 subject,

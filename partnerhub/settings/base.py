@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "partnerhub.accounts.middleware.SessionLifetimeMiddleware",
+    # After sign-in and session checks: the person's own language and time zone (issue 14).
+    "partnerhub.accounts.middleware.PersonLocaleMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -134,7 +136,14 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("da", _("Danish")), ("sv", _("Swedish")), ("it", _("Italian"))]
+# The five languages the product speaks (README "Languages"); catalogs under locale/<lang>/.
+LANGUAGES = [
+    ("en", _("English")),
+    ("da", _("Danish")),
+    ("sv", _("Swedish")),
+    ("it", _("Italian")),
+    ("zh-hant", _("Traditional Chinese")),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -366,6 +375,10 @@ SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600  # the cookie never outlives the s
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# The language picked on the sign-in page (or the person's, after sign-out): read by
+# LocaleMiddleware only; scripts never need it.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # T3: look-ups of an existing org by an admin's email, per partner user per hour (audited).
 TRIAL_ORG_LOOKUPS_PER_HOUR = int(os.environ.get("TRIAL_ORG_LOOKUPS_PER_HOUR", "20"))

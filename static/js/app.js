@@ -63,9 +63,21 @@
     form.addEventListener("change", update);
     update();
   }
+  function bulkPage() {
+    // Bulk actions: "Select this page" ticks every row's box (without JavaScript, tick them
+    // one by one or use "select all matching").
+    var page = document.getElementById("bulk-page");
+    if (!page) return;
+    page.hidden = false;
+    page.parentNode.hidden = false;
+    page.addEventListener("change", function () {
+      var boxes = document.querySelectorAll("input.bulk-pick");
+      Array.prototype.forEach.call(boxes, function (box) { box.checked = page.checked; });
+    });
+  }
   function ready(fn) {
     if (document.readyState !== "loading") fn();
     else document.addEventListener("DOMContentLoaded", fn);
   }
-  ready(function () { navMenu(); revealWithOffer(); extendPreview(); });
+  ready(function () { navMenu(); revealWithOffer(); extendPreview(); bulkPage(); });
 })();

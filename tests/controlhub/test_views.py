@@ -75,13 +75,15 @@ def pending_trial(world):
         partner=trial.partner, customer=world.org, access=PartnerAccess.PROVISIONING_ADMIN
     )
     now = timezone.now()
-    return ConsentRequest.objects.create(
+    consent = ConsentRequest.objects.create(
         trial=trial,
         partner=trial.partner,
         customer=world.org,
         admin_email=world.admin.email,
         expires_at=now + timedelta(days=10),
     )
+    listed_facts_changed(world.org)  # the consent deadline is the forecast's (T3)
+    return consent
 
 
 # --- who may see and do what -------------------------------------------------------------

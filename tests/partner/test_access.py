@@ -158,7 +158,9 @@ def test_T1_only_sales_admins_run_trials(client, world, objects, role):
     for pk in (objects["ours"]["customer"], world.customer_trial.pk):
         page = client.get(reverse("customers:customer_detail", args=[pk])).content.decode()
         assert "/partner/trials/" not in page
-        assert page.count('method="post"') == 1  # only the sign-out form
+        # only the top bar's forms: the language picker and sign-out
+        assert page.count('method="post"') == 2
+        assert page.count('action="/i18n/setlang/"') == 1
 
 
 @pytest.mark.parametrize("role", ["sales_admin", "sales_full_admin"])

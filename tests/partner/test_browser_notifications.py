@@ -41,7 +41,7 @@ def sign_in_here(page, email: str) -> None:
     page.wait_for_selector("#id_username")
     page.fill("#id_username", email)
     page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("#login-form button[type=submit]")
     page.wait_for_load_state()
 
 

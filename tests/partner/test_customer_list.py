@@ -14,12 +14,12 @@ from django.utils import timezone
 
 from licensing.choices import ProvisioningStatus, ServiceType, SubscriptionKind
 from partnerhub.accounts.choices import Role
-from tests.factories import make_customer, make_subscription, make_user
+from tests.factories import listed_facts_changed, make_customer, make_subscription, make_user
 
 pytestmark = pytest.mark.django_db
 URL = reverse("customers:customer_list")
-# session, user, membership+org, count(+band), page rows+orgs+admins, services, the bell's
-# unread count
+# session, user, membership+org (with the bell's unread count), count(+band), page
+# rows+orgs+admins, services, the saved views (issue 16)
 LIST_QUERIES = 7
 
 
@@ -41,11 +41,12 @@ def signed_in(client, world):
     return client
 
 
-def test_partner_lands_on_the_customer_list(client, world):
+def test_partner_lands_on_the_dashboard(client, world):
+    # Issue 16: the dashboard (each number a link into this list) is the landing page.
     client.force_login(world.read_only)
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert response["Location"] == URL
+    assert response["Location"] == reverse("customers:dashboard")
 
 
 def test_P2_P3_D2_columns(signed_in, world):
@@ -98,6 +99,53 @@ def test_service_region_and_search_filters(signed_in, world):
     assert names(signed_in.get(URL, {"q": "boss@paid"})) == ["Paid Co"]
     # another partner's customer is never found, by name or by its admin's email
     assert names(signed_in.get(URL, {"q": "Secret"})) == []
+
+
+def test_search_matches_any_admin_by_email_start_or_domain_on_the_read_row_only(signed_in, world):
+    """Issue 11: every customer admin counts (not only the first), "starts with" and "domain
+    is" match exactly that, and on PostgreSQL the search reads the read model's row: its
+    filter and count never join the users (ten million of them at a million customers).
+    SQLite, without trigram indexes, finds the admins through the users' email index."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_user(org=world.customer_paid, role=Role.CUSTOMER_READ_ONLY, email="zed@other.example")
+    listed_facts_changed(world.customer_paid)
+    assert names(signed_in.get(URL, {"q": "zed@"})) == ["Paid Co"]  # the second admin
+    assert names(signed_in.get(URL, {"q": "ZED"})) == ["Paid Co"]
+    assert names(signed_in.get(URL, {"q": "other.example"})) == ["Paid Co"]  # the domain
+    assert names(signed_in.get(URL, {"q": "ed@other"})) == []  # not the start of an email
+    assert names(signed_in.get(URL, {"q": "other.exam"})) == []  # not a whole domain
+    assert names(signed_in.get(URL, {"q": "zed@other.example boss"})) == []  # never across two
+    # A plain user's email is no admin's.
+    make_user(org=world.customer_trial, role=Role.USER, email="plainuser@trial.example")
+    listed_facts_changed(world.customer_trial)
+    assert names(signed_in.get(URL, {"q": "plainuser"})) == []
+    with CaptureQueriesContext(connection) as captured:
+        signed_in.get(URL, {"q": "zed"})
+    counting = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"]]
+    assert counting
+    if connection.vendor == "postgresql":
+        assert not any("accounts_user" in sql for sql in counting)
+
+
+def test_search_indexes_exist_on_postgresql(db):
+    """Issue 11: trigram GIN indexes serve the search on PostgreSQL (the migration creates
+    them there only; SQLite has no trigram index)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: the trigram indexes are not created on SQLite")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s",
+            ["licensing_customerrow"],
+        )
+        found = dict(cursor.fetchall())
+    for name, column in (("crow_name_trgm", "name_key"), ("crow_admins_trgm", "admin_emails_key")):
+        assert name in found, sorted(found)
+        assert "USING gin" in found[name]
+        assert f"{column} gin_trgm_ops" in found[name]
 
 
 def test_filters_combine_with_sort_and_pages(signed_in, world):
@@ -306,3 +354,36 @@ def test_headers_have_scope_and_sort_state_and_the_search_box_a_label(signed_in)
     assert 'aria-sort="none"' in html
     assert '<label for="id_q">Search name or admin email</label>' in html
     assert 'class="skip-link" href="#main"' in html
+
+
+def test_the_page_rows_are_found_by_key_never_by_walking_the_partners_index(
+    client, world, django_assert_max_num_queries
+):
+    """Issue 11: the page's rows are read by the ids the sort index cut (primary keys on
+    SQLite, whose planner otherwise walks the partner's whole sort index to find 50 rows;
+    (partner, customer) on PostgreSQL), for every sort."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _many(world, 30)
+    client.force_login(world.sales_admin)
+    for sort in SORTS:
+        for direction in ("", "-"):
+            with CaptureQueriesContext(connection) as captured:
+                names_shown = names(client.get(URL, {"sort": direction + sort, "per_page": 25}))
+            assert len(names_shown) == 25
+            (page_sql,) = [
+                q["sql"]
+                for q in captured.captured_queries
+                if q["sql"].count('FROM "licensing_customerrow"') == 2
+            ]
+            if connection.vendor != "sqlite":
+                assert '"licensing_customerrow"."customer_id" IN (SELECT' in page_sql
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN QUERY PLAN " + page_sql)
+                plan = [row[-1] for row in cursor.fetchall()]
+            assert plan[0].startswith("SEARCH licensing_customerrow USING INTEGER PRIMARY KEY"), (
+                sort,
+                plan,
+            )

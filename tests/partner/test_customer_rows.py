@@ -131,7 +131,9 @@ def test_band_is_never_recounted_by_two_requests_at_once(
         make_customer(name="Newcomer Co", partner=world.partner, deletion_marked_at=timezone.now())
     _fresh, _last, lock = _keys(world.partner.pk)
     cache.add(lock, 1, 30)  # another request is recounting
-    with django_assert_max_num_queries(7) as captured:  # with the bell's unread count
+    with django_assert_max_num_queries(
+        7
+    ) as captured:  # the bell rides on the membership; saved views
         response = client.get(URL)
     stale = {item["key"]: item["count"] for item in response.context["summary"]}
     assert stale == before  # stale-while-revalidate

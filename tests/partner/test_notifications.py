@@ -126,8 +126,9 @@ def test_bell_list_and_mark_read(client, world, django_assert_num_queries):
     page = client.get(reverse("customers:customer_list")).content.decode()
     assert 'id="bell-count"' in page
     assert ">2<" in page.split('id="bell-count"')[1][:40]
-    # session, user, membership+org, count, page of rows, the bell: whatever the feed's size
-    with django_assert_num_queries(6):  # membership and org in one query (issue 11)
+    # session, user, membership+org+the bell's count, count, page of rows: whatever the feed's
+    # size
+    with django_assert_num_queries(5):  # membership, org and the bell in one query (issue 11)
         listing = client.get(FEED).content.decode()
     assert "accepted your trial request" in listing
     assert "marked for deletion" in listing
@@ -154,8 +155,41 @@ def test_feed_costs_the_same_queries_with_many_notices(client, world, django_ass
             link_path="/",
         )
     login(client, world.sales_admin)
-    with django_assert_num_queries(6):  # membership and org in one query
+    with django_assert_num_queries(5):  # membership, org and the bell in one query
         client.get(FEED)
+
+
+def test_the_bell_rides_on_the_membership_query_and_is_exact(client, world):
+    """Issue 11: the bell's unread count is read with the person's membership (no query of its
+    own on a partner page), counts only the person's unread notices, and a page that marks
+    notices read in the same request does not show the count read before."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from partnerhub.accounts.access import partner_access
+    from partnerhub.accounts.notifications import notifications_read_all, unread_count
+
+    for n in range(3):
+        notification_owe(
+            partner=world.partner,
+            kind=NotificationKind.DELETION_MARKED,
+            key=f"bell{n}",
+            customer=world.customer_marked,
+            link_path="/",
+        )
+    Notification.objects.filter(user=world.sales_admin, key="bell0").update(read_at=timezone.now())
+    unread = Notification.objects.filter(user=world.sales_admin, read_at__isnull=True).count()
+    assert unread >= 2
+    user = type(world.sales_admin).objects.get(pk=world.sales_admin.pk)
+    with CaptureQueriesContext(connection) as captured:
+        assert partner_access(user) is not None
+        assert unread_count(user=user) == unread
+    assert len(captured.captured_queries) == 1
+    notifications_read_all(user=user)
+    assert unread_count(user=user) == 0
+    login(client, world.sales_admin)
+    page = client.get(reverse("customers:customer_list")).content.decode()
+    assert 'id="bell-count"' not in page
 
 
 # ---- the Buy page -------------------------------------------------------------------------

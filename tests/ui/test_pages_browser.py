@@ -58,7 +58,7 @@ def _check(browser: Any, base_url: str, pages: list[str], *, email: str | None) 
             page.goto("/login/")
             page.fill("#id_username", email)
             page.fill("#id_password", DEMO_PASSWORD)
-            page.click("button[type=submit]")
+            page.click("#login-form button[type=submit]")
             page.wait_for_load_state()
         for url in pages:
             page.goto(url)
@@ -92,6 +92,8 @@ def _partner_pages() -> list[str]:
     pages = [
         reverse("customers:customer_list"),
         reverse("customers:customer_list") + "?to_be_deleted=on",
+        reverse("customers:dashboard"),
+        reverse("customers:deletion_forecast") + "?days=90",
         reverse("licensing:order_list"),
         reverse("trials:trial_start"),
         reverse("trials:trial_request"),
@@ -147,7 +149,7 @@ def test_skip_link_is_the_first_stop_and_moves_focus_to_the_content(page, demo):
     page.goto("/login/")
     page.fill("#id_username", "admin@northwind.example")
     page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    page.click("#login-form button[type=submit]")
     page.wait_for_load_state()
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.className")
@@ -166,7 +168,7 @@ def test_narrow_nav_is_a_menu_button(browser, live_server, demo):
     page.goto("/login/")
     page.fill("#id_username", "admin@northwind.example")
     page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    page.click("#login-form button[type=submit]")
     page.wait_for_load_state()
     toggle = page.locator(".nav-toggle")
     assert toggle.is_visible()
@@ -181,7 +183,7 @@ def test_trial_form_shows_offer_fields_only_when_ticked(page, demo):
     page.goto("/login/")
     page.fill("#id_username", "sales@northwind.example")
     page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    page.click("#login-form button[type=submit]")
     page.goto(reverse("trials:trial_start"))
     assert not page.locator("#offer-meetings").is_visible()
     assert not page.locator("#offer-devices").is_visible()

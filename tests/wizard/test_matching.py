@@ -134,3 +134,15 @@ def test_W6_candidate_list_is_capped():
     match = wizard_match(company_name="Bulky", admin_email="new@bulky.example")
     assert len(match.candidates) == WIZARD_CANDIDATE_LIMIT
     assert match.more
+
+
+def test_W2_W6_each_match_says_which_rule_matched_without_user_names(world):
+    """Issue 16: the wizard explains its matches; the words name the rule, never a person."""
+    admin = wizard_match(company_name="Anything", admin_email="anna@nordicwidgets.dk")
+    assert "admin email" in admin.reason
+    by_name = wizard_match(company_name="Nordic Widgets", admin_email="bo@nordicwidgets.dk")
+    assert "same first five letters" in by_name.reason
+    assert "nordicwidgets.dk" in by_name.reason
+    for text in (admin.reason, by_name.reason):
+        assert "anna" not in text
+        assert "bo@" not in text

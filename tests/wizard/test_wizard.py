@@ -60,6 +60,7 @@ def test_T9_conversion_with_the_trial_admin_email_maps_to_the_trial_org(client, 
     assert page.status_code == 200
     body = page.content.decode()
     assert 'data-testid="admin-match"' in body
+    assert "Matched by the admin email" in body  # W2 explained (issue 16)
     assert "Create a new organization" not in body
     org = trial_world["org"]
     done = client.post(path + "choose/", {"org": str(org.pk)})

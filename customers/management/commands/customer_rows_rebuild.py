@@ -14,9 +14,9 @@ from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.utils import timezone
 
 from licensing.readmodel import customer_rows_rebuild
+from partnerhub.core.clock import business_today
 
 
 class Command(BaseCommand):
@@ -27,5 +27,5 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
-        rows = customer_rows_rebuild(today=options["today"] or timezone.localdate())
+        rows = customer_rows_rebuild(today=options["today"] or business_today())
         self.stdout.write(f"{rows} customer rows rebuilt in {time.perf_counter() - started:.1f} s")

@@ -1,0 +1,143 @@
+"""Issue 16: the deletion forecast — the partner's customers to be warned or deleted within
+7/30/60/90 days (D3, D4), support's view across all orgs with the day-by-day chart and the
+days the safety limit would hold a batch, CSV export, a dry-run tick, fixed queries."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.forecast import deletion_forecast
+from customers.lifecycle import ForecastKind
+from licensing.choices import SubscriptionKind
+from partnerhub.accounts.choices import Role
+from tests.factories import make_customer, make_partner, make_subscription, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def partner_world():
+    now = timezone.now()
+    partner = make_partner(name="Forecast Partners")
+    rival = make_partner(name="Rival Partners")
+    seller = make_user(org=partner, role=Role.SALES_ADMIN, email="fay@forecast.example")
+    warned = make_customer(
+        name="Warned Co",
+        partner=partner,
+        deletion_marked_at=now - timedelta(days=40),
+        deletion_warned_at=now - timedelta(days=5),
+    )
+    quiet = make_customer(
+        name="=Quiet Co", partner=partner, deletion_marked_at=now - timedelta(days=20)
+    )
+    ending = make_customer(name="Ending Co", partner=partner)
+    make_subscription(
+        customer=ending,
+        partner=partner,
+        kind=SubscriptionKind.TRIAL,
+        end=timezone.localdate() + timedelta(days=1),
+    )
+    busy = make_customer(name="Busy Co", partner=partner)
+    make_subscription(customer=busy, partner=partner)
+    make_customer(name="Rival's Co", partner=rival, deletion_marked_at=now - timedelta(days=40))
+    return {"partner": partner, "seller": seller, "warned": warned, "quiet": quiet}
+
+
+def test_D3_D4_the_partner_forecast_lists_warnings_and_deletions_with_date_and_reason(
+    partner_world,
+):
+    now = timezone.now()
+    rows = deletion_forecast(partner=partner_world["partner"], now=now, days=30)
+    got = {(r.name, r.kind) for r in rows}
+    assert got == {
+        ("Warned Co", ForecastKind.DELETION),  # in 25 days
+        ("=Quiet Co", ForecastKind.WARNING),  # in 10 days; its deletion is in 40
+    }
+    wide = deletion_forecast(partner=partner_world["partner"], now=now, days=90)
+    assert ("Ending Co", ForecastKind.WARNING) in {(r.name, r.kind) for r in wide}
+    assert "Busy Co" not in {r.name for r in wide}
+    assert "Rival's Co" not in {r.name for r in wide}  # another partner's customer
+    assert all(r.reason for r in wide)
+
+
+def test_the_partner_page_and_its_csv(client, partner_world):
+    client.force_login(partner_world["seller"])
+    url = reverse("customers:deletion_forecast")
+    html = client.get(url, {"days": 7}).content.decode()
+    assert "Warned Co" not in html  # 25 days away
+    html = client.get(url, {"days": 30}).content.decode()
+    assert "Warned Co" in html
+    assert client.get(url, {"days": "x"}).status_code == 200  # bad input: the default
+    response = client.get(url, {"days": 90, "export": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(response.content.decode())))
+    assert table[0] == ["Organization", "What", "Date", "Reason"]
+    assert [row[0] for row in table[1:] if "Quiet" in row[0]][:1] == ["'=Quiet Co"]
+
+
+# Read from the read model: the counts, the deletions per day, the soonest warnings and
+# deletions (4); support adds the orgs on no partner's list (4: their ids, then org_forecast).
+PARTNER_FORECAST_QUERIES, SUPPORT_FORECAST_QUERIES = 4, 8
+
+
+def test_the_forecast_reads_a_fixed_number_of_queries(partner_world):
+    now = timezone.now()
+    partner = partner_world["partner"]
+    make_customer(name="Unlisted first", deletion_marked_at=now)  # one org on no list, then 21
+    with CaptureQueriesContext(connection) as few:
+        deletion_forecast(partner=None, now=now, days=90)
+    with CaptureQueriesContext(connection) as few_partner:
+        deletion_forecast(partner=partner, now=now, days=90)
+    for n in range(20):
+        org = make_customer(name=f"More {n}", partner=partner, deletion_marked_at=now)
+        make_subscription(customer=org, kind=SubscriptionKind.TRIAL, end=now.date())
+        make_customer(name=f"Unlisted {n}", deletion_marked_at=now)  # on no partner's list
+    with CaptureQueriesContext(connection) as many:
+        rows = deletion_forecast(partner=None, now=now, days=90)
+    with CaptureQueriesContext(connection) as many_partner:
+        deletion_forecast(partner=partner, now=now, days=90)
+    assert len(many.captured_queries) == len(few.captured_queries) == SUPPORT_FORECAST_QUERIES
+    assert (
+        len(many_partner.captured_queries)
+        == len(few_partner.captured_queries)
+        == PARTNER_FORECAST_QUERIES
+    )
+    assert {r.name for r in rows} >= {"More 0", "Unlisted 0"}
+
+
+def test_support_sees_all_orgs_the_chart_the_held_days_and_a_dry_run(
+    admin_client, partner_world, settings
+):
+    settings.DELETION_BATCH_MIN = 1
+    settings.DELETION_BATCH_FRACTION = 0
+    now = timezone.now()
+    for n in range(2):  # two deletions on the same day: over a limit of 1
+        make_customer(
+            name=f"Twin {n}",
+            deletion_marked_at=now - timedelta(days=40),
+            deletion_warned_at=now - timedelta(days=5),
+        )
+    url = reverse("support:forecast")
+    html = admin_client.get(url, {"days": 30}).content.decode()
+    assert "Rival&#x27;s Co" in html or "Rival's Co" in html
+    assert "<svg" in html
+    assert 'class="bar-held"' in html
+    assert 'data-testid="held-days"' in html
+    day = (now + timedelta(days=5)).date().isoformat()
+    html = admin_client.get(url, {"days": 30, "at": day}).content.decode()
+    assert "DRY RUN" in html
+    assert admin_client.get(url, {"at": "not-a-date"}).status_code == 200
+
+
+def test_a_partner_may_not_open_the_support_forecast(client, partner_world):
+    client.force_login(partner_world["seller"])
+    response = client.get(reverse("support:forecast"))
+    assert response.status_code in (302, 403)
