@@ -24,7 +24,7 @@ from partnerhub.accounts.api_keys import api_key_create, scopes_allowed
 from partnerhub.accounts.choices import Role
 from partnerhub.accounts.models import User
 from tests.api.conftest import ApiClient
-from tests.factories import make_subscription, make_user
+from tests.factories import listed_facts_changed, make_subscription, make_user
 from trials.models import ConsentRequest
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +126,7 @@ def _values(world) -> dict[str, object]:
         admin_email="boss@paid.example",
         expires_at=timezone.now() + timedelta(days=10),
     )
+    listed_facts_changed(world.customer_paid)  # a pending trial and a new admin, made directly
     return {
         "consent": consent.pk,
         "notification": 0,
