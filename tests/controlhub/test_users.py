@@ -11,7 +11,8 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from customers.lifecycle import INVITATION_VALID_DAYS
 from customers.models import UserInvitation
@@ -25,6 +26,7 @@ from licensing.calling import license_template_save
 from licensing.choices import ServiceType
 from licensing.models import License
 from partnerhub.accounts.choices import Role
+from partnerhub.accounts.language import recipient_locales
 from partnerhub.accounts.models import AuditEntry, Membership, User
 from partnerhub.core.models import OutboxEmail
 from tests.factories import PASSWORD, make_customer, make_partner, make_user
@@ -117,7 +119,15 @@ def test_full_admin_adds_a_user_with_template_licenses_and_an_invitation(client,
     assert "Fjord Logistics" in email.subject
     assert "/invitation/" in email.body_text
     assert "/invitation/" in email.body_html
-    assert f"for {INVITATION_VALID_DAYS} days" in email.body_text
+    # A person added by an admin reads the language of the org's country (Denmark here), and
+    # the invitation is written in it.
+    assert bea.language == ""  # not chosen yet: the first sign-in stores the browser's
+    language = recipient_locales([(bea.email, world.org.pk)])[(bea.email, world.org.pk)].language
+    assert language == "da"
+    with translation.override(language):
+        expired = gettext("If it has expired, ask your admin to send the invitation again.")
+    assert expired in email.body_text
+    assert f" {INVITATION_VALID_DAYS} " in email.body_text
     assert not RULE_ID.search(email.subject + email.body_text + email.body_html)
     assert AuditEntry.objects.filter(action="user.add", target=bea.email).count() == 1
     assert AuditEntry.objects.filter(action="user.invite", target=bea.email).count() == 1
