@@ -62,7 +62,11 @@ def sign_in_with_the_picker(page, email: str, language: str) -> None:  # type: i
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_each_language_signs_in_and_reads_the_customer_list_and_control_hub(page, people, language):
     sign_in_with_the_picker(page, people["sales"].email, language)
-    assert page.url.endswith("/partner/customers/")
+    # A partner lands on the dashboard, then opens the customer list.
+    assert page.url.endswith("/partner/customers/dashboard/")
+    assert page.inner_text("h1").strip() == words(language, "Dashboard")[0]
+    page.goto("/partner/customers/")
+    page.wait_for_load_state()
     assert page.get_attribute("html", "lang") == HTML_LANG.get(language, language)
     heading, status, filter_label, button = words(
         language, "Customers", "Provisioned", "To be deleted", "Apply filters"
