@@ -124,6 +124,19 @@ def _offer_form_data(data: dict[str, Any]) -> QueryDict:
     return form
 
 
+def _offer_forms(
+    form_class: type[TrialStartForm] | type[TrialRequestForm],
+    serializer_class: type[s.serializers.Serializer],
+    body: Any,
+) -> tuple[Any, Any]:
+    """An offer's JSON through the trial pages' own forms (the offer and its device lines),
+    validated: the API decides nothing the pages do not decide."""
+    form_data = _offer_form_data(_validated(serializer_class, body))
+    form, devices = form_class(form_data), DeviceFormSet(form_data, prefix="dev")
+    _check_forms((form, ""), (devices, "device_lines"))
+    return form, devices
+
+
 def _check_forms(*forms: Any) -> None:
     errors: dict[str, Any] = {}
     for form, prefix in forms:
@@ -357,10 +370,7 @@ class TrialStartApi(_TrialApi):
 
     def start(self) -> Response:
         partner = self.partner_side(PartnerAction.RUN_TRIALS)
-        data = _validated(s.TrialStartSerializer, self.json_body())
-        form_data = _offer_form_data(data)
-        form, devices = TrialStartForm(form_data), DeviceFormSet(form_data, prefix="dev")
-        _check_forms((form, ""), (devices, "device_lines"))
+        form, devices = _offer_forms(TrialStartForm, s.TrialStartSerializer, self.json_body())
         trial = trial_services.trial_start_new_customer(
             partner=partner,
             actor=self.principal.user,
@@ -388,10 +398,7 @@ class TrialRequestApi(_TrialApi):
 
     def create(self) -> Response:
         partner = self.partner_side(PartnerAction.RUN_TRIALS)
-        data = _validated(s.TrialRequestSerializer, self.json_body())
-        form_data = _offer_form_data(data)
-        form, devices = TrialRequestForm(form_data), DeviceFormSet(form_data, prefix="dev")
-        _check_forms((form, ""), (devices, "device_lines"))
+        form, devices = _offer_forms(TrialRequestForm, s.TrialRequestSerializer, self.json_body())
         consent = trial_services.trial_request_existing_org(
             partner=partner,
             actor=self.principal.user,
