@@ -106,11 +106,12 @@ def forecast_page(
         else CustomerRow.objects.filter(partner=partner)
     )
     distinct = partner is None  # a customer on two partners' lists has two equal rows
-    # Each count walks one date index over a range (index-only for a partner).
-    warnings = rows.filter(warning_on__lte=last)
-    warning_count = (
-        warnings.values("customer_id").distinct().count() if distinct else warnings.count()
-    )
+    # Each count walks one date index over a range, index-only: (partner, date) for a partner,
+    # (date, name, customer) for support, each customer counted once. (A DISTINCT subquery
+    # instead made SQLite walk every row in customer order to count 3% of them.)
+    warning_count = rows.filter(warning_on__lte=last).aggregate(
+        n=Count("customer_id", distinct=distinct)
+    )["n"]
     per_day: Counter[date] = Counter()
     for day, n in (
         rows.filter(deletion_on__lte=last)
