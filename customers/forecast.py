@@ -258,7 +258,10 @@ def forecast_csv(rows: list[ForecastRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_("Organization"), _("What"), _("Date"), _("Reason")])
+    what = {  # translated once, not per row (a CSV of 90 days has every row)
+        ForecastKind.DELETION: _("Deletion"),
+        ForecastKind.WARNING: _("Deletion warning"),
+    }
     for r in rows:
-        what = _("Deletion") if r.kind == ForecastKind.DELETION else _("Deletion warning")
-        writer.writerow(csv_row([r.name, what, r.on.isoformat(), r.reason]))
+        writer.writerow(csv_row([r.name, what[r.kind], r.on.isoformat(), r.reason]))
     return out.getvalue()
