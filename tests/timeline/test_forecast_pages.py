@@ -246,3 +246,25 @@ def test_support_reads_the_read_model_by_date_range_not_every_row(partner_world)
     for plan in plans:
         assert "SCAN licensing_customerrow" not in plan, plan
         assert "_day_idx" in plan, plan
+
+
+# The partner's page: session, user and membership, then the forecast (4); its CSV the same.
+PARTNER_PAGE_QUERIES = 3 + PARTNER_FORECAST_QUERIES
+
+
+def test_the_partner_page_and_its_csv_read_a_fixed_number_of_queries(
+    client, partner_world, django_assert_num_queries
+):
+    now = timezone.now()
+    partner = partner_world["partner"]
+    client.force_login(partner_world["seller"])
+    url = reverse("customers:deletion_forecast")
+    client.get(url)
+    with django_assert_num_queries(PARTNER_PAGE_QUERIES):
+        client.get(url, {"days": 90})
+    for n in range(15):
+        make_customer(name=f"More {n}", partner=partner, deletion_marked_at=now)
+    with django_assert_num_queries(PARTNER_PAGE_QUERIES):
+        assert "More 14" in client.get(url, {"days": 90}).content.decode()
+    with django_assert_num_queries(PARTNER_PAGE_QUERIES):
+        client.get(url, {"days": 90, "export": "csv"})
