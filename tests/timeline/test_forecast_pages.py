@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -269,3 +270,15 @@ def test_the_partner_page_and_its_csv_read_a_fixed_number_of_queries(
         assert "More 14" in client.get(url, {"days": 90}).content.decode()
     with django_assert_num_queries(PARTNER_PAGE_QUERIES):
         client.get(url, {"days": 90, "export": "csv"})
+
+
+@pytest.mark.parametrize("language", ["da", "sv", "it", "zh-hant"])
+def test_the_chart_geometry_is_not_localized(admin_client, admin_user, partner_world, language):
+    """A Danish, Swedish or Italian decimal comma in an SVG attribute ("12,5") is no number:
+    the browser drops the bar. The geometry stays in dots whatever the reader's language."""
+    admin_user.language = language
+    admin_user.save(update_fields=["language"])
+    html = admin_client.get(reverse("support:forecast"), {"days": 30}).content.decode()
+    chart = html[html.index("<svg") : html.index("</svg>")]
+    assert re.findall(r'(?:x|y|width|height)="[^"]*,[^"]*"', chart) == []
+    assert re.search(r'width="\d+\.\d"', chart)  # fractional widths: 720 / 31 days
