@@ -195,8 +195,9 @@ def test_each_row_links_to_its_org_and_shows_the_date_in_the_locale_format(
     assert f"<td>{day}</td>" in html
 
 
-# The support page: session and user, the forecast (8), the count of orgs for the safety limit.
-SUPPORT_PAGE_QUERIES = 2 + SUPPORT_FORECAST_QUERIES + 1
+# The support page: session and user, the forecast (8), the count of orgs for the safety limit,
+# and the top bar's memberships (a staff page hands no access decision over to the bar).
+SUPPORT_PAGE_QUERIES = 2 + SUPPORT_FORECAST_QUERIES + 1 + 1
 SUPPORT_CSV_QUERIES = 2 + SUPPORT_FORECAST_QUERIES
 
 
