@@ -324,6 +324,59 @@ def _subscription_rows(services: list[Service], *, today: date) -> dict[int, lis
     return per_customer
 
 
+# What the list and the API read of a page's services and of their subscriptions, each in
+# its model's field order (``Model.from_db``). Reading another field would cost a query per
+# row: the pinned query counts of the list and the API say so.
+LISTED_SERVICE_FIELDS = (
+    "id",
+    "subscription_id",
+    "type",
+    "quantity",
+    "provisioning_status",
+    "provisioning_reason",
+)
+LISTED_SUBSCRIPTION_FIELDS = (
+    "id",
+    "customer_id",
+    "partner_id",
+    "kind",
+    "state",
+    "start_date",
+    "end_date",
+    "period_end_date",
+)
+
+
+def _listed_services(*, partner: Organization, customer_ids: list[int]) -> list[Service]:
+    """The partner's services of these customers with their subscriptions, in the order the
+    list shows them (one query). Built from one narrow row each, with one Subscription per
+    subscription rather than one per service: at 100k on SQLite a page's ~250 services cost
+    ~10 ms as full select_related rows, ~4 ms so."""
+    n = len(LISTED_SERVICE_FIELDS)
+    values = (
+        Service.objects.filter(
+            subscription__partner=partner, subscription__customer_id__in=customer_ids
+        )
+        .order_by("subscription__start_date", "subscription_id", "type")
+        .values_list(
+            *LISTED_SERVICE_FIELDS, *(f"subscription__{f}" for f in LISTED_SUBSCRIPTION_FIELDS[1:])
+        )
+    )
+    cache_subscription = Service.subscription.field.set_cached_value
+    subscriptions: dict[int, Subscription] = {}
+    services = []
+    for row in values:
+        subscription = subscriptions.get(row[1])
+        if subscription is None:
+            subscription = subscriptions[row[1]] = Subscription.from_db(
+                values.db, LISTED_SUBSCRIPTION_FIELDS, (row[1], *row[n:])
+            )
+        service = Service.from_db(values.db, LISTED_SERVICE_FIELDS, row[:n])
+        cache_subscription(service, subscription)
+        services.append(service)
+    return services
+
+
 def customer_rows_attach(
     *, partner: Organization, today: date, now: datetime, queryset: QuerySet[CustomerRow]
 ) -> list[CustomerRow]:
@@ -343,14 +396,7 @@ def customer_rows_attach(
             admin_emails=Subquery(admins, output_field=CharField())
         )
     )
-    services = list(
-        Service.objects.filter(
-            subscription__partner=partner,
-            subscription__customer_id__in=[r.customer_id for r in rows],
-        )
-        .select_related("subscription")
-        .order_by("subscription__start_date", "subscription_id", "type")
-    )
+    services = _listed_services(partner=partner, customer_ids=[r.customer_id for r in rows])
     subs = _subscription_rows(services, today=today)
     for row in rows:
         org = row.customer
