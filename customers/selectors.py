@@ -362,16 +362,16 @@ def _listed_services(*, partner: Organization, customer_ids: list[int]) -> list[
             *LISTED_SERVICE_FIELDS, *(f"subscription__{f}" for f in LISTED_SUBSCRIPTION_FIELDS[1:])
         )
     )
-    cache_subscription = Service.subscription.field.set_cached_value
+    db, cache_subscription = values.db, Service.subscription.field.set_cached_value
     subscriptions: dict[int, Subscription] = {}
     services = []
     for row in values:
         subscription = subscriptions.get(row[1])
         if subscription is None:
             subscription = subscriptions[row[1]] = Subscription.from_db(
-                values.db, LISTED_SUBSCRIPTION_FIELDS, (row[1], *row[n:])
+                db, LISTED_SUBSCRIPTION_FIELDS, (row[1], *row[n:])
             )
-        service = Service.from_db(values.db, LISTED_SERVICE_FIELDS, row[:n])
+        service = Service.from_db(db, LISTED_SERVICE_FIELDS, row[:n])
         cache_subscription(service, subscription)
         services.append(service)
     return services
