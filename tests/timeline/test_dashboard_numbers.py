@@ -349,3 +349,18 @@ def test_the_dashboard_reads_in_danish_with_its_periods(client, world):
     assert "prøveperiode udløber inden for 60 dage" in html
     assert "administrator har logget ind i 30 dage" in html
     assert "licensgrænsen" in html
+
+
+# ---- the "Licenses used" column ----------------------------------------------------------------
+def test_licenses_used_is_a_column_to_choose_not_shown_by_default(client, world):
+    licensed(world.partner, name="Columnco", bought=10, assigned=3)
+    client.force_login(world.sales_admin)
+    default = client.get(LIST)
+    assert "licenses_used" not in [c.name for c in default.context["table"].columns]
+    offered = {c.name: c.shown for c in default.context["column_choices"]}
+    assert offered["licenses_used"] is False
+    chosen = client.get(LIST, {"columns": "licenses_used", "q": "Columnco"})
+    assert "3 of 10 licenses used (30%)" in chosen.content.decode()
+    export = client.get(LIST, {"columns": "licenses_used", "q": "Columnco", "export": "csv"})
+    text = b"".join(export.streaming_content).decode()
+    assert "3 of 10 licenses used (30%)" in text
