@@ -12,7 +12,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import ngettext
 
 from licensing.choices import ProvisioningStatus, ServiceType, SubscriptionStatus
 from licensing.models import CustomerRow
@@ -82,10 +82,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         widget=forms.CheckboxInput,
     )
     no_admin_signin = django_filters.BooleanFilter(
-        label=ngettext_lazy(
-            "No admin sign-in for %(days)d day", "No admin sign-in for %(days)d days", "days"
-        )
-        % {"days": NO_SIGNIN_DAYS},
+        label=_("No admin sign-in lately"),  # with its period, per request (``__init__``)
         method="filter_no_admin_signin",
         widget=forms.CheckboxInput,
     )
@@ -113,7 +110,13 @@ class CustomerFilterSet(django_filters.FilterSet):
     def __init__(self, *args: Any, partner: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.partner = partner
-        # The threshold is a setting: say it where the filter is offered.
+        # Periods and the threshold are said in the request's language (a lazy plural
+        # formatted at import time would stay English).
+        self.form.fields["no_admin_signin"].label = ngettext(
+            "No admin sign-in for %(days)d day",
+            "No admin sign-in for %(days)d days",
+            NO_SIGNIN_DAYS,
+        ) % {"days": NO_SIGNIN_DAYS}
         self.form.fields["low_assignment"].help_text = _(
             "Under %(percent)d%% of the licenses bought are assigned"
         ) % {"percent": low_assignment_percent()}
