@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0006_merge_20261202_0217"),
-        ("licensing", "0008_customer_row_forecast"),
+        ("licensing", "0009_customer_row_forecast_by_day"),
     ]
 
     operations = [
