@@ -23,5 +23,11 @@ class CustomersConfig(AppConfig):
         from .forecast_rows import forecast_columns
 
         forecaster_register(forecast_columns)
+        # Issue 16: the rows' latest admin sign-in comes from this layer's activity evidence.
+        from licensing.readmodel import admin_signins_register
+
+        from .signin_rows import admin_signins
+
+        admin_signins_register(admin_signins)
         # Held deletion batches in the support console (release action).
         from . import admin_holds  # noqa: F401

@@ -15,6 +15,12 @@ from .tables import CustomerTable
 
 ALWAYS = ("select", "name")
 EXPORT_ONLY = ("deletion_planned",)  # never on screen; exported beside the name
+DEFAULT_HIDDEN = ("licenses_used",)  # offered in the chooser, not shown until ticked
+
+
+def default_columns() -> list[str]:
+    """The columns shown when the person has chosen none (saved views without ``columns``)."""
+    return [name for name in choosable() if name not in DEFAULT_HIDDEN]
 
 
 def choosable() -> list[str]:
@@ -58,7 +64,7 @@ def columns_from_form(data: Mapping[str, Any]) -> str:
 
 def table_kwargs(chosen: list[str] | None) -> dict[str, Any]:
     if chosen is None:
-        return {}
+        return {"exclude": list(DEFAULT_HIDDEN)}
     hidden = [n for n in choosable() if n not in chosen]
     return {"sequence": (*ALWAYS, *EXPORT_ONLY, *chosen), "exclude": hidden}
 
@@ -74,7 +80,7 @@ class ColumnChoice:
 def column_choices(chosen: list[str] | None) -> list[ColumnChoice]:
     """The chooser's rows: shown columns in their order, then the hidden ones."""
     order = choosable()
-    shown: Sequence[str] = order if chosen is None else chosen
+    shown: Sequence[str] = default_columns() if chosen is None else chosen
     rest = [n for n in order if n not in shown]
     labels = {n: str(CustomerTable.base_columns[n].verbose_name) for n in order}
     return [

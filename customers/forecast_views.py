@@ -186,39 +186,3 @@ class SupportForecastView(View):
                 "report": report,
             },
         )
-
-
-class DashboardView(PartnerMemberMixin, View):
-    """The partner's landing page: totals, what needs attention, each a link to the list."""
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        from .dashboard import CHART_WEEKS, partner_dashboard
-        from .lifecycle import NO_SIGNIN_DAYS
-
-        today, now = timezone.localdate(), timezone.now()
-        board = partner_dashboard(partner=self.partner, today=today, now=now)
-        top = max((max(w.trial_ends, w.deletions) for w in board.weeks), default=0) or 1
-        slot = CHART_WIDTH / CHART_WEEKS
-        bars = [
-            {
-                "week": w,
-                "x": round(i * slot + 4, 1),
-                "x2": round(i * slot + slot / 2, 1),
-                "width": round(slot / 2 - 4, 1),
-                "trial_h": round(w.trial_ends / top * (CHART_HEIGHT - 20), 1),
-                "trial_y": round(CHART_HEIGHT - w.trial_ends / top * (CHART_HEIGHT - 20), 1),
-                "del_h": round(w.deletions / top * (CHART_HEIGHT - 20), 1),
-                "del_y": round(CHART_HEIGHT - w.deletions / top * (CHART_HEIGHT - 20), 1),
-            }
-            for i, w in enumerate(board.weeks)
-        ]
-        return render(
-            request,
-            "customers/dashboard.html",
-            {
-                "board": board,
-                "bars": bars,
-                "quiet_days": NO_SIGNIN_DAYS,
-                "chart": {"width": CHART_WIDTH, "height": CHART_HEIGHT, "top": top},
-            },
-        )

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Aggregate, CharField, Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
@@ -60,7 +61,7 @@ from trials.lifecycle import device_return_state
 from trials.models import ConsentRequest, DeviceShipment, ExtensionRequest
 from trials.selectors import partner_customers
 
-from .lifecycle import planned_deletion_at
+from .lifecycle import NO_SIGNIN_DAYS, planned_deletion_at
 
 HOLDING = [str(s) for s in LICENSE_HOLDING_STATES]
 
@@ -104,9 +105,14 @@ def _any_bit(column: str, mask: int) -> Q:
     return Q(GreaterThan(F(column).bitand(mask), 0))
 
 
+def subscription_status_mask(statuses: list[str]) -> int:
+    """The bits of ``CustomerRow.subscription_bits`` that stand for these P3 statuses."""
+    return _mask(STATUS_BITS, statuses)
+
+
 def rows_with_subscription_status(*, statuses: list[str]) -> Q:
     """P4: at least one of the partner's subscriptions is in a picked P3 status."""
-    return _any_bit("subscription_bits", _mask(STATUS_BITS, statuses))
+    return _any_bit("subscription_bits", subscription_status_mask(statuses))
 
 
 def rows_with_provisioning_status(*, statuses: list[str]) -> Q:
@@ -130,6 +136,42 @@ def rows_with_trial_ending(*, today: date, days: int) -> Q:
 def rows_quiet_since(*, since: datetime) -> Q:
     """D5: nobody in the customer org has signed in or been active since ``since``."""
     return Q(customer__last_activity_at__isnull=True) | Q(customer__last_activity_at__lt=since)
+
+
+def low_assignment_percent() -> int:
+    """Issue 16: the threshold of "low license assignment", in whole percent (the setting
+    ``DASHBOARD_LOW_ASSIGNMENT_PERCENT``)."""
+    return int(settings.DASHBOARD_LOW_ASSIGNMENT_PERCENT)
+
+
+def no_signin_cutoff(now: datetime) -> datetime:
+    """Issue 16: admins who signed in before this instant have not for ``NO_SIGNIN_DAYS``."""
+    return now - timedelta(days=NO_SIGNIN_DAYS)
+
+
+def rows_with_low_assignment(*, percent: int) -> Q:
+    """Issue 16: the customer has licenses on the partner's active subscriptions and under
+    ``percent`` of them are assigned (100 × assigned < percent × bought)."""
+    return Q(licenses_used_percent__lt=percent)
+
+
+def rows_over_license_limit() -> Q:
+    """Issue 16: some service of the partner's active subscriptions of the customer has more
+    licenses assigned than bought."""
+    return Q(licenses_over_bits__gt=0)
+
+
+def rows_without_admin_signin_parts(*, since: datetime) -> tuple[Q, Q]:
+    """Issue 16, two disjoint parts (each one index range): no current admin ever signed in to
+    Control Hub, or the latest did so before ``since``."""
+    return Q(admin_signin_at__isnull=True), Q(admin_signin_at__lt=since)
+
+
+def rows_without_admin_signin(*, since: datetime) -> Q:
+    """Issue 16: none of the customer's admins has signed in to Control Hub since ``since``
+    (whatever its other users do: that is the deletion countdown's activity, D5)."""
+    never, before = rows_without_admin_signin_parts(since=since)
+    return never | before
 
 
 def rows_matching_search(*, text: str) -> Q:

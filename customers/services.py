@@ -12,7 +12,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from licensing.readmodel import customer_rows_forget, customer_rows_refresh
+from licensing.readmodel import (
+    customer_rows_admin_signed_in,
+    customer_rows_forget,
+    customer_rows_refresh,
+)
 from partnerhub.accounts.access import ControlHubAction, controlhub_require
 from partnerhub.accounts.choices import NotificationKind
 from partnerhub.accounts.models import AuditEntry, CustomerRelationship, Organization, User
@@ -23,6 +27,7 @@ from partnerhub.core.bulk_delete import UnsupportedCascade, cascade_delete, casc
 from .choices import ActivityKind, DeletionReason
 from .lifecycle import QUIET_DAYS_BEFORE_WARNING
 from .models import ActivityEvent, DeletionTombstone
+from .signin_rows import is_current_admin
 
 
 @transaction.atomic
@@ -55,7 +60,10 @@ def activity_record(
     # Issue 16: activity moves the deletion forecast of a marked org only (an unmarked org's
     # countdown starts at its mark), so only then is its list row refreshed.
     if Organization.objects.filter(pk=org_id, deletion_marked_at__isnull=False).exists():
-        customer_rows_refresh(customer_ids=[org_id])
+        customer_rows_refresh(customer_ids=[org_id])  # the admin sign-in with the rest
+    elif kind == ActivityKind.CONTROL_HUB_SIGN_IN and is_current_admin(user=user, org_id=org_id):
+        # Issue 16: an admin's sign-in is the rows' latest admin sign-in, if it is the latest.
+        customer_rows_admin_signed_in(customer_id=org_id, at=at)
     return event
 
 

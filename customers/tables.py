@@ -48,6 +48,19 @@ def _status_text(row: Any) -> str:
     return str(status)
 
 
+def _licenses_used_text(row: Any) -> str:
+    """Issue 16: the licenses of the partner's active subscriptions assigned, of those bought."""
+    return ngettext(
+        "%(assigned)d of %(bought)d license used (%(percent)d%%)",
+        "%(assigned)d of %(bought)d licenses used (%(percent)d%%)",
+        row.licenses_bought,
+    ) % {
+        "assigned": row.licenses_assigned,
+        "bought": row.licenses_bought,
+        "percent": row.licenses_used_percent,
+    }
+
+
 class CustomerTable(tables.Table):
     # Issue 16: the bulk actions' checkbox (its form is above the table: ``form="bulk-form"``).
     select = tables.Column(
@@ -72,6 +85,8 @@ class CustomerTable(tables.Table):
         verbose_name=_("Customer admins"), order_by=("admins_key",), empty_values=()
     )
     created = tables.DateColumn(verbose_name=_("Created"))
+    # Issue 16: in the column chooser, hidden by default (``customers.columns.DEFAULT_HIDDEN``).
+    licenses_used = tables.Column(verbose_name=_("Licenses used"), orderable=False, empty_values=())
 
     class Meta:
         model = CustomerRow
@@ -85,6 +100,7 @@ class CustomerTable(tables.Table):
             "data_region",
             "admins",
             "created",
+            "licenses_used",
         )
         template_name = "core/table.html"
         attrs = {"class": "object-list", "id": "customer-table"}
@@ -156,6 +172,16 @@ class CustomerTable(tables.Table):
         everyone = escape(", ".join(admins))
         return mark_safe(f'{shown} <span class="muted small" title="{everyone}">{more}</span>')
 
+    def render_licenses_used(self, record: Any) -> Any:
+        if not record.licenses_bought:
+            return "—"
+        text = _licenses_used_text(record)
+        if not record.licenses_over_bits:
+            return text
+        return format_html(
+            '{} <span class="tag tag-danger">{}</span>', text, _("Over the license limit")
+        )
+
     # ---- CSV export ----
     def value_name(self, record: Any) -> str:
         return record.name
@@ -182,6 +208,9 @@ class CustomerTable(tables.Table):
 
     def value_created(self, record: Any) -> str:
         return date_format(timezone.localtime(record.created), "Y-m-d")
+
+    def value_licenses_used(self, record: Any) -> str:
+        return _licenses_used_text(record) if record.licenses_bought else ""
 
 
 class _Words:

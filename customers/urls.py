@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import bulk_views, forecast_views, views
+from . import bulk_views, dashboard_views, forecast_views, views
 
 app_name = "customers"
 
@@ -10,7 +10,7 @@ urlpatterns = [
     path("bulk/extend/", bulk_views.BulkTrialExtendView.as_view(), name="bulk_trial_extend"),
     path("bulk/export/", bulk_views.BulkExportView.as_view(), name="bulk_export"),
     path("bulk/signin/", bulk_views.BulkSigninAskView.as_view(), name="bulk_signin_ask"),
-    path("dashboard/", forecast_views.DashboardView.as_view(), name="dashboard"),
+    path("dashboard/", dashboard_views.DashboardView.as_view(), name="dashboard"),
     path("forecast/", forecast_views.PartnerForecastView.as_view(), name="deletion_forecast"),
     path("<int:pk>/", views.CustomerDetailView.as_view(), name="customer_detail"),
     path(

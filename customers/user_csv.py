@@ -341,10 +341,10 @@ def users_add_csv_import(
             )
             if plan.errors:
                 raise LicenseError(plan.errors)
-            license_plan_apply(plan=plan, actor=actor, source="template", now=now)
+            license_plan_apply(plan=plan, actor=actor, source="template", now=now, refresh=False)
     if invite:
         invitations_send_new(
             org=org, users=[by_email[r.email] for r in parsed.users], actor=actor, now=now
         )
-    customer_rows_refresh(customer_ids=[org.pk])  # the list's admins column
+    customer_rows_refresh(customer_ids=[org.pk])  # the list's admins and licenses columns
     return len(parsed.users)

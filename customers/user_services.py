@@ -27,7 +27,7 @@ from licensing.calling import (
 )
 from licensing.readmodel import customer_rows_refresh
 from partnerhub.accounts.access import ControlHubAction, controlhub_require
-from partnerhub.accounts.choices import CUSTOMER_ROLES, OrgKind, Role
+from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, CUSTOMER_ROLES, OrgKind, Role
 from partnerhub.accounts.models import AuditEntry, Membership, Organization, User
 from partnerhub.accounts.services import audit_record
 from partnerhub.core.outbox import email_owe, outbox_key
@@ -122,11 +122,14 @@ def org_user_deactivate(*, org: Organization, user: User, actor: User | None) ->
     others = _other_active_full_admins(org=org, user=user)
     if not User.objects.filter(pk=user.pk, is_active=True).exists():
         return False
-    if org_role_of(user=user, org=org) == Role.CUSTOMER_FULL_ADMIN and others == 0:
+    role = org_role_of(user=user, org=org)
+    if role == Role.CUSTOMER_FULL_ADMIN and others == 0:
         raise UserChangeRefused(_last_full_admin_message())
     User.objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
     audit_record(action="user.deactivate", actor=actor, org=org, target=user.email)
+    if role in CUSTOMER_ADMIN_ROLES:
+        customer_rows_refresh(customer_ids=[org.pk])  # their sign-ins no longer count (issue 16)
     return True
 
 
@@ -140,6 +143,8 @@ def org_user_reactivate(*, org: Organization, user: User, actor: User | None) ->
         return False
     user.is_active = True
     audit_record(action="user.reactivate", actor=actor, org=org, target=user.email)
+    if org_role_of(user=user, org=org) in CUSTOMER_ADMIN_ROLES:
+        customer_rows_refresh(customer_ids=[org.pk])  # their sign-ins count again (issue 16)
     return True
 
 
@@ -207,8 +212,8 @@ def org_user_add(
     )
     if invite:
         invitation_send(org=org, user=user, actor=actor, now=now)
-    if role != Role.USER:
-        customer_rows_refresh(customer_ids=[org.pk])  # the list's admins column
+    if role != Role.USER or given:
+        customer_rows_refresh(customer_ids=[org.pk])  # the admins and licenses columns
     return user
 
 
@@ -223,7 +228,8 @@ def _template_licenses_give(
     plan = license_plan(org=org, wanted=dict.fromkeys(users, ids), users=users, services=services)
     if plan.errors:
         raise LicenseError(plan.errors)
-    license_plan_apply(plan=plan, actor=actor, source="template", now=now)
+    # The caller refreshes the customer's rows once, after the person and their licenses.
+    license_plan_apply(plan=plan, actor=actor, source="template", now=now, refresh=False)
     return sorted(plan.service_label(s) for s in ids)
 
 

@@ -44,6 +44,49 @@ from .orders import (
     renewal_check,
 )
 from .provisioning import ProvisioningRefused, service_provisioning_retry, services_mark_provisioned
+from .readmodel import customer_rows_refresh
+
+
+class RowsRefreshAdminMixin:
+    """A support-console change to a subscription, a service or a license changes what the
+    customer list's rows hold (statuses, services, licenses bought and assigned): the rows of
+    the customers it touched — before and after the change — are refreshed in the change's
+    transaction, as a service would."""
+
+    customer_lookup = ""  # the ORM path from the object to its customer's id
+
+    def _customers_of(self, pks: list[Any]) -> set[int]:
+        return set(
+            self.model.objects.filter(pk__in=pks).values_list(  # type: ignore[attr-defined]
+                self.customer_lookup, flat=True
+            )
+        )
+
+    def _customer_before(self, form: Any) -> int | None:
+        """The customer the object belonged to when the form was opened (the first hop of the
+        path, e.g. a license's service, may have been changed)."""
+        hop, _sep, rest = self.customer_lookup.partition("__")
+        hop = hop.removesuffix("_id")
+        old = form.initial.get(hop)
+        if old is None or not rest:
+            return old
+        related = self.model._meta.get_field(hop).related_model  # type: ignore[attr-defined]
+        return related.objects.filter(pk=old).values_list(rest, flat=True).first()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # type: ignore[misc]
+        ids = self._customers_of([form.instance.pk]) | {self._customer_before(form)}
+        customer_rows_refresh(customer_ids=[i for i in ids if i is not None])
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        ids = self._customers_of([obj.pk])
+        super().delete_model(request, obj)  # type: ignore[misc]
+        customer_rows_refresh(customer_ids=ids)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        ids = set(queryset.values_list(self.customer_lookup, flat=True))
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+        customer_rows_refresh(customer_ids=ids)
 
 
 class ServiceInline(admin.TabularInline):
@@ -54,7 +97,8 @@ class ServiceInline(admin.TabularInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class SubscriptionAdmin(RowsRefreshAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    customer_lookup = "customer_id"
     list_display = (
         "__str__",
         "customer",
@@ -92,7 +136,8 @@ class SubscriptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ServiceAdmin(RowsRefreshAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    customer_lookup = "subscription__customer_id"
     list_display = (
         "type",
         "subscription",
@@ -140,7 +185,8 @@ class ServiceAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(License)
-class LicenseAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class LicenseAdmin(RowsRefreshAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    customer_lookup = "service__subscription__customer_id"
     list_display = ("user", "service_type", "service", "assigned_at")
     list_select_related = ("user", "service__subscription__customer")
     list_filter = ("service_type",)

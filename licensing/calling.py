@@ -295,8 +295,12 @@ def license_plan_apply(
     confirm_calling_loss: bool = False,
     source: str = "edit",
     now: datetime | None = None,
+    refresh: bool = True,
 ) -> int:
     """Apply a validated plan in one transaction; returns the number of users changed.
+
+    The licenses assigned are on the customer list's rows (issue 16): they are refreshed here,
+    unless the caller (``refresh=False``) refreshes them itself later in its transaction.
 
     C6: Calling moves are UPDATEs of the existing license rows (grouped by target service), run
     before any removal, so no user is without Calling between statements and the calling data
@@ -368,7 +372,10 @@ def license_plan_apply(
         ],
         batch_size=CHUNK,
     )
-    return sum(1 for c in plan.changes if c.is_change)
+    changed = sum(1 for c in plan.changes if c.is_change)
+    if changed and refresh:
+        customer_rows_refresh(customer_ids=[plan.org.pk])
+    return changed
 
 
 def _calling_data_delete(*, user_ids: list[int]) -> None:

@@ -489,6 +489,20 @@ class CustomerRow(models.Model):
     deletion_on = models.DateField(null=True, blank=True)
     forecast_why = models.PositiveSmallIntegerField(default=0)
     forecast_floats = models.BooleanField(default=False)
+    # Issue 16, the dashboard's license use: over the partner's *active* subscriptions of the
+    # customer (a pending one takes no licenses yet, a suspended one's are suspended, S1), the
+    # licenses bought (the services' quantities) and assigned (License rows on those services);
+    # the used share in whole percent, floor(100 × assigned / bought), NULL when none are
+    # bought (so "under N percent" is one index range); and a bit per service type (as
+    # ``services_bits``) of which some service has more licenses assigned than bought.
+    licenses_bought = models.PositiveIntegerField(default=0)
+    licenses_assigned = models.PositiveIntegerField(default=0)
+    licenses_used_percent = models.PositiveIntegerField(null=True, blank=True)
+    licenses_over_bits = models.IntegerField(default=0)
+    # The latest Control Hub sign-in of a current, active customer admin of the org (the same
+    # for every partner's row of the customer); computed by the reader the customers layer
+    # registers (``readmodel.admin_signins_register``), not the org's any-user activity (D5).
+    admin_signin_at = models.DateTimeField(null=True, blank=True)
     as_of = models.DateField()  # the day the statuses were computed for
 
     class Meta:
@@ -532,6 +546,23 @@ class CustomerRow(models.Model):
                 fields=["customer"],
                 condition=models.Q(forecast_floats=True),
                 name="crow_forecast_floats_idx",
+            ),
+            # The dashboard counts each number in one index range (``customers.dashboard``):
+            # statuses grouped by their bits, trial ends by day, license use, admin sign-ins,
+            # and the few marked or over-the-limit rows.
+            models.Index(fields=["partner", "subscription_bits"], name="crow_sub_bits_idx"),
+            models.Index(fields=["partner", "trial_end_date"], name="crow_trial_end_idx"),
+            models.Index(fields=["partner", "licenses_used_percent"], name="crow_used_idx"),
+            models.Index(fields=["partner", "admin_signin_at"], name="crow_admin_signin_idx"),
+            models.Index(
+                fields=["partner", "deletion_marked_at"],
+                condition=models.Q(deletion_marked_at__isnull=False),
+                name="crow_marked_idx",
+            ),
+            models.Index(
+                fields=["partner", "licenses_over_bits"],
+                condition=models.Q(licenses_over_bits__gt=0),
+                name="crow_over_idx",
             ),
         ]
 

@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Count, Max, Min, Q
 
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, OrgKind
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization
@@ -47,6 +47,7 @@ from .models import (
     EMPTY_RANK_LOW,
     EMPTY_TEXT_HIGH,
     CustomerRow,
+    License,
     ReadModelFill,
     Service,
     Subscription,
@@ -79,7 +80,16 @@ FACTS = (
     "deletion_on",
     "forecast_why",
     "forecast_floats",
+    "licenses_bought",
+    "licenses_assigned",
+    "licenses_used_percent",
+    "licenses_over_bits",
+    "admin_signin_at",
 )
+# Facts the partner's cached count band and dashboard do not wait for: a row that changes in
+# these only (an admin signing in) leaves the cached numbers be until they expire, so a busy
+# partner's sign-ins do not make every list request recount (``customers.dashboard``).
+BAND_NEUTRAL = frozenset({"admin_signin_at"})
 Pair = tuple[int, int]  # (partner id, customer id)
 NO_FORECAST = {"warning_on": None, "deletion_on": None, "forecast_why": 0, "forecast_floats": False}
 
@@ -104,6 +114,24 @@ _forecasters: list[Forecaster] = []
 def forecaster_register(forecaster: Forecaster) -> None:
     if forecaster not in _forecasters:
         _forecasters[:] = [forecaster]
+
+
+# Issue 16: the latest sign-in of each customer org's admins. Sign-ins are the customers
+# layer's evidence (``customers.ActivityEvent``), so that layer registers the reader at start-up
+# (``customers.apps``); it takes customer ids and returns {customer id: instant}.
+AdminSigninReader = Callable[[list[int]], dict[int, Any]]
+_admin_signin_readers: list[AdminSigninReader] = []
+
+
+def admin_signins_register(reader: AdminSigninReader) -> None:
+    if reader not in _admin_signin_readers:
+        _admin_signin_readers[:] = [reader]
+
+
+def licenses_used_percent(*, bought: int, assigned: int) -> int | None:
+    """The used share of the licenses bought, in whole percent (rounded down, so "under N
+    percent" on it is exactly ``100 × assigned < N × bought``); None when none are bought."""
+    return assigned * 100 // bought if bought else None
 
 
 def _scope(prefix: str, ids: Iterable[int] | None, id_range: tuple[int, int] | None) -> Q:
@@ -168,23 +196,57 @@ def customer_rows_expected(
             pairs.add(pair)
         if state in HOLDING:
             sub_pair[pk] = pair
-    # Services of holding subscriptions: their urgency per subscription (P2) and their types.
+    # Services of holding subscriptions: their urgency per subscription (P2) and their types;
+    # of active ones, the licenses bought (issue 16).
     sub_urgency: dict[int, int] = {}
     services_bits: dict[Pair, int] = defaultdict(int)
     urgency = {s: i for i, s in enumerate(PROVISIONING_URGENCY)}
+    active_services: dict[int, tuple[Pair, str, int]] = {}  # service → (pair, type, quantity)
     if sub_pair:
-        for sub_id, service_type, status in (
+        for service_id, sub_id, service_type, status, quantity, sub_state in (
             Service.objects.filter(
                 _scope("subscription__customer_id", customer_ids, id_range),
                 subscription__partner_id__isnull=False,
                 subscription__state__in=HOLDING,
             )
-            .values_list("subscription_id", "type", "provisioning_status")
+            .values_list(
+                "pk",
+                "subscription_id",
+                "type",
+                "provisioning_status",
+                "quantity",
+                "subscription__state",
+            )
             .order_by()
         ):
             rank = urgency[status]
             sub_urgency[sub_id] = min(rank, sub_urgency.get(sub_id, rank))
             services_bits[sub_pair[sub_id]] |= SERVICE_BITS[service_type]
+            if sub_state == SubscriptionState.ACTIVE:
+                active_services[service_id] = (sub_pair[sub_id], service_type, quantity)
+    # Issue 16: licenses assigned on those services, one count per service.
+    bought: dict[Pair, int] = defaultdict(int)
+    assigned: dict[Pair, int] = defaultdict(int)
+    over_bits: dict[Pair, int] = defaultdict(int)
+    held: dict[int, int] = {}
+    if active_services:
+        held = dict(
+            License.objects.filter(
+                _scope("service__subscription__customer_id", customer_ids, id_range),
+                service__subscription__partner_id__isnull=False,
+                service__subscription__state=SubscriptionState.ACTIVE,
+            )
+            .values("service_id")
+            .annotate(n=Count("pk"))
+            .values_list("service_id", "n")
+            .order_by()
+        )
+    for service_id, (pair, service_type, quantity) in active_services.items():
+        n = held.get(service_id, 0)
+        bought[pair] += quantity
+        assigned[pair] += n
+        if n > quantity:
+            over_bits[pair] |= SERVICE_BITS[service_type]
     admin_emails: dict[int, set[str]] = defaultdict(set)
     for org_id, email in (
         Membership.objects.filter(_scope("org_id", customer_ids, id_range))
@@ -200,6 +262,9 @@ def customer_rows_expected(
         forecasts = forecaster(
             {pk: ForecastFacts(dict(orgs[pk]), holding.get(pk, [])) for pk in listed}, today
         )
+    signins: dict[int, Any] = {}
+    for reader in _admin_signin_readers:
+        signins = reader(sorted(listed)) if listed else {}
     rows: dict[Pair, dict[str, Any]] = {}
     for pair in pairs:
         org = orgs.get(pair[1])
@@ -239,6 +304,13 @@ def customer_rows_expected(
             "admin_emails_key": admin_emails_key(emails),
             "trial_end_date": trial_end,
             **forecasts.get(pair[1], NO_FORECAST),
+            "licenses_bought": bought.get(pair, 0),
+            "licenses_assigned": assigned.get(pair, 0),
+            "licenses_used_percent": licenses_used_percent(
+                bought=bought.get(pair, 0), assigned=assigned.get(pair, 0)
+            ),
+            "licenses_over_bits": over_bits.get(pair, 0),
+            "admin_signin_at": signins.get(pair[1]),
         }
     return rows
 
@@ -283,7 +355,16 @@ def _apply(
             update_fields=[*FACTS, "as_of"],
         )
     gone_ids = set(gone)
-    touched = {row.partner_id for row in changed}
+    touched = {
+        row.partner_id
+        for row in changed
+        if (row.partner_id, row.customer_id) not in stored
+        or any(
+            stored[(row.partner_id, row.customer_id)][k] != getattr(row, k)
+            for k in FACTS
+            if k not in BAND_NEUTRAL
+        )
+    }
     touched |= {pair[0] for pair, row in stored.items() if row["pk"] in gone_ids}
     _band_stale(touched)
     return len(gone) + len(changed)
@@ -362,6 +443,7 @@ def _insert_rows(expected: dict[Pair, dict[str, Any]], today: date) -> int:
         "trial_end_date": ops.adapt_datefield_value,
         "warning_on": ops.adapt_datefield_value,
         "deletion_on": ops.adapt_datefield_value,
+        "admin_signin_at": ops.adapt_datetimefield_value,
     }
     as_of = ops.adapt_datefield_value(today)
     values = [
@@ -503,6 +585,18 @@ def customer_rows_check(*, limit: int = 1000) -> list[RowDifference]:
             if len(found) >= limit:
                 return found[:limit]
     return found
+
+
+def customer_rows_admin_signed_in(*, customer_id: int, at: Any) -> int:
+    """A current, active admin of the customer signed in to Control Hub at ``at`` (the caller
+    knows they are one): the customer's rows keep the later instant — exactly what a refresh
+    would compute (the latest such sign-in), in one UPDATE. The cached count band and dashboard
+    are left to expire (``BAND_NEUTRAL``)."""
+    return (
+        CustomerRow.objects.filter(customer_id=customer_id)
+        .filter(Q(admin_signin_at__isnull=True) | Q(admin_signin_at__lt=at))
+        .update(admin_signin_at=at)
+    )
 
 
 def customer_rows_forget(*, org_ids: Iterable[int]) -> int:

@@ -133,6 +133,8 @@ def assign(*, user: User, subscription: Subscription, service_type: str) -> Lice
         CallingProfile.objects.get_or_create(
             user=user, defaults={"extension": str(1000 + user.pk), "voicemail_pin": "4321"}
         )
+    # The licenses assigned are on the customer list's rows (issue 16), as a service keeps them.
+    customer_rows_refresh(customer_ids=[subscription.customer_id])
     return lic
 
 

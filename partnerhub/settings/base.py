@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -269,6 +270,12 @@ DELETION_BATCH_FRACTION = float(os.environ.get("DELETION_BATCH_FRACTION", "0.05"
 # Beat's daily tick fans out into chunk tasks that every worker shares (customers/fanout.py);
 # false runs it in one worker process, like `manage.py lifecycle_tick`.
 LIFECYCLE_TICK_FANOUT = env_bool("LIFECYCLE_TICK_FANOUT", True)
+
+# Issue 16: the dashboard's "low license assignment" and the customer list's filter behind it
+# count customers with under this share (whole percent, 1-100) of their licenses assigned.
+DASHBOARD_LOW_ASSIGNMENT_PERCENT = int(os.environ.get("DASHBOARD_LOW_ASSIGNMENT_PERCENT", "50"))
+if not 1 <= DASHBOARD_LOW_ASSIGNMENT_PERCENT <= 100:
+    raise ImproperlyConfigured("DASHBOARD_LOW_ASSIGNMENT_PERCENT must be between 1 and 100.")
 
 # D5: outside systems report activity to POST /api/activity/ with this bearer token (issue 3).
 # Empty disables the endpoint.

@@ -10,7 +10,7 @@ from licensing.choices import ServiceType
 from licensing.models import AutoLicenseTemplate, CallingProfile, License
 from partnerhub.accounts.models import AuditEntry, Organization, User
 from partnerhub.demo.world import demo_world_build
-from tests.factories import make_user
+from tests.factories import listed_facts_changed, make_user
 
 from .conftest import calling_service_of
 
@@ -24,6 +24,7 @@ def url(org):
 def test_C5_a_failing_preview_does_not_save_the_template_and_names_no_user(client, world):
     # Ten Calling licenses on the new subscription, twelve users to move onto it.
     world.new.services.filter(type=ServiceType.CALLING).update(quantity=10)
+    listed_facts_changed(world.org)
     for i in range(9):
         make_user(org=world.org, email=f"uma.{i + 1}@fjord.example")
     users = User.objects.filter(org=world.org, is_active=True).count()
@@ -49,6 +50,7 @@ def test_C5_a_failing_preview_leaves_the_saved_template_as_it_was(client, world)
     saved = AutoLicenseTemplate.objects.get(org=world.org)
     assert list(saved.services.values_list("pk", flat=True)) == [old_calling]
     world.new.services.filter(type=ServiceType.CALLING).update(quantity=0)
+    listed_facts_changed(world.org)
     new_calling = world.new.services.get(type=ServiceType.CALLING).pk
     client.post(url(world.org), {"services": [new_calling], "preview": "1"})
     saved.refresh_from_db()

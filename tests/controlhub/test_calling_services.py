@@ -74,6 +74,7 @@ def test_C1_two_calling_licenses_are_refused(world):
 
 def test_quantity_is_enforced(world):
     world.new.services.filter(type=ServiceType.MESSAGING).update(quantity=0)
+    listed_facts_changed(world.org)
     with pytest.raises(LicenseError, match="licenses"):
         user_licenses_set(
             user=world.admin,

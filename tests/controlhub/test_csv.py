@@ -11,7 +11,13 @@ from licensing.calling import service_label
 from licensing.choices import ServiceType
 from licensing.csv_io import CsvInvalid, users_csv_export, users_csv_import, users_csv_parse
 from licensing.models import CallingProfile, License, PhoneNumber
-from tests.factories import assign, make_customer, make_subscription, make_user
+from tests.factories import (
+    assign,
+    listed_facts_changed,
+    make_customer,
+    make_subscription,
+    make_user,
+)
 
 from .conftest import calling_service_of, calling_snapshot
 
@@ -133,6 +139,7 @@ def test_C4_a_bad_file_reports_every_bad_row_with_its_line_and_changes_nothing(w
 
 def test_C4_over_quantity_is_reported_on_the_first_row_past_it(world):
     world.new.services.filter(type=ServiceType.CALLING).update(quantity=1)
+    listed_facts_changed(world.org)
     bob = make_user(org=world.org, email="bob@fjord.example")
     assign(user=bob, subscription=world.old, service_type=ServiceType.CALLING)
     rows = rows_of(users_csv_export(org=world.org))

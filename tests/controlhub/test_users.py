@@ -29,7 +29,13 @@ from partnerhub.accounts.choices import Role
 from partnerhub.accounts.language import recipient_locales
 from partnerhub.accounts.models import AuditEntry, Membership, User
 from partnerhub.core.models import OutboxEmail
-from tests.factories import PASSWORD, make_customer, make_partner, make_user
+from tests.factories import (
+    PASSWORD,
+    listed_facts_changed,
+    make_customer,
+    make_partner,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +161,7 @@ def test_adding_a_user_when_the_template_has_no_free_license_adds_nobody(client,
     new_calling = world.new.services.get(type=ServiceType.CALLING)
     new_calling.quantity = 0
     new_calling.save()
+    listed_facts_changed(world.org)
     license_template_save(
         org=world.org, service_ids=[new_calling.pk], keep_existing_licenses=True, actor=None
     )
@@ -377,6 +384,7 @@ def test_bulk_add_names_the_line_where_the_template_runs_out(client, world):
     new_calling = world.new.services.get(type=ServiceType.CALLING)
     new_calling.quantity = 2
     new_calling.save()
+    listed_facts_changed(world.org)
     license_template_save(
         org=world.org, service_ids=[new_calling.pk], keep_existing_licenses=True, actor=None
     )

@@ -229,6 +229,7 @@ def _many_users(world, n):
     License.objects.bulk_create(
         License(user=u, service=service, service_type=ServiceType.MESSAGING) for u in created
     )
+    listed_facts_changed(world.org)
 
 
 USER_LIST_QUERIES = 10  # +1: the invitations of the users on the page
@@ -334,6 +335,7 @@ def test_C3_the_review_step_writes_nothing(client, world):
 
 def test_C3_review_shows_an_org_level_shortage_and_offers_no_save(client, world):
     world.new.services.filter(type=ServiceType.CALLING).update(quantity=0)
+    listed_facts_changed(world.org)
     client.force_login(world.admin)
     address = url("user_licenses_edit", world.org, pk=world.alice.pk)
     new_calling = world.new.services.get(type=ServiceType.CALLING).pk
