@@ -74,3 +74,16 @@ def test_the_dashboard_reads_a_fixed_number_of_queries(client, world):
     with CaptureQueriesContext(connection) as many:
         client.get(URL)
     assert len(many.captured_queries) == len(few.captured_queries) == DASHBOARD_QUERIES
+
+
+@pytest.mark.parametrize("language", ["da", "sv", "it", "zh-hant"])
+def test_the_weekly_chart_geometry_is_not_localized(client, world, language):
+    """A decimal comma in an SVG attribute ("12,5") is no number: the browser drops the bar.
+    The dashboard's bars stay in dots whatever the reader's language."""
+    world.sales_admin.language = language
+    world.sales_admin.save(update_fields=["language"])
+    client.force_login(world.sales_admin)
+    html = client.get(URL).content.decode()
+    chart = html[html.index("<svg") : html.index("</svg>")]
+    assert re.findall(r'(?:x|y|width|height)="[^"]*,[^"]*"', chart) == []
+    assert re.search(r'width="\d+\.\d"', chart)  # fractional widths: the slot of a week
