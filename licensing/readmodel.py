@@ -112,6 +112,24 @@ def _scope(prefix: str, ids: Iterable[int] | None, id_range: tuple[int, int] | N
     return Q(**{f"{prefix}__in": list(ids or ())})
 
 
+@dataclass
+class RowSources:
+    """The source facts the rows of some customers are computed from, in the shapes
+    ``customer_rows_expected`` reads them in: from the tables, or from a bulk loader that knows
+    what it just wrote (``partnerhub.demo.bulk``), so both go through one computation."""
+
+    # pk → pk, name, data_region, created, deletion_marked_at, deletion_warned_at,
+    # last_activity_at (customer orgs only)
+    orgs: dict[int, dict[str, Any]]
+    relationships: Iterable[Pair]  # (partner id, customer id)
+    # pk, partner id, customer id, kind, state, end date, period end date, P3 rank
+    # (``status_sql.subscription_status_rank``) of every subscription of these customers
+    subscriptions: Iterable[tuple[int, int | None, int, str, str, date, date | None, int | None]]
+    # (subscription id, type, provisioning status) of the partner-managed holding subscriptions
+    services: Iterable[tuple[int, str, str]]
+    admins: Iterable[tuple[int, str]]  # (org id, email) of each customer admin membership
+
+
 def customer_rows_expected(
     *,
     today: date,
@@ -120,6 +138,8 @@ def customer_rows_expected(
 ) -> dict[Pair, dict[str, Any]]:
     """The rows the source tables call for, for some customers (ids, or a [lo, hi) id range):
     five set-based queries, whatever the number of customers."""
+    if customer_ids is not None:
+        customer_ids = list(customer_ids)
     orgs = {
         o["pk"]: o
         for o in Organization.objects.filter(
@@ -137,27 +157,61 @@ def customer_rows_expected(
     if not orgs:
         return {}
     scope = _scope("customer_id", customer_ids, id_range)
-    pairs: set[Pair] = set(
-        CustomerRelationship.objects.filter(scope).values_list("partner_id", "customer_id")
+    return customer_rows_compute(
+        RowSources(
+            orgs=orgs,
+            relationships=CustomerRelationship.objects.filter(scope).values_list(
+                "partner_id", "customer_id"
+            ),
+            subscriptions=Subscription.objects.filter(scope)
+            .annotate(_rank=subscription_status_rank_expression(today=today))
+            .values_list(
+                "pk",
+                "partner_id",
+                "customer_id",
+                "kind",
+                "state",
+                "end_date",
+                "period_end_date",
+                "_rank",
+            )
+            .order_by(),
+            services=Service.objects.filter(
+                _scope("subscription__customer_id", customer_ids, id_range),
+                subscription__partner_id__isnull=False,
+                subscription__state__in=HOLDING,
+            )
+            .values_list("subscription_id", "type", "provisioning_status")
+            .order_by(),
+            admins=Membership.objects.filter(_scope("org_id", customer_ids, id_range))
+            .filter(role__in=CUSTOMER_ADMIN_ROLES)
+            .values_list("org_id", "user__email")
+            .order_by(),
+        ),
+        today=today,
     )
+
+
+def customer_rows_compute(sources: RowSources, *, today: date) -> dict[Pair, dict[str, Any]]:
+    """The rows (P2–P4, D2, T11 and the deletion forecast) of the customers in ``sources``.
+
+    The sources are read in the order given (the queries of ``customer_rows_expected`` run as
+    they are iterated)."""
+    orgs = sources.orgs
+    pairs: set[Pair] = set(sources.relationships)
     subs: dict[Pair, list[tuple[int, str, str, date, int | None]]] = defaultdict(list)
     sub_pair: dict[int, Pair] = {}
     holding: dict[int, list[tuple[int, str, str, date, date | None]]] = defaultdict(list)
-    for pk, partner_id, customer_id, kind, state, end_date, period_end, rank in (
-        Subscription.objects.filter(scope)
-        .annotate(_rank=subscription_status_rank_expression(today=today))
-        .values_list(
-            "pk",
-            "partner_id",
-            "customer_id",
-            "kind",
-            "state",
-            "end_date",
-            "period_end_date",
-            "_rank",
-        )
-        .order_by()
-    ):
+    for (
+        pk,
+        partner_id,
+        customer_id,
+        kind,
+        state,
+        end_date,
+        period_end,
+        rank,
+    ) in sources.subscriptions:
         if state in HOLDING:  # D1: any holding subscription keeps the org, any partner's or none
             holding[customer_id].append((pk, kind, state, end_date, period_end))
         if partner_id is None:
@@ -173,25 +227,12 @@ def customer_rows_expected(
     services_bits: dict[Pair, int] = defaultdict(int)
     urgency = {s: i for i, s in enumerate(PROVISIONING_URGENCY)}
     if sub_pair:
-        for sub_id, service_type, status in (
-            Service.objects.filter(
-                _scope("subscription__customer_id", customer_ids, id_range),
-                subscription__partner_id__isnull=False,
-                subscription__state__in=HOLDING,
-            )
-            .values_list("subscription_id", "type", "provisioning_status")
-            .order_by()
-        ):
+        for sub_id, service_type, status in sources.services:
             rank = urgency[status]
             sub_urgency[sub_id] = min(rank, sub_urgency.get(sub_id, rank))
             services_bits[sub_pair[sub_id]] |= SERVICE_BITS[service_type]
     admin_emails: dict[int, set[str]] = defaultdict(set)
-    for org_id, email in (
-        Membership.objects.filter(_scope("org_id", customer_ids, id_range))
-        .filter(role__in=CUSTOMER_ADMIN_ROLES)
-        .values_list("org_id", "user__email")
-        .order_by()
-    ):
+    for org_id, email in sources.admins:
         admin_emails[org_id].add(email)
     admins = {org_id: sorted(emails) for org_id, emails in admin_emails.items()}
     forecasts: dict[int, dict[str, Any]] = {}
