@@ -129,21 +129,25 @@ class BulkStats:
     read_model_seconds: float = 0.0  # of ``seconds``: computing and writing the list's rows
     emails: int = 0  # sent emails of the past recorded in the outbox (T2, T11)
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase of the load
+    phases_cpu: dict[str, float] = field(default_factory=dict)  # of which this process's CPU
 
 
 class _Phases:
-    """Wall-clock seconds per named phase (generation, COPY of each table, indexes …)."""
+    """Seconds per named phase (generation, COPY of each table, indexes …): wall clock, and the
+    CPU time of this process (the rest of a phase is the database's, or waiting for a core)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             self.seconds[name] += time.perf_counter() - started
+            self.cpu[name] += time.process_time() - cpu
 
 
 def _copy_text(value: Any) -> str:
@@ -419,6 +423,9 @@ class _Chunk:
                     "converted_from_id",
                     "calling_stopped_at",
                     "numbers_released_at",
+                    "ending_soon_noticed_for",
+                    "end_noticed_for",
+                    "welcome_decided",
                 ),
                 values,
             ),
@@ -694,6 +701,12 @@ class _Chunk:
                 calling_stopped = s.ended_at
                 release = number_release_date(end_date=s.end)
                 numbers_released = _tick_on(release) if release <= today else None
+            ending_soon_for = end_for = None
+            welcome_decided = True  # paid, a consent request's trial, or decided below
+            if s.kind == T and s.state != ST.PENDING:
+                ending_soon_for, end_for, welcome_decided = self._trial_emails(
+                    s, org_id, full_admin, admins, first=s.created == first_created
+                )
             add_sub(
                 (
                     s.pk,
@@ -710,6 +723,9 @@ class _Chunk:
                     s.converted_from if s.converted_from is not None else v.null,
                     v.dt(calling_stopped),
                     v.dt(numbers_released),
+                    v.day(ending_soon_for),
+                    v.day(end_for),
+                    v.flag(welcome_decided),
                 )
             )
             facts.subscriptions.append(
@@ -745,8 +761,6 @@ class _Chunk:
                 service_id += 1
             if s.state == ST.PENDING:
                 self._consent(s, org_id, full_admin)
-            elif s.kind == T:
-                self._trial_emails(s, org_id, full_admin, admins, first=s.created == first_created)
         ids["service"] = service_id
 
     def _consent(self, s: _Sub, org_id: int, admin_email: str) -> None:
@@ -769,9 +783,11 @@ class _Chunk:
 
     def _trial_emails(
         self, s: _Sub, org_id: int, full_admin: str, admins: list[str], *, first: bool
-    ) -> None:
+    ) -> tuple[date | None, date | None, bool]:
         """The T2 welcome and T11 notices the ticks so far owed for this trial, sent: the same
-        keys and recipients as ``trials.sweeps``, so the sweeps find them done."""
+        keys and recipients as ``trials.sweeps``. Returns what the trial records of them, as
+        the sweeps leave it: the end dates its 7-day and end-day notices were owed for, and
+        whether its welcome is decided."""
         v, today = self.v, self.today
         add = self.tables["emails"].add
         partner = self.partner_admins.get(s.partner_id, []) if s.partner_id is not None else []
@@ -781,27 +797,34 @@ class _Chunk:
             for email in to:
                 add((outbox_key(kind, email, *key), kind, email, "", "", org_id, at_v, at_v, 1))
 
+        welcome_decided = True  # not a new customer's first trial, or not active, or old
         if (
             first
             and s.state == ST.ACTIVE
             and s.created >= datetime.combine(today, dt_time(0, 0), tzinfo=UTC) - WELCOME_WINDOW
-            and all(status == PS.PROVISIONED for _t, _q, status in s.services)
         ):
-            # T2: a new customer's first trial, every service provisioned: welcomed at the
-            # hourly tick after it was made (recorded for every trial a tick today could pick).
-            sent("trial_welcome", [full_admin], _first_hourly_tick(s.created), s.pk)
+            if all(status == PS.PROVISIONED for _t, _q, status in s.services):
+                # T2: a new customer's first trial, every service provisioned: welcomed at the
+                # hourly tick after it was made (for every trial a tick today could pick).
+                sent("trial_welcome", [full_admin], _first_hourly_tick(s.created), s.pk)
+            else:
+                welcome_decided = False  # waits for its services
         # T11, in the windows trials.sweeps selects from: sent at the tick of the notice's day
         # (or the first one after the trial was made), never later than today's.
         notices = trial_notice_dates(end_date=s.end)
         end, last_tick = s.end.isoformat(), _tick_on(today)
+        ending_soon_for = end_for = None
         if s.state == ST.ACTIVE and today < s.end <= today + timedelta(days=NOTICE_DAYS_BEFORE_END):
             at = max(_tick_on(notices["ending_soon"]), _first_tick(s.created))
             sent("trial_ending_soon", admins + partner, min(at, last_tick), s.pk, end)
+            ending_soon_for = s.end
         if s.state in (ST.ACTIVE, ST.SUSPENDED) and (
             today - timedelta(days=GRACE_PERIOD_DAYS) < s.end <= today
         ):
             at = max(_tick_on(notices["ends_today"]), _first_tick(s.created))
             sent("trial_ends_today", admins + partner, min(at, last_tick), s.pk, end)
+            end_for = s.end
+        return ending_soon_for, end_for, welcome_decided
 
     # --- the chunk ------------------------------------------------------------------------
 
@@ -938,6 +961,7 @@ def bulk_customers_build(
         ),
         emails=writer.tables["emails"].total,
         phases=seconds,
+        phases_cpu=dict(phases.cpu),
     )
 
 

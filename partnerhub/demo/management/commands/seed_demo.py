@@ -80,8 +80,10 @@ class Command(BaseCommand):
             )
         )
         width = max(len(name) for name in stats.phases)
+        self.stdout.write(f"  {'phase':<{width}}  {'wall':>9}  {'this process':>12}")
         for name, seconds in sorted(stats.phases.items(), key=lambda p: -p[1]):
-            self.stdout.write(f"  {name:<{width}}  {seconds:7.1f} s")
+            cpu = stats.phases_cpu.get(name, 0.0)
+            self.stdout.write(f"  {name:<{width}}  {seconds:7.1f} s  {cpu:8.1f} s cpu")
 
     def _print_logins(self, logins: list[DemoLogin]) -> None:
         if not logins:
