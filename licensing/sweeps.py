@@ -57,10 +57,12 @@ def subscriptions_due_for_suspension(*, today: date) -> QuerySet[Subscription]:
 
 
 def subscriptions_due_for_removal(*, today: date) -> QuerySet[Subscription]:
-    """S2/T12: suspended subscriptions whose renewal or grace period has run out."""
+    """S2/T12: suspended subscriptions whose renewal or grace period has run out, in the
+    ``(state, period_end_date)`` index's order (for the reason S1 gives: at 1M customers an
+    unordered chunk read all 2.2M subscriptions sequentially)."""
     return Subscription.objects.filter(
         state=SubscriptionState.SUSPENDED, period_end_date__lte=today
-    ).order_by()
+    ).order_by("period_end_date")
 
 
 def trials_due_for_number_release(*, today: date) -> QuerySet[Subscription]:

@@ -421,10 +421,11 @@ def trials_due_for_welcome(*, now: datetime) -> QuerySet[Subscription]:
 
 def trials_welcome_settle(*, now: datetime, within: PkRange | None = None) -> int:
     """T2: decide the undecided subscriptions that can never be welcomed — not a trial, 30
-    days old, not their org's first subscription, a consent request's trial, or of an org
-    welcomed already — so the sweep never reads them again. What stays undecided is a trial
-    waiting for its services (or for a full admin to email). One statement, through the
-    partial index."""
+    days old, not their org's first subscription, or a consent request's trial — so the sweep
+    never reads them again. What stays undecided is a trial waiting for its services (or for a
+    full admin to email). One statement, through the partial index. (An org welcomed already
+    is left to the selection, which excludes it: checking it here read every welcome email of
+    the outbox at every tick.)"""
     return (
         within_range(Subscription.objects.filter(welcome_undecided()), within)
         .filter(
@@ -432,7 +433,6 @@ def trials_welcome_settle(*, now: datetime, within: PkRange | None = None) -> in
             | Q(created__lt=now - WELCOME_WINDOW)
             | _earlier_subscription()
             | _consent_trial()
-            | _welcomed()
         )
         .update(welcome_decided=True)
     )

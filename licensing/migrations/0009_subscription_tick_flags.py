@@ -4,7 +4,10 @@
 The flags are set from what the outbox says was done, the way ``trials.sweeps`` decided it
 before: a T11 notice was owed for the trial's current end date when an email of that kind has
 a key ending in ``:<trial pk>:<end date>``; a trial can still be welcomed only while it is
-active and at most 30 days old (the sweep decides the rest at its next run)."""
+active and at most 30 days old (the sweep decides the rest at its next run). The partial
+indexes come in 0010, a transaction of their own: built after these updates commit, they are
+usable at once (built in the same transaction, PostgreSQL marks them unusable to every
+snapshot older than it, ``indcheckxmin``)."""
 
 from datetime import timedelta
 
@@ -35,9 +38,9 @@ def flags_from_the_outbox(apps, schema_editor):
             kind=kind, org_id=OuterRef("customer_id"), key__endswith=suffix
         )
         trials.filter(Exists(noticed)).update(**{field: F("end_date")})
-    Subscription.objects.exclude(
+    Subscription.objects.filter(
         kind="trial", state="active", created__gte=timezone.now() - WELCOME_WINDOW
-    ).update(welcome_decided=True)
+    ).update(welcome_decided=False)
 
 
 class Migration(migrations.Migration):
@@ -65,7 +68,19 @@ class Migration(migrations.Migration):
                 blank=True, editable=False, null=True, verbose_name="7-day notice sent for end date"
             ),
         ),
+        # Existing rows are decided (a column with a default is added without rewriting the
+        # table); new ones start undecided. The data step reopens the trials still welcomable.
         migrations.AddField(
+            model_name="subscription",
+            name="welcome_decided",
+            field=models.BooleanField(
+                db_default=True,
+                default=False,
+                editable=False,
+                verbose_name="welcome email decided",
+            ),
+        ),
+        migrations.AlterField(
             model_name="subscription",
             name="welcome_decided",
             field=models.BooleanField(
@@ -76,44 +91,4 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(flags_from_the_outbox, migrations.RunPython.noop, elidable=True),
-        migrations.AddIndex(
-            model_name="subscription",
-            index=models.Index(
-                condition=models.Q(
-                    ("kind", "trial"),
-                    ("state__in", ["active"]),
-                    models.Q(
-                        ("ending_soon_noticed_for__isnull", True),
-                        models.Q(("ending_soon_noticed_for", models.F("end_date")), _negated=True),
-                        _connector="OR",
-                    ),
-                ),
-                fields=["end_date", "id"],
-                name="sub_ending_soon_open_idx",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="subscription",
-            index=models.Index(
-                condition=models.Q(
-                    ("kind", "trial"),
-                    ("state__in", ["active", "suspended"]),
-                    models.Q(
-                        ("end_noticed_for__isnull", True),
-                        models.Q(("end_noticed_for", models.F("end_date")), _negated=True),
-                        _connector="OR",
-                    ),
-                ),
-                fields=["end_date", "id"],
-                name="sub_end_notice_open_idx",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="subscription",
-            index=models.Index(
-                condition=models.Q(("welcome_decided", False)),
-                fields=["created"],
-                name="sub_welcome_open_idx",
-            ),
-        ),
     ]
