@@ -352,3 +352,52 @@ def test_T2_the_welcome_sweep_decides_each_trial_once_and_reads_only_undecided_o
     # nothing is left for the sweep to read.
     assert trial_welcome_due(now=NOW + timedelta(days=31)).emails == 0
     assert Subscription.objects.get(pk=trials["stuck"].pk).welcome_decided
+
+
+def test_migration_sets_the_T11_and_T2_flags_from_what_the_outbox_says_was_done():
+    """licensing 0009: on an existing database the flags say what the sweeps decided before
+    from the outbox (a notice's key ends in ``:<trial pk>:<end date>``): a trial noticed for
+    its current end date is done, one noticed for an earlier end date (extended, T6) is not;
+    only recent active trials may still be welcomed."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("licensing.migrations.0009_subscription_tick_flags")
+    org = _org()
+    with time_machine.travel(NOW - timedelta(days=25), tick=False):
+        noticed, extended, recent = (
+            make_subscription(
+                customer=org,
+                kind=SubscriptionKind.TRIAL,
+                start=NOW.date() - timedelta(days=25),
+                end=NOW.date() + timedelta(days=days),
+            )
+            for days in (5, 6, 4)
+        )
+    old = make_subscription(customer=org, start=NOW.date() - timedelta(days=200))
+    for trial, end in ((noticed, noticed.end_date), (extended, NOW.date())):
+        OutboxEmail.objects.create(
+            key=f"trial_ending_soon:a@b.example:{trial.pk}:{end.isoformat()}",
+            kind="trial_ending_soon",
+            to_email="a@b.example",
+            subject="",
+            body_text="",
+            org_id=org.pk,
+        )
+    # As the columns are added: no notice recorded, every existing row decided.
+    Subscription.objects.update(ending_soon_noticed_for=None, welcome_decided=True)
+    Subscription.objects.filter(pk=old.pk).update(created=NOW - timedelta(days=200))
+
+    class Editor:
+        connection = connection
+
+    with time_machine.travel(NOW, tick=False):
+        migration.flags_from_the_outbox(apps, Editor())
+    flags = {
+        s.pk: (s.ending_soon_noticed_for, s.welcome_decided) for s in Subscription.objects.all()
+    }
+    assert flags[noticed.pk] == (noticed.end_date, False)  # still welcomable (the sweep decides)
+    assert flags[extended.pk] == (None, False)  # noticed for its old end date only
+    assert flags[recent.pk] == (None, False)
+    assert flags[old.pk] == (None, True)  # not a recent active trial: never welcomed
