@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -120,7 +120,7 @@ class RowSources:
 
     # pk → pk, name, data_region, created, deletion_marked_at, deletion_warned_at,
     # last_activity_at (customer orgs only)
-    orgs: dict[int, dict[str, Any]]
+    orgs: Mapping[int, Mapping[str, Any]]
     relationships: Iterable[Pair]  # (partner id, customer id)
     # pk, partner id, customer id, kind, state, end date, period end date, P3 rank
     # (``status_sql.subscription_status_rank``) of every subscription of these customers

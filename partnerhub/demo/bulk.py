@@ -36,6 +36,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Max, Model
+from django.db.models.fields import NOT_PROVIDED
 
 from customers.lifecycle import warning_due_at
 from licensing.choices import (
@@ -225,7 +226,7 @@ class _Table:
         rest = [
             f
             for name, f in fields.items()
-            if name not in columns and not f.primary_key and not f.has_db_default()
+            if name not in columns and not f.primary_key and f.db_default is NOT_PROVIDED
         ]
         names = [fields[c].column for c in columns] + [f.column for f in rest]
         quote = connection.ops.quote_name
