@@ -42,7 +42,7 @@ class ServiceOutSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ServiceType.choices)
     quantity = serializers.IntegerField()
     provisioning_status = serializers.ChoiceField(choices=ProvisioningStatus.choices)
-    provisioning_reason = serializers.CharField(source="provisioning_error", default="")
+    provisioning_reason = serializers.CharField()
 
 
 class SubscriptionOutSerializer(serializers.Serializer):

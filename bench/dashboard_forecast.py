@@ -97,6 +97,7 @@ def main() -> None:
         ("forecast, 30 days", ours, reverse("customers:deletion_forecast"), {"days": 30}),
         ("forecast, 90 days", ours, reverse("customers:deletion_forecast"), {"days": 90}),
         ("support forecast, 30 days", support, reverse("support:forecast"), {"days": 30}),
+        ("support forecast, 90 days", support, reverse("support:forecast"), {"days": 90}),
     ]
     print(
         f"partner {partner.name!r}: {partner.customer_relationships.count()} customers; "

@@ -106,11 +106,12 @@ def forecast_page(
         else CustomerRow.objects.filter(partner=partner)
     )
     distinct = partner is None  # a customer on two partners' lists has two equal rows
-    # Each count walks one date index over a range (index-only for a partner).
-    warnings = rows.filter(warning_on__lte=last)
-    warning_count = (
-        warnings.values("customer_id").distinct().count() if distinct else warnings.count()
-    )
+    # Each count walks one date index over a range, index-only: (partner, date) for a partner,
+    # (date, name, customer) for support, each customer counted once. (A DISTINCT subquery
+    # instead made SQLite walk every row in customer order to count 3% of them.)
+    warning_count = rows.filter(warning_on__lte=last).aggregate(
+        n=Count("customer_id", distinct=distinct)
+    )["n"]
     per_day: Counter[date] = Counter()
     for day, n in (
         rows.filter(deletion_on__lte=last)
@@ -257,7 +258,10 @@ def forecast_csv(rows: list[ForecastRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_("Organization"), _("What"), _("Date"), _("Reason")])
+    what = {  # translated once, not per row (a CSV of 90 days has every row)
+        ForecastKind.DELETION: _("Deletion"),
+        ForecastKind.WARNING: _("Deletion warning"),
+    }
     for r in rows:
-        what = _("Deletion") if r.kind == ForecastKind.DELETION else _("Deletion warning")
-        writer.writerow(csv_row([r.name, what, r.on.isoformat(), r.reason]))
+        writer.writerow(csv_row([r.name, what[r.kind], r.on.isoformat(), r.reason]))
     return out.getvalue()

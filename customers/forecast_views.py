@@ -3,15 +3,19 @@ all orgs with a day-by-day chart and a dry-run tick at any date."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
@@ -22,11 +26,13 @@ from .forecast import (
     DEFAULT_HORIZON,
     HORIZONS,
     ForecastDay,
+    ForecastRow,
     deletion_forecast,
     deletions_by_day,
     forecast_csv,
     forecast_page,
 )
+from .lifecycle import ForecastKind
 from .tick import lifecycle_tick
 
 CHART_WIDTH, CHART_HEIGHT = 720, 160
@@ -47,8 +53,49 @@ def _csv(rows: list[Any]) -> HttpResponse:
     return response
 
 
-def chart_bars(days: list[ForecastDay]) -> dict[str, Any]:
+class _DayLabels(dict[date, str]):
+    """Each day in the locale's DATE_FORMAT, formatted once however many rows show it (what
+    the template's ``|date:"DATE_FORMAT"`` gives, without its cost on every row)."""
+
+    def __missing__(self, day: date) -> str:
+        self[day] = label = date_format(day, "DATE_FORMAT")
+        return label
+
+
+def _org_links(url_name: str) -> tuple[str, str]:
+    """The link to an org, as the text before and after its id: reversed once per page, not
+    once per row (a reverse per row was a tenth of the support forecast's time at 100k)."""
+    marker = 9_876_543_210  # an id no route contains otherwise
+    before, _sep, after = reverse(url_name, args=[marker]).partition(str(marker))
+    return before, after
+
+
+def display_rows(
+    rows: Iterable[ForecastRow], *, url_name: str, days: _DayLabels
+) -> list[dict[str, Any]]:
+    """The table's rows with what the template shows already formatted: the link, what
+    happens, the date in the locale's format (the page's cost at 500 rows)."""
+    before, after = _org_links(url_name)
+    what = {
+        ForecastKind.DELETION: gettext("Deletion"),
+        ForecastKind.WARNING: gettext("Deletion warning"),
+    }
+    return [
+        {
+            "kind": r.kind,
+            "url": f"{before}{r.org_id}{after}",
+            "name": r.name,
+            "what": what[r.kind],
+            "on": days[r.on],
+            "reason": r.reason,
+        }
+        for r in rows
+    ]
+
+
+def chart_bars(days: list[ForecastDay], labels: _DayLabels | None = None) -> dict[str, Any]:
     """Geometry of a server-rendered SVG bar chart (no script, no inline style)."""
+    labels = _DayLabels() if labels is None else labels
     top = max((d.deletions for d in days), default=0) or 1
     width = CHART_WIDTH / max(len(days), 1)
     bars = [
@@ -58,6 +105,7 @@ def chart_bars(days: list[ForecastDay]) -> dict[str, Any]:
             "height": round(d.deletions / top * (CHART_HEIGHT - 20), 1),
             "y": round(CHART_HEIGHT - d.deletions / top * (CHART_HEIGHT - 20), 1),
             "day": d,
+            "label": labels[d.on],
         }
         for i, d in enumerate(days)
     ]
@@ -77,7 +125,9 @@ class PartnerForecastView(PartnerMemberMixin, View):
             request,
             "customers/forecast.html",
             {
-                "rows": page.rows,
+                "rows": display_rows(
+                    page.rows, url_name="customers:customer_detail", days=_DayLabels()
+                ),
                 "total": page.total,
                 "more": max(page.total - ROWS_SHOWN, 0),
                 "days": days,
@@ -115,18 +165,23 @@ class SupportForecastView(View):
         if form.is_bound and form.is_valid():
             at = datetime.combine(form.cleaned_data["at"], time(2, 0), tzinfo=UTC)
             report = lifecycle_tick(now=at, dry_run=True)
+        labels = _DayLabels()
         return render(
             request,
             "customers/forecast.html",
             {
-                "rows": page.rows,
+                "rows": display_rows(
+                    page.rows, url_name="admin:accounts_organization_change", days=labels
+                ),
                 "total": page.total,
                 "more": max(page.total - ROWS_SHOWN, 0),
                 "days": days,
                 "horizons": HORIZONS,
                 "support": True,
-                "chart": chart_bars(per_day),
-                "held_days": [d for d in per_day if d.held],
+                "chart": chart_bars(per_day, labels),
+                "held_days": [
+                    {"label": labels[d.on], "deletions": d.deletions} for d in per_day if d.held
+                ],
                 "form": form,
                 "report": report,
             },

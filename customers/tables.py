@@ -12,15 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 import django_tables2 as tables
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.utils import dateformat, timezone
+from django.utils.encoding import force_str
+from django.utils.formats import date_format, get_format
+from django.utils.functional import cached_property
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from licensing.choices import PROVISIONING_STATUS_HELP, SubscriptionStatus
+from licensing.choices import PROVISIONING_STATUS_HELP, ProvisioningStatus, SubscriptionStatus
 from licensing.models import CustomerRow
+from partnerhub.core.listview import pk_url
 
 ADMINS_SHOWN = 3  # the CSV export lists them all
 
@@ -36,14 +39,6 @@ STATUS_TAGS = {
 
 def _days_left_text(days: int) -> str:
     return ngettext("%(days)d day left", "%(days)d days left", days) % {"days": days}
-
-
-def _days_left_html(row: Any) -> str:
-    if row.days_left is None or row.days_left < 0:
-        return ""
-    return format_html(
-        ' <span class="muted small days-left">{}</span>', _days_left_text(row.days_left)
-    )
 
 
 def _status_text(row: Any) -> str:
@@ -97,80 +92,69 @@ class CustomerTable(tables.Table):
         orderable = True
 
     # ---- screen ----
-    # Cells are built with format_html, not a template per cell: a page of 100 rows renders
-    # in a few milliseconds.
+    # Cells are built as strings, not a template per cell, from words translated once per
+    # page (``_words``: the table lives for one request, in one language): a page of 100 rows
+    # renders in a few milliseconds. Every value from the data is escaped here.
+    @cached_property
+    def _words(self) -> _Words:
+        return _Words()
+
     def render_select(self, record: Any) -> Any:
-        return format_html(
-            '<input type="checkbox" name="customer" value="{}" form="bulk-form" '
-            'class="bulk-pick" aria-label="{}">',
-            record.customer_id,
-            _("Select %(name)s") % {"name": record.name},
+        label = escape(self._words.select % {"name": record.name})
+        return mark_safe(
+            f'<input type="checkbox" name="customer" value="{escape(record.customer_id)}" '
+            f'form="bulk-form" class="bulk-pick" aria-label="{label}">'
         )
 
     def render_name(self, record: Any) -> Any:
-        link = format_html('<a href="{}">{}</a>', customer_url(record), record.name)
+        words = self._words
+        link = f'<a href="{escape(words.detail_url(record.customer_id))}">{escape(record.name)}</a>'
         planned = record.planned_deletion_at
         if planned is None:
-            return link
-        return format_html(
-            '{} <span class="tag tag-danger" title="{}">{}</span> '
-            '<span class="muted small">{}</span>',
-            link,
-            _("Marked for deletion: unused organization"),
-            _("To be deleted"),
-            _("planned %(date)s") % {"date": date_format(planned, "DATE_FORMAT")},
-        )
+            return mark_safe(link)
+        date = escape(words.planned % {"date": dateformat.format(planned, words.date_format)})
+        return mark_safe(f'{link} {words.to_be_deleted} <span class="muted small">{date}</span>')
 
     def render_provisioning_status(self, record: Any) -> Any:
         status = record.provisioning_status
         if status is None:
             return "—"
-        help = PROVISIONING_STATUS_HELP[status]
-        # P1: the status's meaning on hover, and what comes next under it.
-        return format_html(
-            '<span class="prov prov-{}" title="{}">{}</span>'
-            '<div class="muted small prov-help">{}</div>',
-            status.value,
-            help.meaning,
-            status.label,
-            help.next_step,
-        )
+        return self._words.provisioning(status)
 
     def render_subscription_status(self, record: Any) -> Any:
         rows = record.subscription_rows
         if not rows:
             return "—"
-        return format_html_join(
-            "",
-            '<div class="substatus"><span class="tag {}">{}</span>{}</div>',
-            ((STATUS_TAGS.get(r.status, ""), r.status.label, _days_left_html(r)) for r in rows),
+        words = self._words
+        return mark_safe(
+            "".join(
+                f"{words.status_tag(r.status)}{words.days_left(r.days_left)}</div>" for r in rows
+            )
         )
 
     def render_services(self, record: Any) -> Any:
-        return ", ".join(str(t.label) for t in record.service_types) or "—"
+        return self._words.services(tuple(record.service_types)) or "—"
 
     def render_data_region(self, record: Any) -> Any:
-        return record.get_data_region_display()
+        return self._words.region(record.data_region)
 
     def render_created(self, record: Any) -> Any:
-        return date_format(timezone.localtime(record.created), "DATE_FORMAT")
+        return dateformat.format(timezone.localtime(record.created), self._words.date_format)
 
     def render_admins(self, record: Any) -> Any:
         admins = record.admins
         if not admins:
             return "—"
         # One address a line, each breakable at its @ (long addresses never widen the list).
-        shown = format_html_join(
-            "",
-            '<span class="admin-email">{}<wbr>@{}</span>',
-            (a.partition("@")[::2] for a in admins[:ADMINS_SHOWN]),
+        shown = "".join(
+            f'<span class="admin-email">{escape(user)}<wbr>@{escape(domain)}</span>'
+            for user, _at, domain in (a.partition("@") for a in admins[:ADMINS_SHOWN])
         )
         if len(admins) <= ADMINS_SHOWN:
-            return shown
-        more = _("+%(n)d more") % {"n": len(admins) - ADMINS_SHOWN}
-        return format_html(
-            '{} <span class="muted small" title="{}">{}</span>', shown, ", ".join(admins), more
-        )
+            return mark_safe(shown)
+        more = escape(self._words.more % {"n": len(admins) - ADMINS_SHOWN})
+        everyone = escape(", ".join(admins))
+        return mark_safe(f'{shown} <span class="muted small" title="{everyone}">{more}</span>')
 
     # ---- CSV export ----
     def value_name(self, record: Any) -> str:
@@ -200,5 +184,73 @@ class CustomerTable(tables.Table):
         return date_format(timezone.localtime(record.created), "Y-m-d")
 
 
-def customer_url(record: Any) -> str:
-    return reverse("customers:customer_detail", kwargs={"pk": record.customer_id})
+class _Words:
+    """What the cells say that is the same on every row, translated and escaped once (for
+    the page's language), and the per-value parts (a status's cell, a set of services…)
+    memoised as the rows ask for them."""
+
+    def __init__(self) -> None:
+        self.select = gettext("Select %(name)s")
+        self.planned = gettext("planned %(date)s")
+        self.more = gettext("+%(n)d more")
+        self.to_be_deleted = format_html(
+            '<span class="tag tag-danger" title="{}">{}</span>',
+            gettext("Marked for deletion: unused organization"),
+            gettext("To be deleted"),
+        )
+        self.date_format = get_format("DATE_FORMAT")
+        self.detail_url = pk_url("customers:customer_detail")
+        self._provisioning: dict[Any, str] = {}
+        self._status_tags: dict[Any, str] = {}
+        self._days_left: dict[Any, str] = {}
+        self._services: dict[tuple[Any, ...], str] = {}
+        self._regions: dict[str, Any] = {}
+
+    def provisioning(self, status: ProvisioningStatus) -> str:
+        cell = self._provisioning.get(status)
+        if cell is None:
+            help = PROVISIONING_STATUS_HELP[status]
+            # P1: the status's meaning on hover, and what comes next under it.
+            cell = self._provisioning[status] = format_html(
+                '<span class="prov prov-{}" title="{}">{}</span>'
+                '<div class="muted small prov-help">{}</div>',
+                status.value,
+                help.meaning,
+                status.label,
+                help.next_step,
+            )
+        return cell
+
+    def status_tag(self, status: SubscriptionStatus) -> str:
+        """The start of one subscription's line: its status tag (the days left follow)."""
+        tag = self._status_tags.get(status)
+        if tag is None:
+            tag = self._status_tags[status] = format_html(
+                '<div class="substatus"><span class="tag {}">{}</span>',
+                STATUS_TAGS.get(status, ""),
+                status.label,
+            )
+        return tag
+
+    def days_left(self, days: int | None) -> str:
+        if days is None or days < 0:
+            return ""
+        text = self._days_left.get(days)
+        if text is None:
+            text = self._days_left[days] = format_html(
+                ' <span class="muted small days-left">{}</span>', _days_left_text(days)
+            )
+        return text
+
+    def services(self, types: tuple[Any, ...]) -> str:
+        text = self._services.get(types)
+        if text is None:
+            text = self._services[types] = ", ".join(str(t.label) for t in types)
+        return text
+
+    def region(self, value: str) -> Any:
+        """``get_data_region_display()``, once per region."""
+        if value not in self._regions:
+            labels = dict(CustomerRow._meta.get_field("data_region").flatchoices)
+            self._regions[value] = force_str(labels.get(value, value), strings_only=True)
+        return self._regions[value]

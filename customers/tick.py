@@ -12,7 +12,8 @@ order matters only within one tick, and every sweep is safe on its own:
 
 ``dry_run=True`` runs the very same tick inside a transaction and rolls it back: the report says
 exactly what would happen (orgs to mark, warn, delete; trials to notify, expire, end; emails
-owed) and nothing changes — no row, no email (deliveries are only queued after commit).
+owed) and nothing changes — no row, no email (deliveries are only queued after commit). The
+emails it owes are counted, not rendered (``outbox.emails_counted_only``): nobody reads them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from django.db.models import QuerySet
 from licensing import sweeps as licensing_sweeps
 from licensing.readmodel import customer_rows_advance
 from partnerhub.core.clock import business_date
+from partnerhub.core.outbox import emails_counted_only
 from partnerhub.core.sweeps import PkRange, SweepResult
 from trials import sweeps as trial_sweeps
 
@@ -197,7 +199,7 @@ def lifecycle_tick(*, now: datetime, dry_run: bool = False) -> TickReport:
     started = time.perf_counter()
     if dry_run:
         try:
-            with transaction.atomic():
+            with transaction.atomic(), emails_counted_only():
                 report.results = _run(now)
                 raise _Rollback
         except _Rollback:

@@ -39,6 +39,7 @@ from partnerhub.accounts.permissions import (
     trials_sales_only_reason,
 )
 from partnerhub.core.clock import business_today
+from partnerhub.core.formrender import FAST_FORM_RENDERER
 from partnerhub.core.listview import ObjectListView, capped_count, filters_active
 from trials.choices import ExtensionStatus
 from trials.lifecycle import (
@@ -230,7 +231,7 @@ class CustomerListView(PartnerMemberMixin, ObjectListView):
             "saved_views": self.saved_views,
             "current_query": clean_query(self.request.GET.urlencode()),
             "clear_query": "view=all",
-            "saved_view_form": SavedViewForm(),
+            "saved_view_form": SavedViewForm(renderer=FAST_FORM_RENDERER),
             # Issue 16: the column chooser (show, hide, order), kept in the query string.
             "column_choices": column_choices(self.columns),
             "chooser_hidden": [

@@ -652,3 +652,44 @@ def request_once(client: Client, method: str, path: str, entitled: bool, ok: fro
     if writes.tables:
         return f"refused with {status} but wrote to {sorted(set(writes.tables))}"
     return "denied"
+
+
+TOPNAV = re.compile(r'<nav class="topnav"[^>]*>(.*?)</nav>', re.S)
+HREF = re.compile(r'href="([^"]+)"')
+
+
+def test_top_bar_shows_only_links_the_person_may_open():
+    """The top bar's links come from the same decision as the pages behind them
+    (``context_processors.PartnerNav`` → ``access.partner_access``): every identity, on its
+    landing page and its own settings page, sees only links it is not refused. A sales or
+    read-only admin is not shown Webhooks (full admins only); a partner person without a role
+    is shown no partner console at all."""
+    world = build_world()
+    north_pfa = next(w for w in world["who"] if w.label == "north pfa")
+    shown: dict[str, set[str]] = {}
+    problems: list[str] = []
+    for who in world["who"]:
+        if who.user is None:
+            continue
+        client = Client()
+        client.force_login(who.user)
+        links: set[str] = set()
+        for page in ("/", "/me/"):
+            response = client.get(page, follow=True)
+            assert response.status_code == 200, (who.label, page, response.status_code)
+            nav = TOPNAV.search(response.content.decode())
+            assert nav is not None, (who.label, page)
+            links.update(h for h in HREF.findall(nav.group(1)) if h.startswith("/"))
+        shown[who.label] = links
+        for link in sorted(links):
+            status = client.get(link).status_code
+            if status in (401, 403, 404) or status >= 500:
+                problems.append(f"{who.label} is shown {link} but gets {status}")
+    assert not problems, "\n".join(problems)
+    webhooks = "/settings/webhooks/"
+    assert any(link.startswith(webhooks) for link in shown[north_pfa.label])
+    for label in ("north sfa", "north sa", "north ro"):
+        assert not any(link.startswith(webhooks) for link in shown[label]), label
+    for label, links in shown.items():
+        if label.startswith("tailspin"):  # not certified: no partner console
+            assert not any(link.startswith("/partner/") for link in links), (label, links)

@@ -83,6 +83,7 @@ class PartnerMemberMixin(LoginRequiredMixin):
         if access is None:
             raise PermissionDenied(self.no_access_reason(request.user))
         self.partner, self.role, self.partner_side = access.partner, access.role, access
+        request.partner_side = access  # type: ignore[attr-defined]  # the top bar's links
         changing = request.method not in SAFE_METHODS or self.change_page
         if changing and not self.can_change():
             raise PermissionDenied(self.refusal_reason())
@@ -154,6 +155,7 @@ class ControlHubMixin(LoginRequiredMixin):
         if access is None:
             raise Http404
         self.access, self.org, self.role = access, access.org, access.role
+        request.hub_side = access  # type: ignore[attr-defined]  # the top bar's links
         self.check_access(request)
         return self.dispatch_checked(request, *args, **kwargs)
 

@@ -14,7 +14,7 @@ is fixed (pinned in tests).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -26,12 +26,17 @@ from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils.formats import date_format, localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 from django.views import View
 from django_tables2.data import TableListData
 
 from .csvcells import csv_bool, csv_row
+from .formrender import FAST_FORM_RENDERER
 from .safecache import cache_get, cache_incr
 
 EXPORT_CHUNK = 2000
@@ -89,6 +94,32 @@ def fast_cells(table: tables.Table, rows: Sequence[Any]) -> list[list[tuple[str,
             line.append((name, "—" if value in (None, "") else value))
         out.append(line)
     return out
+
+
+def rows_html(cells: Sequence[Sequence[tuple[str, Any]]]) -> str:
+    """The table body's rows from ``fast_cells``, as the template's loop over them would give
+    them (``{{ cell }}``: localized, then escaped unless already safe), without a template
+    node per cell."""
+    out = []
+    for line in cells:
+        tds = []
+        for name, cell in line:
+            if not isinstance(cell, str):
+                cell = str(localize(template_localtime(cell)))
+            tds.append(f'<td class="col-{name}">{conditional_escape(cell)}</td>')
+        out.append(f"\n  <tr>{''.join(tds)}</tr>\n")
+    return mark_safe("".join(out))
+
+
+def pk_url(viewname: str, kwarg: str = "pk") -> Callable[[Any], str]:
+    """The URL of one object of a page by its id, ``reverse()`` once for the page: the URL is
+    a prefix, the id, a suffix (a URL whose pattern gives no such split is reversed each time)."""
+    sentinel = "7350918642"
+    url = reverse(viewname, kwargs={kwarg: int(sentinel)})
+    prefix, found, suffix = url.partition(sentinel)
+    if not found or sentinel in suffix:
+        return lambda pk: reverse(viewname, kwargs={kwarg: pk})
+    return lambda pk: f"{prefix}{int(pk)}{suffix}"
 
 
 class _EchoBuffer:
@@ -210,6 +241,8 @@ class ObjectListView(View):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         base = self.get_queryset()
         filterset = self.get_filterset(base)
+        # Its checkboxes without the template engine (the same HTML, a fraction of the time).
+        filterset.form.renderer = FAST_FORM_RENDERER
         filtered = filterset.qs if filterset.is_bound and filterset.is_valid() else base
         if filterset.is_bound and not filterset.is_valid():
             filtered = base.none()
@@ -251,6 +284,7 @@ class ObjectListView(View):
         rows = self.fetch_rows(page_qs) if count else []
         table.data.data = rows
         table.cells = fast_cells(table, rows)
+        table.rows_html = rows_html(table.cells)
         table.paginator = paginator
         table.count_capped = capped
         table.page = Page(table.rows, number, paginator)
@@ -364,7 +398,10 @@ __all__ = [
     "PreparedRows",
     "capped_count",
     "capped_count_expression",
+    "fast_cells",
     "filters_active",
+    "pk_url",
+    "rows_html",
     "summary_cache_clear",
     "summary_cache_key",
 ]

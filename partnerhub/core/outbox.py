@@ -27,8 +27,9 @@ import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.header import Header
@@ -96,6 +97,29 @@ def recipient_locales(pairs: Iterable[tuple[str, int | None]]) -> dict[Any, tupl
     }
 
 
+# A dry run (``lifecycle_tick(dry_run=True)``) owes its emails as usual — keys, recipients,
+# rows, counts — inside a transaction it rolls back, so nobody ever reads their content: they
+# are not rendered. A dry run that owes 20,000 trial notices would otherwise spend minutes in
+# templates, holding its transaction open (the support console runs one as a page request).
+_COUNT_ONLY: ContextVar[bool] = ContextVar("outbox_count_only", default=False)
+NOT_RENDERED = "(dry run: not rendered)"
+
+
+@contextmanager
+def emails_counted_only() -> Iterator[None]:
+    """Owe emails without rendering them, for a run that will be rolled back."""
+    token = _COUNT_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _COUNT_ONLY.reset(token)
+
+
+def emails_rendered() -> bool:
+    """False inside ``emails_counted_only``."""
+    return not _COUNT_ONLY.get()
+
+
 def email_render(
     *,
     template: str,
@@ -105,6 +129,8 @@ def email_render(
 ) -> tuple[str, str, str]:
     """Render ``emails/<template>_subject.txt``, ``.txt`` and ``.html`` in the given language,
     dates and times in the given time zone (the recipient's)."""
+    if not emails_rendered():
+        return NOT_RENDERED, NOT_RENDERED, NOT_RENDERED
     ctx = {"site_url": settings.SITE_URL, **context}
     zone = timezone.override(time_zone) if time_zone else nullcontext()
     with translation.override(language or settings.LANGUAGE_CODE), zone:

@@ -123,6 +123,22 @@ def test_D2_P1_detail_shows_subscriptions_services_statuses_and_the_countdown(wo
     assert marked["planned_deletion_at"] is not None
 
 
+def test_P2_a_failed_services_reason_is_in_the_detail_and_the_list(world, api_for):
+    """The reason a service failed (what support and the partner act on) reaches API readers,
+    as on the customer page: it was read from a field that does not exist and always empty."""
+    from licensing.models import Service
+
+    reason = "The vendor refused the site name"
+    failed = Service.objects.filter(subscription__customer=world.customer_trial)
+    assert failed.update(provisioning_reason=reason)
+    api = api_for(world.sales_admin)
+    detail = api.get(f"/customers/{world.customer_trial.pk}/").json()
+    assert detail["subscriptions"][0]["services"][0]["provisioning_reason"] == reason
+    listed = api.get("/customers/", {"q": world.customer_trial.name}).json()["results"]
+    (row,) = [r for r in listed if r["id"] == world.customer_trial.pk]
+    assert row["subscriptions"][0]["services"][0]["provisioning_reason"] == reason
+
+
 def test_another_partners_customer_and_trial_are_404(world, api_for):
     api = api_for(world.sales_admin, scopes=["read", "trials"])
     assert api.get(f"/customers/{world.other_customer.pk}/").status_code == 404

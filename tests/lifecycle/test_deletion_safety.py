@@ -163,3 +163,39 @@ def test_tick_twice_at_the_same_instant_does_nothing_the_second_time(clock):
     assert first.result("deletion_mark").count == 1
     second = lifecycle_tick(now=clock.at(45))
     assert all(r.count == 0 and r.emails == 0 for r in second.results)
+
+
+def test_dry_run_owes_the_same_emails_without_rendering_one(clock):
+    """A dry run counts the emails the tick would owe (D3 warnings here) but renders none: it
+    is rolled back and nobody reads them, and rendering thousands of them would hold the support
+    console's dry-run page for minutes. The real tick then owes the same emails, rendered."""
+    from django.test.signals import template_rendered
+
+    clock.go(0)
+    orgs = [make_customer(name=f"Quiet {i}") for i in range(3)]
+    for org in orgs:
+        make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN)
+    clock.tick(0)  # D1 marks them
+    emails_before = OutboxEmail.objects.count()
+    rendered: list[str] = []
+
+    def seen(sender, template, **kwargs):
+        if template.name and template.name.startswith("emails/"):
+            rendered.append(template.name)
+
+    template_rendered.connect(seen)
+    try:
+        clock.go(30)
+        dry = lifecycle_tick(now=clock.at(30), dry_run=True)
+        assert dry.result("deletion_warn").count == 3
+        assert dry.emails >= 3
+        assert rendered == []
+        assert OutboxEmail.objects.count() == emails_before
+
+        real = clock.tick(30)
+    finally:
+        template_rendered.disconnect(seen)
+    assert real.emails == dry.emails
+    assert rendered  # the real tick renders what it owes
+    warned = OutboxEmail.objects.order_by("-pk")[: real.emails]
+    assert all("(dry run" not in e.subject and e.body_html for e in warned)

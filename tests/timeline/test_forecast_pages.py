@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,11 +14,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
-from customers.forecast import deletion_forecast
+from customers.forecast import deletion_forecast, forecast_page
 from customers.lifecycle import ForecastKind
 from licensing.choices import SubscriptionKind
-from partnerhub.accounts.choices import Role
+from licensing.models import CustomerRow
+from licensing.readmodel import customer_rows_refresh
+from partnerhub.accounts.choices import PartnerAccess, Role
+from partnerhub.accounts.models import CustomerRelationship, Organization
 from tests.factories import make_customer, make_partner, make_subscription, make_user
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +146,140 @@ def test_a_partner_may_not_open_the_support_forecast(client, partner_world):
     client.force_login(partner_world["seller"])
     response = client.get(reverse("support:forecast"))
     assert response.status_code in (302, 403)
+
+
+def _on_two_lists(name: str, *, partner, rival, **fields):
+    """A customer org on two partners' lists: two read-model rows with the same dates."""
+    org = make_customer(name=name, partner=partner, **fields)
+    CustomerRelationship.objects.create(
+        partner=rival, customer=org, access=PartnerAccess.PROVISIONING_ADMIN
+    )
+    customer_rows_refresh(customer_ids=[org.pk])
+    return org
+
+
+def test_D3_D4_support_counts_a_customer_on_two_lists_once(admin_client, partner_world):
+    now = timezone.now()
+    rival = Organization.objects.get(name="Rival Partners")
+    shared = _on_two_lists(
+        "Shared Co",
+        partner=partner_world["partner"],
+        rival=rival,
+        deletion_marked_at=now - timedelta(days=40),
+        deletion_warned_at=now - timedelta(days=5),
+    )
+    assert CustomerRow.objects.filter(customer=shared).count() == 2
+    page = forecast_page(partner=None, now=now, days=30, limit=None)
+    assert [r.name for r in page.rows].count("Shared Co") == 1
+    assert page.total == len(page.rows)  # every row counted once, and only once
+    assert sum(page.deletions_per_day.values()) == sum(
+        r.kind == ForecastKind.DELETION for r in page.rows
+    )
+    response = admin_client.get(reverse("support:forecast"), {"days": 30, "export": "csv"})
+    assert [row[0] for row in csv.reader(io.StringIO(response.content.decode()))].count(
+        "Shared Co"
+    ) == 1
+
+
+def test_each_row_links_to_its_org_and_shows_the_date_in_the_locale_format(
+    client, admin_client, partner_world
+):
+    warned = partner_world["warned"]
+    day = date_format((timezone.now() + timedelta(days=25)).date(), "DATE_FORMAT")
+    html = admin_client.get(reverse("support:forecast"), {"days": 30}).content.decode()
+    assert f'<a href="{reverse("admin:accounts_organization_change", args=[warned.pk])}">' in html
+    assert f"<td>{day}</td>" in html
+    client.force_login(partner_world["seller"])
+    html = client.get(reverse("customers:deletion_forecast"), {"days": 30}).content.decode()
+    assert f'<a href="{reverse("customers:customer_detail", args=[warned.pk])}">' in html
+    assert f"<td>{day}</td>" in html
+
+
+# The support page: session and user, the forecast (8), the count of orgs for the safety limit,
+# and the top bar's memberships (a staff page hands no access decision over to the bar).
+SUPPORT_PAGE_QUERIES = 2 + SUPPORT_FORECAST_QUERIES + 1 + 1
+SUPPORT_CSV_QUERIES = 2 + SUPPORT_FORECAST_QUERIES
+
+
+def test_the_support_page_and_its_csv_read_a_fixed_number_of_queries(
+    admin_client, partner_world, django_assert_num_queries
+):
+    now = timezone.now()
+    url = reverse("support:forecast")
+    rival = Organization.objects.get(name="Rival Partners")
+    make_customer(name="Unlisted first", deletion_marked_at=now)
+    admin_client.get(url)  # the session is read, not written, from here on
+    with django_assert_num_queries(SUPPORT_PAGE_QUERIES):
+        assert admin_client.get(url, {"days": 90}).status_code == 200
+    for n in range(15):
+        _on_two_lists(
+            f"Shared {n}",
+            partner=partner_world["partner"],
+            rival=rival,
+            deletion_marked_at=now - timedelta(days=40 + n),
+            deletion_warned_at=now - timedelta(days=n),
+        )
+        make_customer(name=f"Unlisted {n}", deletion_marked_at=now - timedelta(days=n))
+    with django_assert_num_queries(SUPPORT_PAGE_QUERIES):
+        html = admin_client.get(url, {"days": 90}).content.decode()
+    assert "Shared 14" in html
+    assert "Unlisted 14" in html
+    with django_assert_num_queries(SUPPORT_CSV_QUERIES):
+        admin_client.get(url, {"days": 90, "export": "csv"})
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="reads SQLite's EXPLAIN QUERY PLAN output"
+)
+def test_support_reads_the_read_model_by_date_range_not_every_row(partner_world):
+    """At 100k customers the warnings' count walked every read-model row in customer order
+    (DISTINCT over a subquery): 3x the customer list's time. Each query of the read model now
+    searches a date index; none scans the table or an index from end to end."""
+    now = timezone.now()
+    with CaptureQueriesContext(connection) as queries:
+        forecast_page(partner=None, now=now, days=90, limit=500)
+    plans = []
+    with connection.cursor() as cursor:
+        for query in queries.captured_queries:
+            if "licensing_customerrow" not in query["sql"].split(" WHERE ")[0]:
+                continue  # the orgs on no list: an anti-join of the organizations
+            cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
+            plans.append(" / ".join(row[-1] for row in cursor.fetchall()))
+    assert len(plans) == 4, plans
+    for plan in plans:
+        assert "SCAN licensing_customerrow" not in plan, plan
+        assert "_day_idx" in plan, plan
+
+
+# The partner's page: session, user and membership, then the forecast (4); its CSV the same.
+PARTNER_PAGE_QUERIES = 3 + PARTNER_FORECAST_QUERIES
+
+
+def test_the_partner_page_and_its_csv_read_a_fixed_number_of_queries(
+    client, partner_world, django_assert_num_queries
+):
+    now = timezone.now()
+    partner = partner_world["partner"]
+    client.force_login(partner_world["seller"])
+    url = reverse("customers:deletion_forecast")
+    client.get(url)
+    with django_assert_num_queries(PARTNER_PAGE_QUERIES):
+        client.get(url, {"days": 90})
+    for n in range(15):
+        make_customer(name=f"More {n}", partner=partner, deletion_marked_at=now)
+    with django_assert_num_queries(PARTNER_PAGE_QUERIES):
+        assert "More 14" in client.get(url, {"days": 90}).content.decode()
+    with django_assert_num_queries(PARTNER_PAGE_QUERIES):
+        client.get(url, {"days": 90, "export": "csv"})
+
+
+@pytest.mark.parametrize("language", ["da", "sv", "it", "zh-hant"])
+def test_the_chart_geometry_is_not_localized(admin_client, admin_user, partner_world, language):
+    """A Danish, Swedish or Italian decimal comma in an SVG attribute ("12,5") is no number:
+    the browser drops the bar. The geometry stays in dots whatever the reader's language."""
+    admin_user.language = language
+    admin_user.save(update_fields=["language"])
+    html = admin_client.get(reverse("support:forecast"), {"days": 30}).content.decode()
+    chart = html[html.index("<svg") : html.index("</svg>")]
+    assert re.findall(r'(?:x|y|width|height)="[^"]*,[^"]*"', chart) == []
+    assert re.search(r'width="\d+\.\d"', chart)  # fractional widths: 720 / 31 days
