@@ -355,7 +355,7 @@ def test_T2_the_welcome_sweep_decides_each_trial_once_and_reads_only_undecided_o
 
 
 def test_migration_sets_the_T11_and_T2_flags_from_what_the_outbox_says_was_done():
-    """licensing 0009: on an existing database the flags say what the sweeps decided before
+    """licensing 0010: on an existing database the flags say what the sweeps decided before
     from the outbox (a notice's key ends in ``:<trial pk>:<end date>``): a trial noticed for
     its current end date is done, one noticed for an earlier end date (extended, T6) is not;
     only recent active trials may still be welcomed."""
@@ -363,7 +363,7 @@ def test_migration_sets_the_T11_and_T2_flags_from_what_the_outbox_says_was_done(
 
     from django.apps import apps
 
-    migration = importlib.import_module("licensing.migrations.0009_subscription_tick_flags")
+    migration = importlib.import_module("licensing.migrations.0010_subscription_tick_flags")
     org = _org()
     with time_machine.travel(NOW - timedelta(days=25), tick=False):
         noticed, extended, recent = (

@@ -5,7 +5,7 @@ The flags are set from what the outbox says was done, the way ``trials.sweeps`` 
 before: a T11 notice was owed for the trial's current end date when an email of that kind has
 a key ending in ``:<trial pk>:<end date>``; a trial can still be welcomed only while it is
 active and at most 30 days old (the sweep decides the rest at its next run). The partial
-indexes come in 0010, a transaction of their own: built after these updates commit, they are
+indexes come in 0011, a transaction of their own: built after these updates commit, they are
 usable at once (built in the same transaction, PostgreSQL marks them unusable to every
 snapshot older than it, ``indcheckxmin``)."""
 
@@ -46,7 +46,7 @@ def flags_from_the_outbox(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0006_merge_20261202_0217"),
-        ("licensing", "0008_customer_row_forecast"),
+        ("licensing", "0009_customer_row_forecast_by_day"),
         ("core", "0001_initial"),
     ]
 

@@ -1,11 +1,11 @@
-"""Issue 11: the partial indexes an idle tick reads T11 and T2 through (see 0009)."""
+"""Issue 11: the partial indexes an idle tick reads T11 and T2 through (see 0010)."""
 
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("licensing", "0009_subscription_tick_flags"),
+        ("licensing", "0010_subscription_tick_flags"),
     ]
 
     operations = [
