@@ -85,7 +85,9 @@ test: lint typecheck pytest
 
 # Every benchmark script in bench/ at its small default size (SQLite), one after the other;
 # each prints its own figures. `make bench BENCH_PG_1M=1` adds the runs at 1,000,000 customers
-# on PostgreSQL (minutes; the database in BENCH_PG_URL must exist, it is seeded when empty).
+# on PostgreSQL (minutes; the database in BENCH_PG_URL must exist, it is seeded when empty):
+# the customer list, the HTTP load test and the idle tick (its first tick does the seed day's
+# few due items, then three idle ticks are timed and every statement is explained).
 BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/bench_1m
 bench: setup
 	@for script in bench/[a-z]*.py; do \
@@ -99,6 +101,7 @@ bench-pg-1m: setup
 	@echo "=== PostgreSQL, 1,000,000 customers ($(BENCH_PG_URL))"
 	DATABASE_URL=$(BENCH_PG_URL) nice -n 10 $(PY) bench/customer_list.py --customers 1000000 --runs 5
 	DATABASE_URL=$(BENCH_PG_URL) nice -n 10 $(PY) bench/http_load.py --customers 1000000
+	DATABASE_URL=$(BENCH_PG_URL) nice -n 10 $(PY) bench/tick.py --existing --explain
 
 clean:
 	rm -rf $(VENV) var staticfiles node_modules .pytest_cache .mypy_cache .ruff_cache $(MO)

@@ -423,6 +423,9 @@ def main() -> None:
         result = existing_world(args.explain)
         plans = result.pop("plans")
         print(json.dumps(result))
+        median = sorted(result["idle_tick_s"])[1]
+        verdict = "OK" if median < 1 else "OVER 1 s"
+        print(f"idle tick at {result['orgs']:,} orgs: median {median} s ({verdict})")
         for plan in plans:
             flag = "FULL SCAN " if plan["full_scans"] else "indexed   "
             print(f"  {flag} {plan['sql'][:110]}")

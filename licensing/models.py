@@ -19,6 +19,36 @@ from .choices import (
     SubscriptionState,
 )
 
+# T11 (trials.sweeps): a trial's notices are owed once per end date. The end date each notice
+# was owed for is kept on the trial, so an extended trial (T6) is due again, and an idle tick
+# reads only the trials still to notify, through the partial indexes below.
+TRIAL_ENDING_SOON_STATES = [SubscriptionState.ACTIVE]
+TRIAL_END_NOTICE_STATES = [SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED]
+
+
+def trial_notice_open(field: str) -> Q:
+    """T11: the notice whose end date ``field`` records was not owed for the current end date."""
+    return Q(**{f"{field}__isnull": True}) | ~Q(**{field: F("end_date")})
+
+
+def trial_ending_soon_open() -> Q:
+    return Q(kind=SubscriptionKind.TRIAL, state__in=TRIAL_ENDING_SOON_STATES) & trial_notice_open(
+        "ending_soon_noticed_for"
+    )
+
+
+def trial_end_notice_open() -> Q:
+    return Q(kind=SubscriptionKind.TRIAL, state__in=TRIAL_END_NOTICE_STATES) & trial_notice_open(
+        "end_noticed_for"
+    )
+
+
+def welcome_undecided() -> Q:
+    """T2: subscriptions whose welcome email is not decided yet (``welcome_decided``): new ones
+    until the next sweep, and trials waiting for their services. No literal in it, so SQLite
+    uses its partial index too (it cannot match a bound parameter against a literal)."""
+    return Q(welcome_decided=False)
+
 
 class Subscription(models.Model):
     """A paid subscription or a trial of one customer org, managed by one partner (or bought
@@ -70,6 +100,18 @@ class Subscription(models.Model):
         verbose_name=_("replaced by"),
     )
     created = models.DateTimeField(_("created"), default=timezone.now)
+    # T11: the end dates the 7-day and the end-day notices were owed for (trial_notice_open).
+    ending_soon_noticed_for = models.DateField(
+        _("7-day notice sent for end date"), null=True, blank=True, editable=False
+    )
+    end_noticed_for = models.DateField(
+        _("end-day notice sent for end date"), null=True, blank=True, editable=False
+    )
+    # T2: the welcome was owed, or never will be (not a trial, not a new customer's first
+    # trial, a consent request's, or 30 days old): the sweep reads only the undecided.
+    welcome_decided = models.BooleanField(
+        _("welcome email decided"), default=False, db_default=False, editable=False
+    )
 
     class Meta:
         verbose_name = _("subscription")
@@ -96,6 +138,21 @@ class Subscription(models.Model):
                 fields=["end_date"],
                 name="sub_numbers_held_idx",
                 condition=Q(calling_stopped_at__isnull=False, numbers_released_at__isnull=True),
+            ),
+            # T11: trials still to notify, by end date (the sweeps read a window of it).
+            models.Index(
+                fields=["end_date", "id"],
+                name="sub_ending_soon_open_idx",
+                condition=trial_ending_soon_open(),
+            ),
+            models.Index(
+                fields=["end_date", "id"],
+                name="sub_end_notice_open_idx",
+                condition=trial_end_notice_open(),
+            ),
+            # T2: subscriptions whose welcome is undecided, by when they were made.
+            models.Index(
+                fields=["created"], name="sub_welcome_open_idx", condition=welcome_undecided()
             ),
         ]
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -128,6 +128,14 @@ def admin_signins_register(reader: AdminSigninReader) -> None:
         _admin_signin_readers[:] = [reader]
 
 
+def admin_signins_read(customer_ids: list[int]) -> dict[int, Any]:
+    """The latest admin sign-in of each of these customers, by the registered reader."""
+    signins: dict[int, Any] = {}
+    for reader in _admin_signin_readers:
+        signins = reader(customer_ids)
+    return signins
+
+
 def licenses_used_percent(*, bought: int, assigned: int) -> int | None:
     """The used share of the licenses bought, in whole percent (rounded down, so "under N
     percent" on it is exactly ``100 × assigned < N × bought``); None when none are bought."""
@@ -140,6 +148,29 @@ def _scope(prefix: str, ids: Iterable[int] | None, id_range: tuple[int, int] | N
     return Q(**{f"{prefix}__in": list(ids or ())})
 
 
+@dataclass
+class RowSources:
+    """The source facts the rows of some customers are computed from, in the shapes
+    ``customer_rows_expected`` reads them in: from the tables, or from a bulk loader that knows
+    what it just wrote (``partnerhub.demo.bulk``), so both go through one computation."""
+
+    # pk → pk, name, data_region, created, deletion_marked_at, deletion_warned_at,
+    # last_activity_at (customer orgs only)
+    orgs: Mapping[int, Mapping[str, Any]]
+    relationships: Iterable[Pair]  # (partner id, customer id)
+    # pk, partner id, customer id, kind, state, end date, period end date, P3 rank
+    # (``status_sql.subscription_status_rank``) of every subscription of these customers
+    subscriptions: Iterable[tuple[int, int | None, int, str, str, date, date | None, int | None]]
+    # (service id, subscription id, type, provisioning status, licenses bought, subscription
+    # state) of the partner-managed holding subscriptions
+    services: Iterable[tuple[int, int, str, str, int, str]]
+    admins: Iterable[tuple[int, str]]  # (org id, email) of each customer admin membership
+    # (service id, licenses assigned) of the partner-managed active subscriptions (issue 16)
+    licenses: Iterable[tuple[int, int]]
+    # {customer id: the latest admin sign-in} of some customer ids (issue 16)
+    admin_signins: Callable[[list[int]], Mapping[int, Any]]
+
+
 def customer_rows_expected(
     *,
     today: date,
@@ -148,6 +179,8 @@ def customer_rows_expected(
 ) -> dict[Pair, dict[str, Any]]:
     """The rows the source tables call for, for some customers (ids, or a [lo, hi) id range):
     five set-based queries, whatever the number of customers."""
+    if customer_ids is not None:
+        customer_ids = list(customer_ids)
     orgs = {
         o["pk"]: o
         for o in Organization.objects.filter(
@@ -165,27 +198,78 @@ def customer_rows_expected(
     if not orgs:
         return {}
     scope = _scope("customer_id", customer_ids, id_range)
-    pairs: set[Pair] = set(
-        CustomerRelationship.objects.filter(scope).values_list("partner_id", "customer_id")
+    return customer_rows_compute(
+        RowSources(
+            orgs=orgs,
+            relationships=CustomerRelationship.objects.filter(scope).values_list(
+                "partner_id", "customer_id"
+            ),
+            subscriptions=Subscription.objects.filter(scope)
+            .annotate(_rank=subscription_status_rank_expression(today=today))
+            .values_list(
+                "pk",
+                "partner_id",
+                "customer_id",
+                "kind",
+                "state",
+                "end_date",
+                "period_end_date",
+                "_rank",
+            )
+            .order_by(),
+            services=Service.objects.filter(
+                _scope("subscription__customer_id", customer_ids, id_range),
+                subscription__partner_id__isnull=False,
+                subscription__state__in=HOLDING,
+            )
+            .values_list(
+                "pk",
+                "subscription_id",
+                "type",
+                "provisioning_status",
+                "quantity",
+                "subscription__state",
+            )
+            .order_by(),
+            admins=Membership.objects.filter(_scope("org_id", customer_ids, id_range))
+            .filter(role__in=CUSTOMER_ADMIN_ROLES)
+            .values_list("org_id", "user__email")
+            .order_by(),
+            licenses=License.objects.filter(
+                _scope("service__subscription__customer_id", customer_ids, id_range),
+                service__subscription__partner_id__isnull=False,
+                service__subscription__state=SubscriptionState.ACTIVE,
+            )
+            .values("service_id")
+            .annotate(n=Count("pk"))
+            .values_list("service_id", "n")
+            .order_by(),
+            admin_signins=admin_signins_read,
+        ),
+        today=today,
     )
+
+
+def customer_rows_compute(sources: RowSources, *, today: date) -> dict[Pair, dict[str, Any]]:
+    """The rows (P2–P4, D2, T11 and the deletion forecast) of the customers in ``sources``.
+
+    The sources are read in the order given (the queries of ``customer_rows_expected`` run as
+    they are iterated)."""
+    orgs = sources.orgs
+    pairs: set[Pair] = set(sources.relationships)
     subs: dict[Pair, list[tuple[int, str, str, date, int | None]]] = defaultdict(list)
     sub_pair: dict[int, Pair] = {}
     holding: dict[int, list[tuple[int, str, str, date, date | None]]] = defaultdict(list)
-    for pk, partner_id, customer_id, kind, state, end_date, period_end, rank in (
-        Subscription.objects.filter(scope)
-        .annotate(_rank=subscription_status_rank_expression(today=today))
-        .values_list(
-            "pk",
-            "partner_id",
-            "customer_id",
-            "kind",
-            "state",
-            "end_date",
-            "period_end_date",
-            "_rank",
-        )
-        .order_by()
-    ):
+    for (
+        pk,
+        partner_id,
+        customer_id,
+        kind,
+        state,
+        end_date,
+        period_end,
+        rank,
+    ) in sources.subscriptions:
         if state in HOLDING:  # D1: any holding subscription keeps the org, any partner's or none
             holding[customer_id].append((pk, kind, state, end_date, period_end))
         if partner_id is None:
@@ -203,22 +287,7 @@ def customer_rows_expected(
     urgency = {s: i for i, s in enumerate(PROVISIONING_URGENCY)}
     active_services: dict[int, tuple[Pair, str, int]] = {}  # service → (pair, type, quantity)
     if sub_pair:
-        for service_id, sub_id, service_type, status, quantity, sub_state in (
-            Service.objects.filter(
-                _scope("subscription__customer_id", customer_ids, id_range),
-                subscription__partner_id__isnull=False,
-                subscription__state__in=HOLDING,
-            )
-            .values_list(
-                "pk",
-                "subscription_id",
-                "type",
-                "provisioning_status",
-                "quantity",
-                "subscription__state",
-            )
-            .order_by()
-        ):
+        for service_id, sub_id, service_type, status, quantity, sub_state in sources.services:
             rank = urgency[status]
             sub_urgency[sub_id] = min(rank, sub_urgency.get(sub_id, rank))
             services_bits[sub_pair[sub_id]] |= SERVICE_BITS[service_type]
@@ -230,17 +299,7 @@ def customer_rows_expected(
     over_bits: dict[Pair, int] = defaultdict(int)
     held: dict[int, int] = {}
     if active_services:
-        held = dict(
-            License.objects.filter(
-                _scope("service__subscription__customer_id", customer_ids, id_range),
-                service__subscription__partner_id__isnull=False,
-                service__subscription__state=SubscriptionState.ACTIVE,
-            )
-            .values("service_id")
-            .annotate(n=Count("pk"))
-            .values_list("service_id", "n")
-            .order_by()
-        )
+        held = dict(sources.licenses)
     for service_id, (pair, service_type, quantity) in active_services.items():
         n = held.get(service_id, 0)
         bought[pair] += quantity
@@ -248,12 +307,7 @@ def customer_rows_expected(
         if n > quantity:
             over_bits[pair] |= SERVICE_BITS[service_type]
     admin_emails: dict[int, set[str]] = defaultdict(set)
-    for org_id, email in (
-        Membership.objects.filter(_scope("org_id", customer_ids, id_range))
-        .filter(role__in=CUSTOMER_ADMIN_ROLES)
-        .values_list("org_id", "user__email")
-        .order_by()
-    ):
+    for org_id, email in sources.admins:
         admin_emails[org_id].add(email)
     admins = {org_id: sorted(emails) for org_id, emails in admin_emails.items()}
     forecasts: dict[int, dict[str, Any]] = {}
@@ -262,9 +316,7 @@ def customer_rows_expected(
         forecasts = forecaster(
             {pk: ForecastFacts(dict(orgs[pk]), holding.get(pk, [])) for pk in listed}, today
         )
-    signins: dict[int, Any] = {}
-    for reader in _admin_signin_readers:
-        signins = reader(sorted(listed)) if listed else {}
+    signins: Mapping[int, Any] = sources.admin_signins(sorted(listed)) if listed else {}
     rows: dict[Pair, dict[str, Any]] = {}
     for pair in pairs:
         org = orgs.get(pair[1])

@@ -14,7 +14,12 @@ from typing import Any
 from django.db.models import Case, CharField, IntegerField, Q, Value, When
 
 from .choices import ServiceType, SubscriptionKind, SubscriptionState, SubscriptionStatus
-from .lifecycle import EXPIRING_LATER_DAYS, EXPIRING_SOON_DAYS, PROVISIONING_URGENCY
+from .lifecycle import (
+    EXPIRING_LATER_DAYS,
+    EXPIRING_SOON_DAYS,
+    PROVISIONING_URGENCY,
+    subscription_status,
+)
 
 # P3 statuses in the order a sort puts first what needs most attention.
 SUBSCRIPTION_STATUS_ORDER: tuple[str, ...] = (
@@ -35,6 +40,16 @@ SERVICE_BITS: dict[str, int] = {
 # P4 "at least one": a bit per P3 status (by rank) and per P2 status (by urgency).
 STATUS_BITS: dict[str, int] = {s: 1 << i for i, s in enumerate(SUBSCRIPTION_STATUS_ORDER)}
 PROVISIONING_BITS: dict[str, int] = {s: 1 << i for i, s in enumerate(PROVISIONING_URGENCY)}
+
+
+_STATUS_RANK: dict[str, int] = {s: i for i, s in enumerate(SUBSCRIPTION_STATUS_ORDER)}
+
+
+def subscription_status_rank(*, kind: str, state: str, end_date: date, today: date) -> int | None:
+    """``subscription_status_rank_expression`` for one subscription in Python (the pure rule's
+    status as its rank), for code that computes read-model rows without asking the database."""
+    status = subscription_status(kind=kind, state=state, end_date=end_date, today=today)
+    return None if status is None else _STATUS_RANK[status]
 
 
 def _status_case(*, today: date, prefix: str, out: dict[str, Any], output_field: Any) -> Case:

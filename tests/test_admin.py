@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from customers.admin import DELETION_FIELDS
 from partnerhub.accounts.models import AuditEntry, Organization, User
-from partnerhub.demo.world import bulk_customers_build, demo_world_build
+from partnerhub.demo.bulk import bulk_customers_build
+from partnerhub.demo.world import demo_world_build
 
 pytestmark = pytest.mark.django_db
 

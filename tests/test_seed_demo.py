@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from datetime import time as dt_time
 from io import StringIO
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from customers.choices import DeletionStage
 from customers.lifecycle import deletion_stage
 from customers.readmodel_check import customer_rows_differences
+from customers.tick import lifecycle_tick
 from licensing.choices import (
     LICENSE_HOLDING_STATES,
     ProvisioningStatus,
@@ -26,7 +31,9 @@ from partnerhub.accounts.choices import PARTNER_ROLES, OrgKind, PartnerTier, Rol
 from partnerhub.accounts.lifecycle import email_domain, name_prefix
 from partnerhub.accounts.models import AuditEntry, Membership, Organization, User
 from partnerhub.accounts.services import customer_org_create, user_create
-from partnerhub.demo.world import DEMO_PASSWORD, bulk_customers_build, demo_world_build
+from partnerhub.core.models import OutboxEmail
+from partnerhub.demo.bulk import bulk_customers_build
+from partnerhub.demo.world import DEMO_PASSWORD, demo_world_build
 from trials.choices import ConsentStatus, ExtensionStatus
 from trials.models import ConsentRequest, Device, DeviceShipment, ExtensionRequest
 
@@ -286,3 +293,45 @@ def test_bulk_loader_with_deferred_indexes_puts_every_index_and_constraint_back(
     # Sequences moved past the explicit ids: the next ordinary inserts work.
     customer_org_create(name="After Deferred Bulk", country="DK")
     user_create(email="after@deferred.example", org=org, role=None)
+
+
+def test_bulk_seed_is_the_steady_state_of_the_daily_tick_so_the_next_tick_is_idle():
+    """Issue 11: a bulk seed is what the tick would have left had it run every day up to today,
+    so the first tick after it has no backlog (D1 re-check, D3, D4, S1, S2, T3, T11, T2, T13):
+    the tick at the seed's instant, after the demo world's own due items are done, does
+    nothing; the past notices it would have owed are in the outbox, sent."""
+    today = timezone.localdate()
+    seed_now = datetime.combine(today, dt_time(9, 0), tzinfo=UTC)
+    with time_machine.travel(seed_now, tick=False):
+        demo_world_build(today=today)
+        lifecycle_tick(now=seed_now)  # the demo world shows due work on purpose
+        stats = bulk_customers_build(count=800, today=today)
+        report = lifecycle_tick(now=seed_now)
+        assert {r.name: r.count for r in report.results if r.count} == {}
+        assert report.emails == 0
+        bulk = Organization.objects.filter(subscriptions__reference__startswith="B-").distinct()
+        assert bulk.count() == 800
+        # D1 decided for every bulk org: the flag is clear, every org without licenses marked.
+        assert not bulk.filter(deletion_recheck=True).exists()
+        holding = Subscription.objects.filter(state__in=LICENSE_HOLDING_STATES)
+        unmarked = bulk.filter(deletion_marked_at__isnull=True)
+        assert not unmarked.exclude(subscriptions__in=holding).exists()
+        assert bulk.filter(deletion_marked_at__isnull=False).exists()
+        assert bulk.filter(deletion_warned_at__isnull=False).exists()  # D3 done, D4 not yet due
+        # T11/T2: the past notices are recorded as sent, with the sweeps' own keys.
+        kinds = dict(
+            OutboxEmail.objects.filter(sent_at__isnull=False, attempts=1, subject="")
+            .values_list("kind")
+            .annotate(n=Count("pk"))
+        )
+        assert set(kinds) == {"trial_ending_soon", "trial_ends_today", "trial_welcome"}
+        assert sum(kinds.values()) == stats.emails
+        assert not OutboxEmail.objects.filter(sent_at__gt=seed_now).exists()
+        # S1/S2/T13 done: nothing active past its end, no period run out, numbers released.
+        assert not Subscription.objects.filter(
+            reference__startswith="B-", state=SubscriptionState.ACTIVE, end_date__lt=today
+        ).exists()
+        assert Subscription.objects.filter(
+            reference__startswith="B-", calling_stopped_at__isnull=False
+        ).exists()
+        assert customer_rows_differences() == []

@@ -4,7 +4,11 @@ email once every service of a new customer's trial is provisioned (T2).
 
 Notices are keyed in the outbox by recipient, kind, trial and end date: a trial selected on
 several days (a window makes a late tick still send them) is emailed once per end date, and an
-extended trial (T6, a new end date) gets fresh notices.
+extended trial (T6, a new end date) gets fresh notices. The trial records the end date each
+notice was owed for (``ending_soon_noticed_for``, ``end_noticed_for``) and whether its welcome
+is decided (``welcome_decided``), in the same transaction as the emails, so the sweeps read only
+what is still to do through partial indexes: an idle tick costs the same at a million
+customers as at a hundred (issue 11).
 """
 
 from __future__ import annotations
@@ -14,8 +18,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
 from licensing.choices import (
@@ -24,7 +27,13 @@ from licensing.choices import (
     SubscriptionKind,
     SubscriptionState,
 )
-from licensing.models import Service, Subscription
+from licensing.models import (
+    Service,
+    Subscription,
+    trial_end_notice_open,
+    trial_ending_soon_open,
+    welcome_undecided,
+)
 from licensing.readmodel import customer_rows_refresh
 from licensing.sweeps import EndedSubscription
 from partnerhub.accounts.choices import (
@@ -85,10 +94,9 @@ def _names(org_ids: set[int]) -> dict[int, str]:
 
 def trials_due_for_ending_soon_notice(*, today: date) -> QuerySet[Subscription]:
     """T11: active trials ending within the next 7 days (7 days before, or later if a tick was
-    missed or the trial was started or extended short)."""
+    missed or the trial was started or extended short) not yet noticed for that end date."""
     return Subscription.objects.filter(
-        kind=SubscriptionKind.TRIAL,
-        state=SubscriptionState.ACTIVE,
+        trial_ending_soon_open(),
         end_date__gt=today,
         end_date__lte=today + timedelta(days=NOTICE_DAYS_BEFORE_END),
     ).order_by()
@@ -96,23 +104,27 @@ def trials_due_for_ending_soon_notice(*, today: date) -> QuerySet[Subscription]:
 
 def trials_due_for_end_notice(*, today: date) -> QuerySet[Subscription]:
     """T11: trials whose end day is today — or has passed while the trial is still in its
-    30-day grace period and can be bought (a tick outage of any length inside it): the late
-    notice is worded for the real end date."""
+    30-day grace period and can be bought (a tick outage of any length inside it), not yet
+    noticed for that end date: the late notice is worded for the real end date."""
     return Subscription.objects.filter(
-        kind=SubscriptionKind.TRIAL,
-        state__in=[SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED],
+        trial_end_notice_open(),
         end_date__lte=today,
         end_date__gt=today - timedelta(days=GRACE_PERIOD_DAYS),
     ).order_by()
 
 
-def _trial_notice_emails(*, kind: str, trials: list[Subscription], today: date) -> list[OwedEmail]:
+def _trial_notice_emails(
+    *, kind: str, trials: list[Subscription], today: date
+) -> tuple[list[OwedEmail], set[int]]:
+    """The notice emails of ``trials``, and the trials that have anybody to email (the others
+    stay due: a notice goes to an admin added later while the window lasts)."""
     customer_ids = {t.customer_id for t in trials}
     partner_ids = {t.partner_id for t in trials if t.partner_id}
     names = _names(customer_ids | partner_ids)
     customer_admins = _recipients(customer_ids, CUSTOMER_ADMIN_ROLES)
     partner_admins = _recipients(partner_ids, PARTNER_ROLES)
     emails = []
+    reached: set[int] = set()
     for trial in trials:
         context = {
             "org_name": names.get(trial.customer_id, ""),
@@ -127,6 +139,7 @@ def _trial_notice_emails(*, kind: str, trials: list[Subscription], today: date) 
             audiences.append(("partner", partner_admins.get(trial.partner_id, [])))
         for audience, people in audiences:
             for email, language in people:
+                reached.add(trial.pk)
                 emails.append(
                     OwedEmail(
                         key=outbox_key(kind, email, trial.pk, trial.end_date.isoformat()),
@@ -138,46 +151,41 @@ def _trial_notice_emails(*, kind: str, trials: list[Subscription], today: date) 
                         language=language or None,
                     )
                 )
-    return emails
-
-
-def _already_noticed(kind: str) -> Exists:
-    """The owed email is the record that a notice was done: its key ends with
-    ``:<trial pk>:<end date>`` (a DateField cast to text is ISO on SQLite and PostgreSQL), so a
-    trial extended to a new end date (T6) is due again."""
-    suffix = Concat(
-        Value(":"),
-        Cast(OuterRef("pk"), CharField()),
-        Value(":"),
-        Cast(OuterRef("end_date"), CharField()),
-        output_field=CharField(),
-    )
-    return Exists(
-        OutboxEmail.objects.filter(kind=kind, org_id=OuterRef("customer_id"), key__endswith=suffix)
-    )
+    return emails, reached
 
 
 def _notice_sweep(
-    *, name: str, kind: str, event: Event, queryset: QuerySet[Subscription], now: datetime
+    *,
+    name: str,
+    kind: str,
+    event: Event,
+    queryset: QuerySet[Subscription],
+    noticed_field: str,
+    now: datetime,
 ) -> SweepResult:
-    """Notices change no state of the trial: the owed email is the record that it was done, so
-    trials noticed before are not selected again (an idle tick costs the same few queries
-    however many trials sit in the window). The keys of each chunk are checked in one query as
-    well, for recipients of a trial only partly noticed."""
+    """Notices change no state of the trial: it records the end date the notice was owed for
+    (``noticed_field``) in the chunk's transaction, so trials noticed before are not selected
+    again and an idle tick reads none of them (the selection's partial index holds only trials
+    still to notify). Chunks go in end-date order, which that index gives (keyset: a trial with
+    nobody to email stays due without being read twice): a LIMIT over the primary key made
+    PostgreSQL walk every subscription when nothing was due (issue 11). The
+    outbox keys of each chunk are checked in one query as well, for recipients of a trial only
+    partly noticed."""
     result = SweepResult(name=name, rule="T11")
-    last_pk = 0
+    after: Q = Q()
     while True:
         with transaction.atomic():
             trials = list(
-                queryset.exclude(_already_noticed(kind))
-                .filter(pk__gt=last_pk)
+                queryset.filter(after)
                 .only("pk", "customer_id", "partner_id", "end_date")
-                .order_by("pk")[:CHUNK_SIZE]
+                .order_by("end_date", "pk")[:CHUNK_SIZE]
             )
             if not trials:
                 return result
-            last_pk = trials[-1].pk
-            owed = emails_owe_bulk(_trial_notice_emails(kind=kind, trials=trials, today=now.date()))
+            last = trials[-1]
+            after = Q(end_date__gt=last.end_date) | Q(end_date=last.end_date, pk__gt=last.pk)
+            emails, reached = _trial_notice_emails(kind=kind, trials=trials, today=now.date())
+            owed = emails_owe_bulk(emails)
             result.emails += owed
             # The trial.ending / trial.ended webhook of the same notice, in the same transaction.
             webhooks_owe_bulk(
@@ -193,6 +201,16 @@ def _notice_sweep(
                 for t in trials
                 if t.partner_id
             )
+            # Done for this end date (one statement per end date of the chunk): a trial whose
+            # end date moved meanwhile (T6) stays due for its new one.
+            by_end: dict[date, list[int]] = defaultdict(list)
+            for t in trials:
+                if t.pk in reached:
+                    by_end[t.end_date].append(t.pk)
+            for end_date, ids in by_end.items():
+                Subscription.objects.filter(pk__in=ids, end_date=end_date).update(
+                    **{noticed_field: end_date}
+                )
             if owed:
                 result.add(f"trial {t.pk} ends {t.end_date.isoformat()}" for t in trials)
 
@@ -205,6 +223,7 @@ def trial_ending_soon_notices_due(*, now: datetime, within: PkRange | None = Non
         kind="trial_ending_soon",
         event=Event.TRIAL_ENDING,
         queryset=within_range(trials_due_for_ending_soon_notice(today=now.date()), within),
+        noticed_field="ending_soon_noticed_for",
         now=now,
     )
 
@@ -216,6 +235,7 @@ def trial_end_notices_due(*, now: datetime, within: PkRange | None = None) -> Sw
         kind="trial_ends_today",
         event=Event.TRIAL_ENDED,
         queryset=within_range(trials_due_for_end_notice(today=now.date()), within),
+        noticed_field="end_noticed_for",
         now=now,
     )
 
@@ -223,12 +243,9 @@ def trial_end_notices_due(*, now: datetime, within: PkRange | None = None) -> Sw
 def trials_due_for_notice(*, kind: str, now: datetime) -> QuerySet[Subscription]:
     """T11 trials still to notify (for splitting a fan-out tick into chunks)."""
     today = now.date()
-    queryset = (
-        trials_due_for_ending_soon_notice(today=today)
-        if kind == "trial_ending_soon"
-        else trials_due_for_end_notice(today=today)
-    )
-    return queryset.exclude(_already_noticed(kind))
+    if kind == "trial_ending_soon":
+        return trials_due_for_ending_soon_notice(today=today)
+    return trials_due_for_end_notice(today=today)
 
 
 def trial_notices_due(*, now: datetime) -> list[SweepResult]:
@@ -364,29 +381,60 @@ def consent_expire_due(*, now: datetime, within: PkRange | None = None) -> Sweep
 # --- T2 -----------------------------------------------------------------------------------
 
 
+def _earlier_subscription() -> Exists:
+    return Exists(
+        Subscription.objects.filter(customer=OuterRef("customer"), created__lt=OuterRef("created"))
+    )
+
+
+def _welcomed() -> Exists:
+    return Exists(OutboxEmail.objects.filter(kind="trial_welcome", org_id=OuterRef("customer_id")))
+
+
+def _consent_trial() -> Exists:
+    return Exists(ConsentRequest.objects.filter(trial=OuterRef("pk")))
+
+
 def trials_due_for_welcome(*, now: datetime) -> QuerySet[Subscription]:
     """T2: a new customer's trial (the org's first subscription, not a consent request on an
     existing org) created within 30 days, every service provisioned, and no welcome owed yet
-    (the owed email itself is the record that it was done)."""
+    (the owed email itself is the record that it was done) — among the trials whose welcome
+    is undecided (``welcome_undecided``, a partial index)."""
     not_provisioned = Service.objects.filter(subscription=OuterRef("pk")).exclude(
         provisioning_status=ProvisioningStatus.PROVISIONED
     )
-    earlier = Subscription.objects.filter(
-        customer=OuterRef("customer"), created__lt=OuterRef("created")
-    )
-    welcomed = OutboxEmail.objects.filter(kind="trial_welcome", org_id=OuterRef("customer_id"))
     return (
         Subscription.objects.filter(
+            welcome_undecided(),
             kind=SubscriptionKind.TRIAL,
             state=SubscriptionState.ACTIVE,
             created__gte=now - WELCOME_WINDOW,
         )
         .filter(Exists(Service.objects.filter(subscription=OuterRef("pk"))))
         .exclude(Exists(not_provisioned))
-        .exclude(Exists(earlier))
-        .exclude(Exists(ConsentRequest.objects.filter(trial=OuterRef("pk"))))
-        .exclude(Exists(welcomed))
+        .exclude(_earlier_subscription())
+        .exclude(_consent_trial())
+        .exclude(_welcomed())
         .order_by()
+    )
+
+
+def trials_welcome_settle(*, now: datetime, within: PkRange | None = None) -> int:
+    """T2: decide the undecided subscriptions that can never be welcomed — not a trial, 30
+    days old, not their org's first subscription, or a consent request's trial — so the sweep
+    never reads them again. What stays undecided is a trial waiting for its services (or for a
+    full admin to email). One statement, through the partial index. (An org welcomed already
+    is left to the selection, which excludes it: checking it here read every welcome email of
+    the outbox at every tick.)"""
+    return (
+        within_range(Subscription.objects.filter(welcome_undecided()), within)
+        .filter(
+            ~Q(kind=SubscriptionKind.TRIAL)
+            | Q(created__lt=now - WELCOME_WINDOW)
+            | _earlier_subscription()
+            | _consent_trial()
+        )
+        .update(welcome_decided=True)
     )
 
 
@@ -399,23 +447,26 @@ def trial_welcome_due(
     """T2: when every service of a new trial is provisioned, the customer admin gets a welcome
     email with a sign-in link — once. ``subscription_ids`` narrows it to the trials whose
     services just changed (the provisioning engine's hook); the sweep without it catches any
-    other path."""
+    other path, and first decides the trials that can never be welcomed."""
     result = SweepResult(name="trial_welcome", rule="T2")
     due = trials_due_for_welcome(now=now)
     if subscription_ids is not None:
         due = due.filter(pk__in=list(subscription_ids))
-    last_pk = 0
+    else:
+        trials_welcome_settle(now=now, within=within)
+    after: Q = Q()
     while True:
         with transaction.atomic():
             trials = list(
                 within_range(due, within)
-                .filter(pk__gt=last_pk)
-                .only("pk", "customer_id", "partner_id", "end_date")
-                .order_by("pk")[:CHUNK_SIZE]
+                .filter(after)
+                .only("pk", "customer_id", "partner_id", "end_date", "created")
+                .order_by("created", "pk")[:CHUNK_SIZE]
             )
             if not trials:
                 return result
-            last_pk = trials[-1].pk
+            last = trials[-1]
+            after = Q(created__gt=last.created) | Q(created=last.created, pk__gt=last.pk)
             customer_ids = {t.customer_id for t in trials}
             names = _names(customer_ids | {t.partner_id for t in trials if t.partner_id})
             admins = _recipients(customer_ids, [Role.CUSTOMER_FULL_ADMIN])
@@ -444,6 +495,10 @@ def trial_welcome_due(
                 for t in trials
                 for email, language in admins.get(t.customer_id, [])
             )
+            # Welcomed: decided. A trial of an org with no full admin yet stays undecided.
+            Subscription.objects.filter(
+                pk__in=[t.pk for t in trials if admins.get(t.customer_id)]
+            ).update(welcome_decided=True)
             result.add(f"{names.get(t.customer_id, '')}: trial {t.pk}" for t in trials)
 
 

@@ -6,14 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers import sweeps as d
 from customers.tick import lifecycle_tick
 from licensing import sweeps as s
-from licensing.choices import ServiceType, SubscriptionKind, SubscriptionState
-from licensing.models import PhoneNumber, Subscription
+from licensing.choices import (
+    ProvisioningStatus,
+    ServiceType,
+    SubscriptionKind,
+    SubscriptionState,
+)
+from licensing.models import PhoneNumber, Service, Subscription
 from partnerhub.accounts.choices import Role
 from partnerhub.accounts.models import AuditEntry, Organization
 from partnerhub.core.models import OutboxEmail
@@ -218,7 +224,7 @@ def test_D3_a_partner_org_without_customers_warns_its_partner_full_admins():
 
 
 def test_T11_a_noticed_trial_is_not_selected_again_until_its_end_date_changes():
-    from trials.sweeps import _already_noticed, trials_due_for_ending_soon_notice
+    from trials.sweeps import trials_due_for_notice
 
     org = make_customer()
     make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN)
@@ -230,14 +236,168 @@ def test_T11_a_noticed_trial_is_not_selected_again_until_its_end_date_changes():
     )
 
     def pending():
-        return list(
-            trials_due_for_ending_soon_notice(today=NOW.date()).exclude(
-                _already_noticed("trial_ending_soon")
-            )
-        )
+        return list(trials_due_for_notice(kind="trial_ending_soon", now=NOW))
 
     assert pending() == [trial]
     lifecycle_tick(now=NOW)
     assert pending() == []
     Subscription.objects.filter(pk=trial.pk).update(end_date=NOW.date() + timedelta(days=6))
     assert pending() == [trial]  # T6: a new end date is a new notice
+
+
+def test_T11_the_trial_records_the_end_date_each_notice_was_owed_for():
+    """Issue 11: the record that a notice was done is kept on the trial (read through a partial
+    index), not looked up in the outbox trial by trial: an idle tick read every trial of the
+    window (85,000 at a million customers)."""
+    from trials.sweeps import trial_end_notices_due, trials_due_for_notice
+
+    org = make_customer()
+    make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN)
+    trial = make_subscription(
+        customer=org,
+        kind=SubscriptionKind.TRIAL,
+        start=NOW.date() - timedelta(days=30),
+        end=NOW.date(),
+    )
+    assert trial_end_notices_due(now=NOW).emails == 1
+    trial.refresh_from_db()
+    assert trial.end_noticed_for == NOW.date()
+    assert trial.ending_soon_noticed_for is None  # the other notice's own record
+    assert trials_due_for_notice(kind="trial_ends_today", now=NOW).count() == 0
+    assert trial_end_notices_due(now=NOW + timedelta(days=1)).emails == 0
+
+
+def test_T11_a_trial_with_nobody_to_email_stays_due_for_an_admin_added_later():
+    from trials.sweeps import trial_ending_soon_notices_due, trials_due_for_notice
+
+    org = make_customer()
+    trial = make_subscription(
+        customer=org,
+        kind=SubscriptionKind.TRIAL,
+        start=NOW.date() - timedelta(days=20),
+        end=NOW.date() + timedelta(days=5),
+    )
+    assert trial_ending_soon_notices_due(now=NOW).emails == 0
+    assert list(trials_due_for_notice(kind="trial_ending_soon", now=NOW)) == [trial]
+    make_user(org=org, role=Role.CUSTOMER_FULL_ADMIN, email="late@admin.example")
+    assert trial_ending_soon_notices_due(now=NOW + timedelta(days=1)).emails == 1
+    assert not trials_due_for_notice(kind="trial_ending_soon", now=NOW + timedelta(days=1))
+
+
+def test_T11_chunks_of_trials_nobody_can_be_told_of_do_not_stop_the_sweep(monkeypatch):
+    """Keyset chunks: the trials a chunk could not notify stay due, and the next chunk starts
+    after them, so the trials behind them are still noticed in the same run."""
+    from trials import sweeps as t
+
+    monkeypatch.setattr(t, "CHUNK_SIZE", 2)
+    silent = make_customer()
+    told = make_customer()
+    make_user(org=told, role=Role.CUSTOMER_FULL_ADMIN)
+    for org, end in ((silent, 1), (silent, 2), (told, 3)):
+        make_subscription(
+            customer=org,
+            kind=SubscriptionKind.TRIAL,
+            start=NOW.date() - timedelta(days=20),
+            end=NOW.date() + timedelta(days=end),
+        )
+    assert t.trial_ending_soon_notices_due(now=NOW).emails == 1
+
+
+def test_T2_the_welcome_sweep_decides_each_trial_once_and_reads_only_undecided_ones():
+    """Issue 11: T2 read every active trial of the last 30 days at every tick. The trial now
+    says when its welcome is decided: owed, or never to be (not the org's first subscription,
+    30 days old); one waiting for its services stays undecided."""
+    from trials.sweeps import trial_welcome_due
+
+    def new_trial(org, *, status=ProvisioningStatus.PROVISIONED):  # type: ignore[no-untyped-def]
+        return make_subscription(
+            customer=org,
+            kind=SubscriptionKind.TRIAL,
+            start=NOW.date() - timedelta(days=1),
+            end=NOW.date() + timedelta(days=29),
+            status=status,
+        )
+
+    with time_machine.travel(NOW - timedelta(days=1), tick=False):
+        welcome = _org()
+        waiting = _org()
+        second = _org()
+        first = make_subscription(customer=second)
+        trials = {
+            "welcome": new_trial(welcome),
+            "waiting": new_trial(waiting, status=ProvisioningStatus.PROVISIONING),
+            "stuck": new_trial(_org(), status=ProvisioningStatus.FAILED),
+        }
+    with time_machine.travel(NOW, tick=False):
+        trials["second"] = new_trial(second)
+    assert trial_welcome_due(now=NOW).emails == 1
+    decided = dict(
+        Subscription.objects.filter(pk__in=[t.pk for t in trials.values()]).values_list(
+            "pk", "welcome_decided"
+        )
+    )
+    assert {name: decided[t.pk] for name, t in trials.items()} == {
+        "welcome": True,
+        "waiting": False,
+        "stuck": False,
+        "second": True,  # not its org's first subscription (``first`` is)
+    }
+    assert first.pk  # a paid subscription made before the trial
+    Service.objects.filter(subscription=trials["waiting"]).update(
+        provisioning_status=ProvisioningStatus.PROVISIONED
+    )
+    assert trial_welcome_due(now=NOW + timedelta(hours=1)).emails == 1
+    assert not Subscription.objects.get(pk=trials["stuck"].pk).welcome_decided
+    # 30 days on, the trial still waiting for its services can never be welcomed: decided, so
+    # nothing is left for the sweep to read.
+    assert trial_welcome_due(now=NOW + timedelta(days=31)).emails == 0
+    assert Subscription.objects.get(pk=trials["stuck"].pk).welcome_decided
+
+
+def test_migration_sets_the_T11_and_T2_flags_from_what_the_outbox_says_was_done():
+    """licensing 0010: on an existing database the flags say what the sweeps decided before
+    from the outbox (a notice's key ends in ``:<trial pk>:<end date>``): a trial noticed for
+    its current end date is done, one noticed for an earlier end date (extended, T6) is not;
+    only recent active trials may still be welcomed."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("licensing.migrations.0010_subscription_tick_flags")
+    org = _org()
+    with time_machine.travel(NOW - timedelta(days=25), tick=False):
+        noticed, extended, recent = (
+            make_subscription(
+                customer=org,
+                kind=SubscriptionKind.TRIAL,
+                start=NOW.date() - timedelta(days=25),
+                end=NOW.date() + timedelta(days=days),
+            )
+            for days in (5, 6, 4)
+        )
+    old = make_subscription(customer=org, start=NOW.date() - timedelta(days=200))
+    for trial, end in ((noticed, noticed.end_date), (extended, NOW.date())):
+        OutboxEmail.objects.create(
+            key=f"trial_ending_soon:a@b.example:{trial.pk}:{end.isoformat()}",
+            kind="trial_ending_soon",
+            to_email="a@b.example",
+            subject="",
+            body_text="",
+            org_id=org.pk,
+        )
+    # As the columns are added: no notice recorded, every existing row decided.
+    Subscription.objects.update(ending_soon_noticed_for=None, welcome_decided=True)
+    Subscription.objects.filter(pk=old.pk).update(created=NOW - timedelta(days=200))
+
+    class Editor:
+        connection = connection
+
+    with time_machine.travel(NOW, tick=False):
+        migration.flags_from_the_outbox(apps, Editor())
+    flags = {
+        s.pk: (s.ending_soon_noticed_for, s.welcome_decided) for s in Subscription.objects.all()
+    }
+    assert flags[noticed.pk] == (noticed.end_date, False)  # still welcomable (the sweep decides)
+    assert flags[extended.pk] == (None, False)  # noticed for its old end date only
+    assert flags[recent.pk] == (None, False)
+    assert flags[old.pk] == (None, True)  # not a recent active trial: never welcomed

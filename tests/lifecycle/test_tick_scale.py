@@ -33,7 +33,9 @@ def _advisory_lock() -> int:
     return 1 if connection.vendor == "postgresql" else 0
 
 
-IDLE_TICK_QUERIES = 13
+# One statement per selection, plus T2's one UPDATE deciding the trials that can never be
+# welcomed (issue 11: the welcome sweep reads only undecided trials, through a partial index).
+IDLE_TICK_QUERIES = 14
 
 
 def _world(clock, *, live: int, doomed: int = 0, warn: int = 0) -> dict[str, list[int]]:
@@ -217,3 +219,72 @@ def test_fanned_out_tick_holds_back_a_batch_over_the_safety_limit(clock, eager, 
     hold = DeletionHold.objects.get()
     assert hold.due_count == 5
     assert OutboxEmail.objects.filter(kind="deletion_batch_held").count() >= 1
+
+
+def _plans(run) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run a sweep and explain each of its statements on subscriptions (one line per plan)."""
+    with CaptureQueriesContext(connection) as ctx:
+        run()
+    plans = []
+    for query in ctx.captured_queries:
+        sql = query["sql"]
+        # The selections (an idle sweep changes nothing but T2's undecided subscriptions).
+        if not sql.lstrip().upper().startswith(("SELECT", "UPDATE")):
+            continue
+        if not re.search(r'(FROM|UPDATE) "licensing_subscription"', sql):
+            continue
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute("EXPLAIN " + sql)
+                plans.append(" | ".join(row[0] for row in cursor.fetchall()))
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql)
+                plans.append(" | ".join(row[-1] for row in cursor.fetchall()))
+            transaction.set_rollback(True)
+    return plans
+
+
+def test_idle_T11_T2_and_S1_selections_read_their_own_index_not_every_subscription(clock):
+    """Issue 11, at a million customers: T11's end-day selection walked the primary key of
+    every subscription (a LIMIT over ``ORDER BY id``), T2 filtered every active trial of the
+    last 30 days, S1 read the whole table sequentially. Each now reads an index that holds only
+    what may be due (or gives the chunk's order), so an idle tick reads next to nothing."""
+    from licensing.sweeps import subscriptions_suspend_due
+    from trials.sweeps import (
+        trial_end_notices_due,
+        trial_ending_soon_notices_due,
+        trial_welcome_due,
+    )
+
+    _world(clock, live=4)
+    now = clock.go(31)
+    for offset in (-3, 0, 5, 20):  # trials in and out of the windows
+        make_subscription(
+            customer=make_customer(),
+            kind=SubscriptionKind.TRIAL,
+            start=now.date() - timedelta(days=40),
+            end=now.date() + timedelta(days=offset),
+        )
+    lifecycle_tick(now=now)  # what is due is done: the sweeps below are idle
+    with connection.cursor() as cursor:  # statistics, as a live database has (rolled back)
+        cursor.execute("ANALYZE")
+    # PostgreSQL reads the index of what is still to do. SQLite cannot match a query's bound
+    # parameters to a partial index's literals (kind, state), and without statistics it
+    # prefers an equality on state to a range: it reads T11's window and T2's active trials
+    # through the state indexes — no outbox probe per trial either way.
+    sqlite = connection.vendor == "sqlite"
+    expected = {
+        trial_ending_soon_notices_due: {"sub_ending_soon_open_idx"}
+        | ({"sub_state_end_idx"} if sqlite else set()),
+        trial_end_notices_due: {"sub_end_notice_open_idx"}
+        | ({"sub_state_end_idx"} if sqlite else set()),
+        trial_welcome_due: {"sub_welcome_open_idx"}
+        | ({"sub_state_end_idx", "sub_state_period_idx"} if sqlite else set()),
+        subscriptions_suspend_due: {"sub_state_end_idx"},
+    }
+    for sweep, indexes in expected.items():
+        plans = _plans(lambda sweep=sweep: sweep(now=now))
+        assert plans, sweep
+        for plan in plans:
+            assert any(index in plan for index in indexes), (sweep.__name__, plan.split(" | "))

@@ -8,10 +8,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from partnerhub.accounts.models import Organization
+from partnerhub.demo.bulk import bulk_customers_build
 from partnerhub.demo.world import (
     DEMO_PASSWORD,
     DemoLogin,
-    bulk_customers_build,
     demo_logins,
     demo_world_build,
     demo_world_exists,
@@ -75,10 +75,15 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Built {stats.customers:,} customers, {stats.users:,} users, "
                 f"{stats.subscriptions:,} subscriptions, {stats.services:,} services "
-                f"in {stats.seconds:.1f} s ({stats.read_model_seconds:.1f} s of it filling "
-                f"the customer list's rows)."
+                f"and {stats.emails:,} past emails in {stats.seconds:.1f} s "
+                f"({stats.read_model_seconds:.1f} s of it for the customer list's rows)."
             )
         )
+        width = max(len(name) for name in stats.phases)
+        self.stdout.write(f"  {'phase':<{width}}  {'wall':>9}  {'this process':>12}")
+        for name, seconds in sorted(stats.phases.items(), key=lambda p: -p[1]):
+            cpu = stats.phases_cpu.get(name, 0.0)
+            self.stdout.write(f"  {name:<{width}}  {seconds:7.1f} s  {cpu:8.1f} s cpu")
 
     def _print_logins(self, logins: list[DemoLogin]) -> None:
         if not logins:
