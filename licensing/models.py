@@ -22,8 +22,9 @@ from .choices import (
 # T11 (trials.sweeps): a trial's notices are owed once per end date. The end date each notice
 # was owed for is kept on the trial, so an extended trial (T6) is due again, and an idle tick
 # reads only the trials still to notify, through the partial indexes below.
-TRIAL_ENDING_SOON_STATES = [SubscriptionState.ACTIVE]
-TRIAL_END_NOTICE_STATES = [SubscriptionState.ACTIVE, SubscriptionState.SUSPENDED]
+# The states are spelled as equalities, not IN: PostgreSQL prints an IN list of a partial
+# index back (pg_get_indexdef) in a form that does not read in as the same predicate, and the
+# bulk loader rebuilds its indexes from that print.
 
 
 def trial_notice_open(field: str) -> Q:
@@ -32,15 +33,17 @@ def trial_notice_open(field: str) -> Q:
 
 
 def trial_ending_soon_open() -> Q:
-    return Q(kind=SubscriptionKind.TRIAL, state__in=TRIAL_ENDING_SOON_STATES) & trial_notice_open(
+    """T11, 7 days before: active trials not noticed for their end date."""
+    return Q(kind=SubscriptionKind.TRIAL, state=SubscriptionState.ACTIVE) & trial_notice_open(
         "ending_soon_noticed_for"
     )
 
 
 def trial_end_notice_open() -> Q:
-    return Q(kind=SubscriptionKind.TRIAL, state__in=TRIAL_END_NOTICE_STATES) & trial_notice_open(
-        "end_noticed_for"
-    )
+    """T11, on the end day and in the grace period: active or suspended trials not noticed for
+    their end date."""
+    states = Q(state=SubscriptionState.ACTIVE) | Q(state=SubscriptionState.SUSPENDED)
+    return Q(kind=SubscriptionKind.TRIAL) & states & trial_notice_open("end_noticed_for")
 
 
 def welcome_undecided() -> Q:

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 condition=models.Q(
                     ("kind", "trial"),
-                    ("state__in", ["active"]),
+                    ("state", "active"),
                     models.Q(
                         ("ending_soon_noticed_for__isnull", True),
                         models.Q(("ending_soon_noticed_for", models.F("end_date")), _negated=True),
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 condition=models.Q(
                     ("kind", "trial"),
-                    ("state__in", ["active", "suspended"]),
+                    models.Q(("state", "active"), ("state", "suspended"), _connector="OR"),
                     models.Q(
                         ("end_noticed_for__isnull", True),
                         models.Q(("end_noticed_for", models.F("end_date")), _negated=True),
