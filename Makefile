@@ -77,9 +77,12 @@ lint: setup
 typecheck: setup
 	DJANGO_SETTINGS_MODULE=partnerhub.settings.test $(VENV)/bin/mypy
 
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist, each with its own test database);
+# tests that must share a process carry one xdist_group. PYTEST_WORKERS=0 runs it in one.
+PYTEST_WORKERS ?= 2
 pytest: setup browser
 	$(PY) manage.py makemigrations --check --dry-run --settings=partnerhub.settings.test
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -136,6 +136,7 @@ class BulkExportView(_BulkMixin, View):
         list_view = SelectedCustomersExport(selected=ids)
         list_view.setup(request)
         list_view.partner, list_view.role = self.partner, self.role
+        list_view.partner_side = self.partner_side
         request.GET = data  # type: ignore[assignment]  # the list reads filters, sort, columns
         return list_view.get(request)
 

@@ -14,11 +14,13 @@ Views ask first (and answer 404 or 403); the services they call ask again throug
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models.expressions import BaseExpression
 
 from .choices import (
     CUSTOMER_ADMIN_ROLES,
@@ -190,24 +192,37 @@ class PartnerSideAccess:
     partner: Organization
     role: str
     allowed: frozenset[PartnerAction]
+    # What a page asked to read along with the membership (``partner_access(riders=…)``).
+    riders: Mapping[str, Any] = field(default_factory=dict)
 
     def may(self, action: PartnerAction) -> bool:
         return action in self.allowed
 
 
-def partner_access(user: Any, partner: Organization | None = None) -> PartnerSideAccess | None:
+def partner_access(
+    user: Any,
+    partner: Organization | None = None,
+    *,
+    riders: Mapping[str, BaseExpression] | None = None,
+) -> PartnerSideAccess | None:
     """The person's standing on the partner side: they work for a certified partner (``partner``
-    when given must be that one) and hold a partner role there; otherwise None."""
+    when given must be that one) and hold a partner role there; otherwise None.
+
+    ``riders`` are expressions over the membership (``OuterRef("user_id")``,
+    ``OuterRef("org_id")``) that a page reads in the same query, like the bell's count: the
+    customer list's saved views. Their values are on ``riders`` of the answer."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     # One query for the person's membership and its org; the org is then cached on the user
     # so later reads of ``user.org`` cost nothing (the list page's query budget).
     # The bell's unread count rides along (a COUNT on the partial index of unread rows), so
     # the page's context processor needs no query of its own (``notifications.unread_count``).
+    extra = list((riders or {}).items())
     membership = (
         Membership.objects.select_related("org")
         .filter(user=user, org_id=user.org_id, role__in=PARTNER_ROLES)
         .annotate(_unread=unread_count_expression())
+        .annotate(**{f"_rider_{key}": value for key, value in extra})
         .first()
     )
     if membership is None:
@@ -220,7 +235,10 @@ def partner_access(user: Any, partner: Organization | None = None) -> PartnerSid
     if partner is not None and partner.pk != org.pk:
         return None
     role = membership.role
-    return PartnerSideAccess(partner=org, role=role, allowed=_PARTNER_SIDE_GRANTS[role])
+    values = {key: getattr(membership, f"_rider_{key}") for key, _ in extra}
+    return PartnerSideAccess(
+        partner=org, role=role, allowed=_PARTNER_SIDE_GRANTS[role], riders=values
+    )
 
 
 def partner_may(user: Any, action: PartnerAction, partner: Organization | None = None) -> bool:

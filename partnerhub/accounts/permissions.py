@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.db.models.expressions import BaseExpression
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -79,7 +80,7 @@ class PartnerMemberMixin(LoginRequiredMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.actor = request.user
-        access = partner_access(request.user)
+        access = partner_access(request.user, riders=self.membership_riders())
         if access is None:
             raise PermissionDenied(self.no_access_reason(request.user))
         self.partner, self.role, self.partner_side = access.partner, access.role, access
@@ -88,6 +89,11 @@ class PartnerMemberMixin(LoginRequiredMixin):
         if changing and not self.can_change():
             raise PermissionDenied(self.refusal_reason())
         return super().dispatch(request, *args, **kwargs)
+
+    def membership_riders(self) -> dict[str, BaseExpression]:
+        """What the page reads along with the access decision's membership query (its
+        values on ``self.partner_side.riders``); none by default."""
+        return {}
 
     @staticmethod
     def no_access_reason(user: User) -> str:

@@ -86,6 +86,7 @@ def django_settings_for_fuzz(settings):
     return settings
 
 
+@pytest.mark.xdist_group("schemathesis")  # with the check below, on one worker (--dist loadgroup)
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(
@@ -102,6 +103,7 @@ def test_schemathesis_no_server_errors_and_no_schema_breaking_answers(case, api_
     case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
 
 
+@pytest.mark.xdist_group("schemathesis")
 def test_schemathesis_reached_the_views():
     """Runs after the fuzzing above (file order): some answers were successes, not all 4xx."""
     if not STATUSES:

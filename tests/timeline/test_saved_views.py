@@ -4,6 +4,8 @@ a default opened on landing, shared with the partner org, never another partner'
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.models import SavedView
@@ -62,3 +64,37 @@ def test_a_shared_view_is_listed_for_colleagues_not_for_other_partners(client, w
 def test_a_view_without_a_name_is_a_400(client, world):
     client.force_login(world.sales_admin)
     assert client.post(SAVE, {"name": "", "query": "q=a"}).status_code == 400
+
+
+def test_saved_views_ride_on_the_access_query_and_read_back_exactly(
+    client, world, django_assert_num_queries
+):
+    """Issue 11: the list's saved views come with the membership query of the access decision
+    (JSON rows on both databases), so a page with views costs what a page without them does;
+    names with quotes, commas and non-Latin letters, the owner of a shared view and the order by
+    name all survive the trip."""
+    from customers.saved_views import saved_view_save
+
+    client.force_login(world.sales_admin)
+    client.get(LIST, {"view": "all"})
+    with CaptureQueriesContext(connection) as plain:
+        client.get(LIST, {"view": "all", "page": 1})
+    names = ['Zürich "north", EMEA', "試用 views", "alpha, beta"]
+    for name in names:
+        saved_view_save(
+            owner=world.sales_admin, partner=world.partner, name=name, query=f"q={len(name)}"
+        )
+    saved_view_save(
+        owner=world.sales_full_admin,
+        partner=world.partner,
+        name="Colleague's",
+        query="q=c",
+        shared=True,
+    )
+    with django_assert_num_queries(len(plain)):
+        response = client.get(LIST, {"view": "all", "page": 1})
+    views = response.context["saved_views"]
+    assert [v.name for v in views] == sorted([*names, "Colleague's"])
+    assert {v.name: v.query for v in views}['Zürich "north", EMEA'] == "q=20"
+    html = response.content.decode()
+    assert f"shared by {world.sales_full_admin.email}" in html
