@@ -16,6 +16,7 @@ still due and the next tick does it (every sweep is a due-sweep).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -30,19 +31,30 @@ from .tick import PHASES, sweep_named
 
 logger = logging.getLogger(__name__)
 
-FANOUT_CHUNK = 500  # due rows per chunk task
+FANOUT_CHUNK = 500  # due rows per chunk task, at most
+# A sweep is split into at least this many chunks of equal size (each of at least
+# FANOUT_CHUNK_MIN rows), so the workers of a phase finish together: 1,500 due rows in chunks of
+# 500 left one of two workers idle for a third of the phase.
+FANOUT_CHUNKS_MIN = 8
+FANOUT_CHUNK_MIN = 50
 
 # A chunk: (sweep name, first id, last id, explicit ids or None).
 Chunk = tuple[str, int, int, list[int] | None]
 Queue = Callable[[int, int, Chunk], None]
 
 
-def _split(ids: list[int], size: int = FANOUT_CHUNK) -> list[tuple[int, int, list[int]]]:
+def _split(ids: list[int]) -> list[tuple[int, int, list[int]]]:
+    """``ids`` in id order as chunks of equal size (first id, last id, the ids)."""
     ids = sorted(ids)
-    return [
-        (ids[i], ids[min(i + size, len(ids)) - 1], ids[i : i + size])
-        for i in range(0, len(ids), size)
-    ]
+    if not ids:
+        return []
+    parts = max(
+        -(-len(ids) // FANOUT_CHUNK),  # ceil: no chunk over FANOUT_CHUNK rows
+        min(FANOUT_CHUNKS_MIN, len(ids) // FANOUT_CHUNK_MIN),
+        1,
+    )
+    bounds = [len(ids) * k // parts for k in range(parts + 1)]
+    return [(ids[lo], ids[hi - 1], ids[lo:hi]) for lo, hi in itertools.pairwise(bounds)]
 
 
 def tick_fanout_start(*, now: datetime, queue: Queue) -> TickRun | None:

@@ -292,3 +292,21 @@ def test_idle_T11_T2_and_S1_selections_read_their_own_index_not_every_subscripti
             steps = [step.strip() for step in plan.split(" | ")]
             assert not [s for s in steps if "Seq Scan" in s or s == "SCAN licensing_subscription"]
             assert "licensing_subscription_pkey" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("due", "chunks"), [(0, 0), (7, 1), (120, 2), (1_500, 8), (4_000, 8), (5_000, 10)]
+)
+def test_a_sweep_is_split_into_equal_chunks_so_two_workers_finish_a_phase_together(due, chunks):
+    """Issue 11, 2 workers ≥ 1.7× one: 1,500 due rows in chunks of 500 were 3 chunks, so one of
+    two workers idled for a third of the phase. A sweep now makes at least 8 chunks of equal size
+    (none under 50 rows, none over ``FANOUT_CHUNK``), each an id range in order, covering every
+    due id once."""
+    ids = list(range(10, 10 + 3 * due, 3))[::-1]  # any order, gaps between ids
+    parts = fanout._split(ids)
+    assert len(parts) == chunks
+    assert [i for _lo, _hi, part in parts for i in part] == sorted(ids)
+    sizes = [len(part) for _lo, _hi, part in parts]
+    assert not sizes or max(sizes) - min(sizes) <= 1
+    assert all(size <= fanout.FANOUT_CHUNK for size in sizes)
+    assert all(lo == part[0] and hi == part[-1] for lo, hi, part in parts)
