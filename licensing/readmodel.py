@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q
 
 from partnerhub.accounts.choices import CUSTOMER_ADMIN_ROLES, OrgKind
 from partnerhub.accounts.models import CustomerRelationship, Membership, Organization
@@ -432,12 +432,22 @@ def customer_rows_refresh(*, customer_ids: Iterable[int], today: date | None = N
     with transaction.atomic():
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
-            written += _apply(
-                customer_rows_expected(today=today, customer_ids=chunk),
-                _stored(Q(customer_id__in=chunk)),
-                today,
-            )
+            expected = customer_rows_expected(today=today, customer_ids=chunk)
+            written += _apply(expected, _stored(Q(customer_id__in=chunk)), today)
+            _on_partner_list_set(chunk, listed={customer for _partner, customer in expected})
     return written
+
+
+def _on_partner_list_set(customer_ids: Iterable[int], *, listed: set[int]) -> None:
+    """``Organization.on_partner_list`` of these orgs: true for those in ``listed`` (they have
+    rows now), false for the others; only the orgs whose flag differs are written."""
+    ids = set(customer_ids)
+    Organization.objects.filter(pk__in=listed & ids, on_partner_list=False).update(
+        on_partner_list=True
+    )
+    Organization.objects.filter(pk__in=ids - listed, on_partner_list=True).update(
+        on_partner_list=False
+    )
 
 
 def _id_ranges(step: int = CHUNK * 5) -> Iterator[tuple[int, int]]:
@@ -535,6 +545,7 @@ def customer_rows_rebuild(*, today: date | None = None) -> int:
             with transaction.atomic():
                 expected = customer_rows_expected(today=today, id_range=id_range)
                 total += _insert_rows(expected, today)
+                _on_partner_list_range(id_range)
     finally:
         _indexes_restored(indexes)
     _fill_set(today)
@@ -606,6 +617,13 @@ def customer_rows_check(*, limit: int = 1000) -> list[RowDifference]:
     stray = CustomerRow.objects.exclude(customer__kind=OrgKind.CUSTOMER)
     for p, c in stray.values_list("partner_id", "customer_id")[:limit]:
         found.append(RowDifference(p, c, "extra"))
+    # Each org's on_partner_list says whether it has rows (partner 0: a fact of the org).
+    listed_rows = CustomerRow.objects.filter(customer_id=OuterRef("pk"))
+    wrong = Organization.objects.alias(has_rows=Exists(listed_rows)).filter(
+        Q(on_partner_list=True, has_rows=False) | Q(on_partner_list=False, has_rows=True)
+    )
+    for pk, flag in wrong.values_list("pk", "on_partner_list")[:limit]:
+        found.append(RowDifference(0, pk, f"on_partner_list: {flag!r} ≠ {not flag!r}"))
     for id_range in list(_id_ranges()):
         stored = _stored(_scope("customer_id", None, id_range))
         as_of = dict(
@@ -651,12 +669,28 @@ def customer_rows_admin_signed_in(*, customer_id: int, at: Any) -> int:
     )
 
 
+def _on_partner_list_range(id_range: tuple[int, int]) -> None:
+    """``_on_partner_list_set`` for every org of an id range (the rebuild)."""
+    orgs = Organization.objects.filter(_scope("pk", None, id_range))
+    listed_rows = CustomerRow.objects.filter(customer_id=OuterRef("pk"))
+    orgs.filter(on_partner_list=False).filter(Exists(listed_rows)).update(on_partner_list=True)
+    orgs.filter(on_partner_list=True).exclude(Exists(listed_rows)).update(on_partner_list=False)
+
+
 def customer_rows_forget(*, org_ids: Iterable[int]) -> int:
     """Before orgs are deleted (D4, D9): drop their rows — as customers and as partners — and
     mark the bands of the partners that listed them stale. (The foreign keys cascade too; this
     keeps the bands honest and lets a set-based delete skip the collector for this table.)"""
-    ids = list(org_ids)
+    ids = set(org_ids)
     rows = CustomerRow.objects.filter(Q(customer_id__in=ids) | Q(partner_id__in=ids))
-    _band_stale(set(rows.values_list("partner_id", flat=True).distinct()) - set(ids))
+    pairs = set(rows.values_list("partner_id", "customer_id"))
+    _band_stale({partner for partner, _customer in pairs} - set(ids))
+    # A deleted partner's customers may be on no list any more.
+    customers = {customer for partner, customer in pairs if partner in ids} - set(ids)
     deleted, _ = rows.delete()
+    if customers:
+        still = CustomerRow.objects.filter(customer_id__in=customers).values_list(
+            "customer_id", flat=True
+        )
+        _on_partner_list_set(customers, listed=set(still))
     return deleted

@@ -61,6 +61,13 @@ class Organization(models.Model):
     deletion_recheck = models.BooleanField(
         _("deletion check due"), default=True, db_default=True, editable=False
     )
+    # The org has a row in some partner's customer list (``licensing.CustomerRow``): kept by
+    # the read model in the transaction that adds or drops its rows, so the support forecast
+    # finds the few orgs on no list (partners, direct customers) through a partial index
+    # instead of probing the list for every org (issue 16).
+    on_partner_list = models.BooleanField(
+        _("on a partner's list"), default=False, db_default=False, editable=False
+    )
 
     class Meta:
         verbose_name = _("organization")
@@ -83,6 +90,11 @@ class Organization(models.Model):
                 fields=["id"],
                 name="org_deletion_recheck_idx",
                 condition=models.Q(deletion_recheck=True),
+            ),
+            models.Index(
+                fields=["id"],
+                name="org_on_no_list_idx",
+                condition=models.Q(on_partner_list=False),
             ),
         ]
         constraints = [

@@ -389,6 +389,7 @@ class _Chunk:
                     "deletion_marked_at",
                     "deletion_warned_at",
                     "deletion_recheck",
+                    "on_partner_list",
                 ),
                 values,
             ),
@@ -674,6 +675,7 @@ class _Chunk:
                 v.dt(marked_at),
                 v.dt(warned_at),
                 v.flag(False),  # D1 decided by the ticks so far (marked or holding)
+                v.flag(True),  # on its partner's list (its read-model row is written below)
             )
         )
         facts.orgs[org_id] = {

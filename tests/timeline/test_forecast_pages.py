@@ -283,3 +283,50 @@ def test_the_chart_geometry_is_not_localized(admin_client, admin_user, partner_w
     chart = html[html.index("<svg") : html.index("</svg>")]
     assert re.findall(r'(?:x|y|width|height)="[^"]*,[^"]*"', chart) == []
     assert re.search(r'width="\d+\.\d"', chart)  # fractional widths: 720 / 31 days
+
+
+def test_orgs_on_no_list_are_found_by_the_flag_the_read_model_keeps(partner_world):
+    """Issue 16, the support forecast under 2× the list at 100k: finding the orgs on no
+    partner's list probed the list for every org (25 of its 50 ms). The read model now keeps
+    ``Organization.on_partner_list`` in the transaction that adds or drops an org's rows —
+    put on a list, taken off the last one, its partner deleted — the support forecast reads
+    the few unlisted orgs through a partial index, and the read model's check names a flag
+    that disagrees with the rows."""
+    from licensing.readmodel import customer_rows_check, customer_rows_forget
+    from partnerhub.accounts.services import relationship_grant, relationship_revoke
+
+    now = timezone.now()
+    partner = partner_world["partner"]
+    direct = make_customer(name="Direct Co", deletion_marked_at=now)  # on no list
+    listed = make_customer(name="Listed Co", partner=partner, deletion_marked_at=now)
+    assert not Organization.objects.get(pk=direct.pk).on_partner_list
+    assert Organization.objects.get(pk=listed.pk).on_partner_list
+
+    def support_names() -> list[str]:  # each warning of the 90 days (marked now: one each)
+        rows = deletion_forecast(partner=None, now=now, days=90)
+        return [r.name for r in rows if r.kind == ForecastKind.WARNING]
+
+    assert support_names().count("Direct Co") == 1
+    assert support_names().count("Listed Co") == 1  # from its row, not a second time
+
+    relationship_grant(partner=partner, customer=direct)
+    customer_rows_refresh(customer_ids=[direct.pk])
+    assert Organization.objects.get(pk=direct.pk).on_partner_list
+    assert support_names().count("Direct Co") == 1
+
+    relationship_revoke(partner=partner, customer=listed)
+    customer_rows_refresh(customer_ids=[listed.pk])
+    assert not Organization.objects.get(pk=listed.pk).on_partner_list
+    assert support_names().count("Listed Co") == 1  # now through org_forecast
+
+    other = make_partner(name="Short-lived Partners")
+    only_there = make_customer(name="Only There Co", partner=other, deletion_marked_at=now)
+    customer_rows_forget(org_ids=[other.pk])  # before the partner org is deleted (D4, D9)
+    other.delete()
+    assert not Organization.objects.get(pk=only_there.pk).on_partner_list
+    assert not customer_rows_check()
+
+    Organization.objects.filter(pk=only_there.pk).update(on_partner_list=True)
+    problems = [str(p) for p in customer_rows_check()]
+    assert problems == [f"partner 0, customer {only_there.pk}: on_partner_list: True ≠ False"]
+    Organization.objects.filter(pk=only_there.pk).update(on_partner_list=False)
