@@ -35,6 +35,9 @@ def redis_down(settings):
 @pytest.fixture
 def broker_down(redis_down):
     old = celery_app.conf.broker_url, celery_app.conf.broker_connection_retry
+    # Pools an earlier test of this process built still reach the live broker: drop them, or
+    # the publish goes through one of them and never meets the dead broker (as under xdist).
+    _fresh_pools()
     celery_app.conf.broker_url = redis_down
     celery_app.conf.task_publish_retry = False
     yield
@@ -42,6 +45,10 @@ def broker_down(redis_down):
     celery_app.conf.task_publish_retry = True
     # Drop the connections to the dead broker and let the app build fresh pools: a closed
     # pool stays closed, and later tests that queue tasks would fail on it.
+    _fresh_pools()
+
+
+def _fresh_pools() -> None:
     celery_app.pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
