@@ -2,9 +2,20 @@
 same suite runs on SQLite and on PostgreSQL + Redis (CI runs both)."""
 
 import os
+import re
 
-from .base import *  # noqa: F403
-from .base import DATABASES
+# Under pytest-xdist every test process gets a Redis database of its own (gw0 → 1, gw1 → 2, …)
+# for the cache and the broker alike: one process's cache.clear() is a FLUSHDB, and on a shared
+# database it wiped the other's rate-limit counters and the task messages its real worker was
+# about to read. Set before the base settings read REDIS_URL, so the real Celery workers a test
+# starts (they inherit the environment) use the same database; idempotent for them.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER.startswith("gw") and os.environ.get("REDIS_URL"):
+    _db = int(_XDIST_WORKER.removeprefix("gw")) + 1
+    os.environ["REDIS_URL"] = re.sub(r"(/\d*)?$", f"/{_db}", os.environ["REDIS_URL"], count=1)
+
+from .base import *  # noqa: E402, F403
+from .base import DATABASES  # noqa: E402
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
