@@ -62,7 +62,11 @@ def database(tmp_path: Path) -> Iterator[str]:
         return
     import psycopg
 
-    name = f"{os.environ.get('TEST_DB_NAME', 'test_partnerhub')}_integration"
+    # One per xdist process (two integration tests at once must not drop each other's).
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = (
+        f"{os.environ.get('TEST_DB_NAME', 'test_partnerhub')}_integration{worker and '_' + worker}"
+    )
     base = url.rsplit("/", 1)[0]
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
