@@ -433,8 +433,14 @@ def customer_rows_refresh(*, customer_ids: Iterable[int], today: date | None = N
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             expected = customer_rows_expected(today=today, customer_ids=chunk)
-            written += _apply(expected, _stored(Q(customer_id__in=chunk)), today)
-            _on_partner_list_set(chunk, listed={customer for _partner, customer in expected})
+            stored = _stored(Q(customer_id__in=chunk))
+            written += _apply(expected, stored, today)
+            # Only a customer that got its first row or lost its last one changes its flag (a
+            # refresh of a listed customer, the common case, writes nothing more).
+            listed = {customer for _partner, customer in expected}
+            moved = listed ^ {customer for _partner, customer in stored}
+            if moved:
+                _on_partner_list_set(moved, listed=listed)
     return written
 
 
